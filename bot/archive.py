@@ -1,0 +1,418 @@
+"""The archive: the only module that speaks SQL.
+
+SQLite (the default) runs in WAL mode with a busy timeout, and every write transaction starts
+with BEGIN IMMEDIATE: a deferred transaction that reads and then writes fails at once with
+"database is locked" when another writer got there first, instead of waiting. PostgreSQL is
+used when the URL says so.
+
+`add` returns only what is new or updated; everything downstream works from that list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+from bot import schema
+from bot.errors import ArchiveError
+from bot.identity import content_hash, normalise_url
+from bot.models import AddResult, FeedInfo, Item, ParsedFeed, StoredItem
+
+DEFAULT_URL = "sqlite:///state/reportbot.db"
+_BUSY_TIMEOUT_MS = 30_000
+_CHUNK = 500  # keys per IN (...) query: well under SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed as the archive knows it."""
+
+    id: int
+    key: str
+    title: str
+    link: str
+    url: str
+    description: str = ""
+    language: str = ""
+
+    def info(self) -> FeedInfo:
+        return FeedInfo(
+            title=self.title,
+            link=self.link,
+            description=self.description,
+            url=self.url,
+            language=self.language,
+        )
+
+
+def engine_for(url: str) -> Engine:
+    """An Engine for `url`, with SQLite set up for one writer and many readers."""
+    url = _normalise_db_url(url)
+    try:
+        sa_url = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ArchiveError(f"database URL {url!r} is not valid: {exc}") from exc
+    if sa_url.get_backend_name() != "sqlite":
+        return sa.create_engine(sa_url, pool_pre_ping=True)
+    if sa_url.database and sa_url.database != ":memory:":
+        Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(sa_url, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _normalise_db_url(url: str) -> str:
+    # "postgresql://" and "postgres://" (Heroku style) mean psycopg 3, the driver we install.
+    return re.sub(r"^postgres(?:ql)?://", "postgresql+psycopg://", url.strip())
+
+
+def redact(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return sa.make_url(_normalise_db_url(url)).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<invalid database URL>"
+
+
+class Archive:
+    """A handle on one archive database."""
+
+    def __init__(self, url: str = DEFAULT_URL) -> None:
+        self.url = url
+        self.engine = engine_for(url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema -------------------------------------------------------------------------
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+        cfg = _alembic_config()
+        try:
+            with self._write() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except sa.exc.OperationalError as exc:
+            raise ArchiveError(
+                f"cannot open the archive at {redact(self.url)}: {_first_line(exc)}; "
+                "check the database URL and that the server is running"
+            ) from exc
+
+    def is_current(self) -> bool:
+        """True when the database is at the newest migration."""
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision() == head
+
+    # -- writes -------------------------------------------------------------------------
+
+    def add(self, documents: Sequence[tuple[ParsedFeed, str | None]]) -> tuple[AddResult, ...]:
+        """Archive every document's items in ONE transaction, each under its own feed or under
+        the feed key given beside it. Per document: the new and updated items only."""
+        now = datetime.now(UTC)
+        results: list[AddResult] = []
+        try:
+            with self._write() as conn:
+                for parsed, feed_key in documents:
+                    feed = self._ensure_feed(conn, parsed.feed, feed_key, now)
+                    n, u, same = self._add_items(conn, feed, parsed.items, now)
+                    results.append(
+                        AddResult(
+                            source=parsed.source,
+                            feed_key=feed.key,
+                            new=tuple(n),
+                            updated=tuple(u),
+                            unchanged=same,
+                        )
+                    )
+                    conn.execute(
+                        schema.fetch_log.insert().values(
+                            feed_id=feed.id,
+                            at=now,
+                            source=_strip_nul(parsed.source),
+                            status="ok",
+                            http_status=None,
+                            new=len(n),
+                            updated=len(u),
+                            unchanged=same,
+                            error=None,
+                        )
+                    )
+        except sa.exc.SQLAlchemyError as exc:
+            raise ArchiveError(
+                f"could not write to the archive at {redact(self.url)}: {_first_line(exc)}"
+            ) from exc
+        return tuple(results)
+
+    def _ensure_feed(
+        self, conn: Connection, info: FeedInfo, key: str | None, now: datetime
+    ) -> Feed:
+        rows = [_feed(r) for r in conn.execute(sa.select(schema.feeds))]
+        if key is not None:
+            for feed in rows:
+                if feed.key == key:
+                    return feed
+        else:
+            wanted = normalise_url(info.link) or normalise_url(info.url)
+            for feed in rows:
+                if wanted and wanted in (normalise_url(feed.link), normalise_url(feed.url)):
+                    return feed
+            key = _unique_key(_slug(info), {f.key for f in rows})
+        feed = Feed(
+            id=0,
+            key=key,
+            title=_strip_nul(info.title),
+            link=_strip_nul(info.link),
+            url=_strip_nul(info.url),
+            description=_strip_nul(info.description),
+            language=_strip_nul(info.language)[:35],
+        )
+        values = {f.name: getattr(feed, f.name) for f in fields(Feed) if f.name != "id"}
+        pk = conn.execute(
+            schema.feeds.insert().values(**values, created_at=now)
+        ).inserted_primary_key
+        assert pk is not None
+        return replace(feed, id=pk[0])
+
+    def _add_items(
+        self, conn: Connection, feed: Feed, items: Sequence[Item], now: datetime
+    ) -> tuple[list[StoredItem], list[StoredItem], int]:
+        t = schema.items
+        batch: dict[str, Item] = {}
+        for item in map(_clean, items):  # a key twice in one batch: the later entry wins
+            batch[item.key] = item
+        existing: dict[str, Any] = {}
+        keys = list(batch)
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            query = sa.select(t).where(t.c.feed_id == feed.id, t.c.key.in_(chunk))
+            existing.update({row.key: row for row in conn.execute(query)})
+        new: list[StoredItem] = []
+        updated: list[StoredItem] = []
+        unchanged = 0
+        for key, item in batch.items():
+            digest = content_hash(item.title, item.summary, item.text)
+            row = existing.get(key)
+            if row is None:
+                values = _item_values(item) | {
+                    "feed_id": feed.id,
+                    "content_hash": digest,
+                    "previous_content_hash": None,
+                    "first_seen": now,
+                    "last_seen": now,
+                    "changed_at": None,
+                }
+                pk = conn.execute(t.insert().values(**values)).inserted_primary_key
+                assert pk is not None
+                new.append(_stored(pk[0], feed.key, item, digest, None, now, now))
+            elif row.content_hash != digest:
+                conn.execute(
+                    t.update()
+                    .where(t.c.id == row.id)
+                    .values(
+                        **_item_values(item),
+                        content_hash=digest,
+                        previous_content_hash=row.content_hash,
+                        last_seen=now,
+                        changed_at=now,
+                    )
+                )
+                updated.append(
+                    _stored(row.id, feed.key, item, digest, row.content_hash, row.first_seen, now)
+                )
+            else:
+                # Same words: refresh what legitimately moves (comment count, image) silently.
+                conn.execute(
+                    t.update()
+                    .where(t.c.id == row.id)
+                    .values(
+                        last_seen=now,
+                        comments_count=item.comments_count,
+                        image_url=item.image_url,
+                        image_credit=item.image_credit,
+                    )
+                )
+                unchanged += 1
+        return new, updated, unchanged
+
+    # -- reads --------------------------------------------------------------------------
+
+    def items(self, limit: int | None = None, feed_key: str | None = None) -> list[StoredItem]:
+        """Items newest first by publication date (undated ones last, by first sight)."""
+        t, f = schema.items, schema.feeds
+        query = (
+            sa.select(t, f.c.key.label("feed_key"))
+            .join(f, f.c.id == t.c.feed_id)
+            .order_by(t.c.published.desc().nulls_last(), t.c.first_seen.desc(), t.c.id.desc())
+        )
+        if feed_key is not None:
+            query = query.where(f.c.key == feed_key)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return [_row_to_stored(row) for row in conn.execute(query)]
+
+    def find(self, guid: str) -> list[StoredItem]:
+        """Items whose GUID (or link, for items without one) matches, compared normalised."""
+        wanted = normalise_url(guid) or guid.strip()
+        t, f = schema.items, schema.feeds
+        keys = [f"guid:{wanted}", f"link:{wanted}"]
+        query = (
+            sa.select(t, f.c.key.label("feed_key"))
+            .join(f, f.c.id == t.c.feed_id)
+            .where(sa.or_(t.c.key.in_(keys), t.c.guid == guid.strip()))
+            .order_by(t.c.id)
+        )
+        with self._read() as conn:
+            return [_row_to_stored(row) for row in conn.execute(query)]
+
+    def feeds(self) -> list[Feed]:
+        with self._read() as conn:
+            return [_feed(r) for r in conn.execute(sa.select(schema.feeds).order_by("key"))]
+
+    def counts(self) -> dict[str, int]:
+        """Row counts per table: a cheap fingerprint for tests and `status`."""
+        with self._read() as conn:
+            return {
+                table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                for table in (schema.feeds, schema.items, schema.fetch_log)
+            }
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise ArchiveError(
+                f"cannot read the archive at {redact(self.url)}: {_first_line(exc)}"
+            ) from exc
+
+
+def _alembic_config() -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(files("bot") / "migrations"))
+    return cfg
+
+
+_ITEM_COLUMNS = [f.name for f in fields(Item) if f.name != "key"] + ["key"]
+
+
+def _item_values(item: Item) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in _ITEM_COLUMNS}
+
+
+def _clean(item: Item) -> Item:
+    """Strip NUL characters (PostgreSQL rejects them in text) from every text field."""
+    changes: dict[str, Any] = {
+        f.name: _strip_nul(value)
+        for f in fields(Item)
+        if isinstance(value := getattr(item, f.name), str) and "\x00" in value
+    }
+    return replace(item, **changes) if changes else item
+
+
+def _strip_nul(value: str) -> str:
+    return value.replace("\x00", "")
+
+
+def _stored(
+    pk: int,
+    feed_key: str,
+    item: Item,
+    digest: str,
+    previous: str | None,
+    first_seen: datetime,
+    last_seen: datetime,
+) -> StoredItem:
+    return StoredItem(
+        id=pk,
+        feed_key=feed_key,
+        item=item,
+        content_hash=digest,
+        previous_content_hash=previous,
+        first_seen=first_seen,
+        last_seen=last_seen,
+    )
+
+
+def _row_to_stored(row: Any) -> StoredItem:
+    item = Item(**{name: getattr(row, name) for name in _ITEM_COLUMNS})
+    return _stored(
+        row.id,
+        row.feed_key,
+        item,
+        row.content_hash,
+        row.previous_content_hash,
+        row.first_seen,
+        row.last_seen,
+    )
+
+
+def _feed(row: Any) -> Feed:
+    return Feed(
+        id=row.id,
+        key=row.key,
+        title=row.title,
+        link=row.link,
+        url=row.url,
+        description=row.description,
+        language=row.language,
+    )
+
+
+def _slug(info: FeedInfo) -> str:
+    base = normalise_url(info.link) or normalise_url(info.url) or info.title or "feed"
+    base = re.sub(r"^www\.", "", base.lower())
+    slug = re.sub(r"[^a-z0-9]+", "-", base).strip("-")
+    return slug[:80].rstrip("-") or "feed"
+
+
+def _unique_key(slug: str, taken: set[str]) -> str:
+    key, n = slug, 2
+    while key in taken:
+        key, n = f"{slug}-{n}", n + 1
+    return key
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

@@ -1,0 +1,300 @@
+"""The `reportbot` command: thin adapters over bot.pipeline, bot.archive and bot.export.
+
+Every command's help ends with an example (tests/test_cli_help.py asserts it). A user's mistake
+prints one line, "reportbot: error: ...", and exits 1; click's usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from bot import __version__, config, export, pipeline
+from bot.archive import Archive
+from bot.errors import ReportbotError
+from bot.models import FeedInfo, StoredItem
+
+
+class _Context:
+    def __init__(self, config_path: Path | None, database: str | None) -> None:
+        self.config_path = config_path
+        self.database = database
+
+    @contextmanager
+    def archive(self) -> Iterator[Archive]:
+        url = config.database_url(config.load(self.config_path), self.database)
+        archive = Archive(url)
+        try:
+            archive.upgrade()
+            yield archive
+        finally:
+            archive.close()
+
+
+pass_ctx = click.make_pass_decorator(_Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reportbot")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Config file (default: $REPORTBOT_CONFIG, else config/reportbot.toml).",
+)
+@click.option(
+    "--database",
+    metavar="URL",
+    default=None,
+    help="Archive database URL (default: $REPORTBOT_DATABASE_URL, else [archive] url, "
+    "else sqlite:///state/reportbot.db).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, database: str | None) -> None:
+    """Watch report feeds, archive every item once, extract facts, send digests.
+
+    \b
+    Example:
+      reportbot import bot/data/communitycare-cspr-feed-dump.txt
+    """
+    ctx.obj = _Context(config_path, database)
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--feed",
+    "feed_key",
+    metavar="ID",
+    default=None,
+    help="Put the items under this feed id instead of the document's own feed.",
+)
+@pass_ctx
+def import_(ctx: _Context, paths: tuple[Path, ...], feed_key: str | None) -> None:
+    """Add the items of feed files (RSS 2.0, RSS 1.0, Atom) or feed dumps to the archive.
+
+    All files are read before anything is written, in one transaction: if one file is bad,
+    nothing is imported. Importing the same file again adds nothing.
+
+    \b
+    Example:
+      reportbot import bot/data/communitycare-cspr-feed-dump.txt
+      reportbot import --feed cspr saved-feed.xml
+    """
+    with ctx.archive() as archive:
+        results = pipeline.import_files(archive, list(paths), feed_key)
+    new = sum(len(r.new) for r in results)
+    updated = sum(len(r.updated) for r in results)
+    unchanged = sum(r.unchanged for r in results)
+    for r in results:
+        click.echo(
+            f"{r.source}: {len(r.new)} new, {len(r.updated)} updated, "
+            f"{r.unchanged} unchanged (feed {r.feed_key})"
+        )
+    if len(results) > 1:
+        click.echo(f"total: {new} new, {updated} updated, {unchanged} unchanged")
+    if not new and not updated:
+        click.echo("nothing new: every item was already in the archive")
+
+
+@cli.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "rss"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one JSON object per item; rss: RSS 2.0.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write here instead of standard output.",
+)
+@click.option("--feed", "feed_key", metavar="ID", default=None, help="Only this feed's items.")
+@pass_ctx
+def export_(ctx: _Context, fmt: str, out: Path | None, feed_key: str | None) -> None:
+    """Write the archive's items, newest first by publication date.
+
+    \b
+    Example:
+      reportbot export --format jsonl --out items.jsonl
+      reportbot export --format rss > archive.xml
+    """
+    with ctx.archive() as archive:
+        items = archive.items(feed_key=feed_key)
+        feeds = archive.feeds()
+    if feed_key is not None and not any(f.key == feed_key for f in feeds):
+        raise ReportbotError(f"no feed with id {feed_key!r}; `reportbot archive feeds` lists them")
+    chosen = [f for f in feeds if f.key == feed_key] if feed_key else feeds
+    channel = chosen[0].info() if len(chosen) == 1 else FeedInfo()
+    with _output(out) as stream:
+        if fmt == "jsonl":
+            export.write_jsonl(items, stream)
+        else:
+            export.write_rss(items, channel, stream)
+    if out is not None:
+        click.echo(f"wrote {len(items)} items to {out}", err=True)
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[IO[str]]:
+    if path is None:
+        yield sys.stdout
+        return
+    tmp = path.with_name(path.name + ".part")
+    try:
+        with tmp.open("w", encoding="utf-8") as stream:
+            yield stream
+        tmp.replace(path)  # a failed export never leaves half a file under the real name
+    except OSError as exc:
+        raise ReportbotError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@cli.group()
+def archive() -> None:
+    """Look at what the archive holds.
+
+    \b
+    Example:
+      reportbot archive list --limit 5
+    """
+
+
+@archive.command("list")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N items.")
+@click.option("--feed", "feed_key", metavar="ID", default=None, help="Only this feed's items.")
+@pass_ctx
+def archive_list(ctx: _Context, limit: int | None, feed_key: str | None) -> None:
+    """List archived items, newest first.
+
+    \b
+    Example:
+      reportbot archive list --limit 10
+    """
+    with ctx.archive() as arch:
+        items = arch.items(limit=limit, feed_key=feed_key)
+    if not items:
+        click.echo("the archive is empty: add items with `reportbot import PATH`")
+        return
+    table = Table(title=f"{len(items)} items, newest first")
+    table.add_column("published (UTC)", no_wrap=True)
+    table.add_column("title")
+    table.add_column("guid", overflow="fold")
+    table.add_column("comments", justify="right")
+    for s in items:
+        when = s.item.published.strftime("%Y-%m-%d %H:%M") if s.item.published else "-"
+        count = "-" if s.item.comments_count is None else str(s.item.comments_count)
+        table.add_row(when, s.item.title, s.item.guid or s.item.link, count)
+    Console().print(table)
+
+
+@archive.command("show")
+@click.argument("guid")
+@pass_ctx
+def archive_show(ctx: _Context, guid: str) -> None:
+    """Show one item in full, found by its GUID (http or https alike) or, lacking one, its link.
+
+    \b
+    Example:
+      reportbot archive show 'https://www.communitycare.co.uk/?p=216724'
+    """
+    with ctx.archive() as arch:
+        found = arch.find(guid)
+    if not found:
+        raise ReportbotError(f"no item with GUID {guid!r}; `reportbot archive list` shows them")
+    for stored in found:
+        _show(stored)
+
+
+def _show(stored: StoredItem) -> None:
+    item = stored.item
+    console = Console()
+    console.rule(item.title)
+    rows = [
+        ("feed", stored.feed_key),
+        ("guid", item.guid),
+        ("link", item.link),
+        ("published", export.iso(item.published) or "-"),
+        ("author", item.author or "-"),
+        (
+            "comments",
+            f"{item.comments_count if item.comments_count is not None else '-'} "
+            f"{item.comments_url}".strip(),
+        ),
+        ("image", f"{item.image_url} ({item.image_credit})" if item.image_url else "-"),
+        ("first seen", export.iso(stored.first_seen) or "-"),
+        (
+            "edited",
+            "yes, previous hash " + stored.previous_content_hash
+            if stored.previous_content_hash
+            else "no",
+        ),
+    ]
+    table = Table(show_header=False, box=None)
+    for name, value in rows:
+        table.add_row(f"[bold]{name}[/]", value)
+    console.print(table)
+    console.print(
+        f"\n[bold]Summary[/]\n{item.summary}\n\n[bold]Text[/]\n{item.text}\n",
+        markup=True,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@cli.group()
+def db() -> None:
+    """Manage the archive database.
+
+    \b
+    Example:
+      reportbot db upgrade
+    """
+
+
+@db.command("upgrade")
+@pass_ctx
+def db_upgrade(ctx: _Context) -> None:
+    """Apply any pending migrations (also done automatically by every command).
+
+    \b
+    Example:
+      REPORTBOT_DATABASE_URL=postgresql://localhost/reportbot reportbot db upgrade
+    """
+    with ctx.archive() as arch:
+        click.echo(f"archive at {arch.url} is at the newest schema")
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run one command; user errors become one line on stderr and a non-zero code."""
+    try:
+        result = cli.main(args=argv, standalone_mode=False, prog_name="reportbot")
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("reportbot: interrupted", err=True)
+        return 130
+    except ReportbotError as exc:
+        click.echo(f"reportbot: error: {exc}", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(run())

@@ -1,0 +1,39 @@
+"""One exception tree for everything reportbot reports to an operator.
+
+    ReportbotError                  anything the operator should read; one line, says what to check
+    ├── ConfigError                 the configuration or a command-line argument is wrong
+    ├── InputError                  a document could not be read as a feed or dump
+    │   └── ParseError              ... it was read but is not a feed, or is malformed
+    └── ArchiveError                the database could not be opened, migrated or written
+
+Foreign exceptions are wrapped with ``raise ... from exc`` so the cause stays in the traceback
+for debugging while the operator sees only the message.
+"""
+
+from __future__ import annotations
+
+
+class ReportbotError(Exception):
+    """Base class: the message is a complete sentence for the operator."""
+
+
+class ConfigError(ReportbotError):
+    """Configuration or arguments are invalid."""
+
+
+class InputError(ReportbotError):
+    """A file or document could not be read."""
+
+    def __init__(self, source: str, message: str, line: int | None = None) -> None:
+        self.source = source
+        self.line = line
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {message}")
+
+
+class ParseError(InputError):
+    """A document was read but is not a feed, or is malformed."""
+
+
+class ArchiveError(ReportbotError):
+    """The archive database failed."""

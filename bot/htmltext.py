@@ -1,0 +1,204 @@
+"""Feed HTML ↔ the archive's plain text.
+
+The archive keeps an item's words as plain text: paragraphs separated by a blank line, a line
+break inside a paragraph kept as a newline, list items one per line as "  • item" or "  1. item"
+with continuation lines indented four spaces. That is the layout of the supplied dump, so an
+article read from a live feed and the same article read from a dump give the same text, and
+`text_to_html` inverts `html_to_text` for text in this layout (the RSS export round-trips).
+
+lxml parses the HTML (it survives any markup); the walk that lays out blocks is ours because
+html2text-style libraries emit Markdown, not this layout.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+import lxml.html
+import nh3
+from lxml import etree
+
+_BLOCKS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figure",
+        "figcaption",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "ul",
+    ]
+)
+_SKIP = frozenset(
+    ["script", "style", "template", "noscript", "head", "iframe", "object", "embed", "svg", "img"]
+)
+# Only ASCII white space collapses, as in a browser; a no-break space (U+00A0) is content.
+_SPACE = re.compile(r"[ \t\n\r\f]+")
+_ASCII_SPACE = " \t\n\r\f"
+_LIST_LINE = re.compile(r"^  (?:• |(\d+)\. )(.*)$")
+_CONTINUATION = "    "
+
+
+class _Layout:
+    """Accumulates blocks of lines while walking the tree."""
+
+    def __init__(self) -> None:
+        self.blocks: list[list[str]] = []
+        self.lines: list[str] = []
+        self.line = ""
+
+    def text(self, value: str) -> None:
+        value = _SPACE.sub(" ", value)
+        if not self.line.strip(_ASCII_SPACE):
+            value = value.lstrip(_ASCII_SPACE)  # a line's prefix ("  • ", indent) is kept as is
+        self.line += value
+
+    def newline(self, indent: str = "") -> None:
+        self.lines.append(self.line.rstrip(_ASCII_SPACE))
+        self.line = indent
+
+    def start_line(self, prefix: str) -> None:
+        if self.line.strip(_ASCII_SPACE):
+            self.newline()
+        self.line = prefix
+
+    def end_block(self) -> None:
+        if self.line.strip(_ASCII_SPACE):
+            self.lines.append(self.line.rstrip(_ASCII_SPACE))
+        self.line = ""
+        kept = [ln for ln in self.lines if ln.strip(_ASCII_SPACE)]
+        if kept:
+            self.blocks.append(kept)
+        self.lines = []
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text of an HTML fragment, laid out as described in the module docstring."""
+    if not markup.strip():
+        return ""
+    try:
+        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return markup.strip()
+    layout = _Layout()
+    _walk(root, layout, list_kind=None)
+    layout.end_block()
+    return "\n\n".join("\n".join(block) for block in layout.blocks)
+
+
+def _walk(
+    el: etree._Element, layout: _Layout, list_kind: str | None, in_item: bool = False
+) -> None:
+    tag = el.tag.lower() if isinstance(el.tag, str) else ""
+    if tag in _SKIP or not isinstance(el.tag, str):  # comments and processing instructions
+        _tail(el, layout)
+        return
+    if tag == "br":
+        layout.newline(_CONTINUATION if in_item else "")
+        _tail(el, layout)
+        return
+    if tag == "li":
+        number = el.get("value")
+        if list_kind == "ol":
+            parent = el.getparent()
+            siblings = (
+                [c for c in parent if getattr(c, "tag", "") == "li"] if parent is not None else [el]
+            )
+            start = (
+                int(parent.get("start", "1"))
+                if parent is not None and (parent.get("start") or "1").isdigit()
+                else 1
+            )
+            number = number or str(start + siblings.index(el))
+        layout.start_line(f"  {number}. " if list_kind == "ol" else "  • ")
+        _children(el, layout, list_kind, in_item=True)
+        _tail(el, layout)
+        return
+    block = tag in _BLOCKS and not in_item
+    if block:
+        layout.end_block()
+    _children(el, layout, tag if tag in ("ul", "ol") else list_kind, in_item)
+    if block:
+        layout.end_block()
+    _tail(el, layout)
+
+
+def _children(el: etree._Element, layout: _Layout, list_kind: str | None, in_item: bool) -> None:
+    if el.text:
+        layout.text(el.text)
+    for child in el:
+        _walk(child, layout, list_kind, in_item)
+
+
+def _tail(el: etree._Element, layout: _Layout) -> None:
+    if el.tail:
+        layout.text(el.tail)
+
+
+def text_to_html(text: str) -> str:
+    """HTML for archive text: a <p> per paragraph, <ul>/<ol> for list lines, <br> within."""
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = block.split("\n")
+        if (
+            lines
+            and _LIST_LINE.match(lines[0])
+            and all(_LIST_LINE.match(ln) or ln.startswith(_CONTINUATION) for ln in lines)
+        ):
+            out.append(_list_html(lines))
+        elif block.strip():
+            out.append("<p>" + "<br>".join(_esc(ln) for ln in lines) + "</p>")
+    return "\n".join(out)
+
+
+def _list_html(lines: list[str]) -> str:
+    first = _LIST_LINE.match(lines[0])
+    assert first is not None  # checked by the caller
+    ordered = first.group(1) is not None
+    items: list[list[str]] = []
+    for ln in lines:
+        m = _LIST_LINE.match(ln)
+        if m:
+            items.append([m.group(2)])
+        else:
+            items[-1].append(ln[len(_CONTINUATION) :])
+    tag = "ol" if ordered else "ul"
+    start = f' start="{first.group(1)}"' if ordered and first.group(1) != "1" else ""
+    body = "".join("<li>" + "<br>".join(_esc(p) for p in parts) + "</li>" for parts in items)
+    return f"<{tag}{start}>{body}</{tag}>"
+
+
+def _esc(value: str) -> str:
+    return html_lib.escape(value, quote=False)
+
+
+def sanitise(markup: str) -> str:
+    """Feed HTML made safe to store and re-send: nh3 (ammonia) with its default allow-list."""
+    return nh3.clean(markup)

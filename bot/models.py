@@ -1,0 +1,81 @@
+"""Frozen dataclasses that flow between stages.
+
+ORM rows, httpx responses and feedparser dicts never leave their module; stages exchange
+only these types (compare Miniflux's internal/model/).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FeedInfo:
+    """What a document says about the feed it came from."""
+
+    title: str = ""
+    link: str = ""  # the site's page for the feed (RSS <channel><link>)
+    description: str = ""
+    url: str = ""  # where the document was fetched from, when known
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry as a source document gives it, before the archive has seen it.
+
+    `key` is the item's identity within its feed (see bot.identity); `text` is plain text with
+    paragraphs separated by blank lines; `html` is the source's own HTML, when it had any.
+    """
+
+    key: str
+    guid: str
+    link: str
+    title: str
+    published: datetime | None  # always timezone-aware UTC
+    updated: datetime | None = None
+    author: str = ""
+    summary: str = ""
+    text: str = ""
+    html: str | None = None
+    comments_url: str = ""
+    comments_feed_url: str = ""
+    comments_count: int | None = None
+    image_url: str = ""
+    image_credit: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A whole document: the feed's description, its items, and non-fatal warnings."""
+
+    feed: FeedInfo
+    items: tuple[Item, ...]
+    source: str  # file path or URL, for messages
+    format: str  # "rss20", "atom10", "dump", ...
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """An item as the archive holds it."""
+
+    id: int
+    feed_key: str
+    item: Item
+    content_hash: str
+    previous_content_hash: str | None
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """What archiving one document changed: only new and updated items travel downstream."""
+
+    source: str
+    feed_key: str
+    new: tuple[StoredItem, ...] = ()
+    updated: tuple[StoredItem, ...] = ()
+    unchanged: int = 0

@@ -1,0 +1,111 @@
+"""The archive's tables (SQLAlchemy Core). Alembic migrations in bot/migrations/ create them;
+a test checks that the migrations and these definitions agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out. SQLite keeps no offset, so it stores naive UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the archive; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("link", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("language", String(35), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("key", Text, nullable=False),  # identity within the feed: bot.identity.item_key
+    Column("guid", Text, nullable=False),
+    Column("link", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("author", Text, nullable=False),
+    Column("published", UTCDateTime),
+    Column("updated", UTCDateTime),
+    Column("summary", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("html", Text),
+    Column("content_hash", String(64), nullable=False),
+    Column("previous_content_hash", String(64)),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("changed_at", UTCDateTime),  # when the content last changed after first_seen
+    Column("comments_url", Text, nullable=False),
+    Column("comments_feed_url", Text, nullable=False),
+    Column("comments_count", Integer),
+    Column("image_url", Text, nullable=False),
+    Column("image_credit", Text, nullable=False),
+    UniqueConstraint("feed_id", "key", name="uq_items_feed_id_key"),
+    Index("ix_items_published", "published"),
+    Index("ix_items_guid", "guid"),
+)
+
+fetch_log = Table(
+    "fetch_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE")),
+    Column("at", UTCDateTime, nullable=False),
+    Column("source", Text, nullable=False),  # the URL fetched, or "import:<path>"
+    Column("status", String(20), nullable=False),  # ok | not_modified | error
+    Column("http_status", Integer),
+    Column("new", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("error", Text),
+    Index("ix_fetch_log_feed_id_at", "feed_id", "at"),
+)

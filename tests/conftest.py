@@ -1,0 +1,71 @@
+"""Shared fixtures: the supplied dump, and archives on both SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bot.archive import Archive
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+DUMP = ROOT / "bot" / "data" / "communitycare-cspr-feed-dump.txt"
+SHARED = ROOT.parent / "shared" / "data"
+PG_URL = os.environ.get(
+    "REPORTBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's config or database by accident."""
+    monkeypatch.delenv("REPORTBOT_DATABASE_URL", raising=False)
+    monkeypatch.delenv("REPORTBOT_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def dump_path() -> Path:
+    return DUMP
+
+
+def _pg_schema() -> Iterator[str]:
+    """A fresh schema in the test database, dropped afterwards."""
+    dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        conn = psycopg.connect(dsn, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {PG_URL} is required in CI: {exc}")
+        pytest.skip(f"PostgreSQL at {PG_URL} not reachable: {exc}")
+    name = f"rbtest_{uuid.uuid4().hex[:12]}"
+    with conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+        try:
+            yield name
+        finally:
+            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty archive URL on each database kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'archive.db'}"
+        return
+    for schema in _pg_schema():
+        sep = "&" if "?" in PG_URL else "?"
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def archive(archive_url: str) -> Iterator[Archive]:
+    arch = Archive(archive_url)
+    arch.upgrade()
+    yield arch
+    arch.close()

@@ -1,0 +1,184 @@
+"""The `reportbot` command end to end: import, export, archive views, user errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.archive import Archive
+from bot.cli import run
+from tests.conftest import DATA, DUMP
+
+
+@pytest.fixture
+def cli(archive_url: str, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """Run a command against this test's archive; returns (exit code, stdout, stderr)."""
+
+    def call(*args: str) -> tuple[int, str, str]:
+        code = run(["--database", archive_url, *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return call
+
+
+def test_import_dump_prints_counts(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("import", str(DUMP))
+    assert code == 0
+    assert "10 new, 0 updated, 0 unchanged" in out
+
+
+def test_second_import_says_nothing_new(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", str(DUMP))
+    code, out, _ = cli("import", str(DUMP))
+    assert code == 0 and "0 new, 0 updated, 10 unchanged" in out and "nothing new" in out
+
+
+def test_import_several_formats_at_once(cli) -> None:  # type: ignore[no-untyped-def]
+    paths = [str(DATA / n) for n in ("wordpress-rss20.xml", "rss10.rdf", "atom10.xml")]
+    code, out, _ = cli("import", *paths)
+    assert code == 0 and "total: 4 new" in out
+
+
+def test_import_under_given_feed(cli, archive_url: str) -> None:  # type: ignore[no-untyped-def]
+    cli("import", "--feed", "cspr", str(DUMP))
+    assert [f.key for f in Archive(archive_url).feeds()] == ["cspr"]
+
+
+def _garbage(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    lines = DUMP.read_text(encoding="utf-8").split("\n")
+    cases = {
+        "empty": (b"", "file is empty"),
+        "binary": (bytes(range(256)) * 8, "binary data"),
+        "truncated": ("\n".join(lines[:150]).encode(), ":102: record is truncated"),
+        "html": ((DATA / "html-page.html").read_bytes(), "HTML page"),
+    }
+    out = {}
+    for name, (data, message) in cases.items():
+        path = tmp_path / f"{name}.txt"
+        path.write_bytes(data)
+        out[name] = (path, message)
+    out["missing"] = (tmp_path / "no-such-file.xml", "no such file")
+    return out
+
+
+@pytest.mark.parametrize("case", ["empty", "binary", "truncated", "html", "missing"])
+def test_garbage_is_one_line_and_archive_unchanged(  # type: ignore[no-untyped-def]
+    cli, archive_url: str, tmp_path: Path, case: str
+) -> None:
+    cli("import", str(DATA / "atom10.xml"))
+    before = Archive(archive_url).counts()
+    path, message = _garbage(tmp_path)[case]
+    # the good dump goes first: one bad file must keep it out too
+    code, _, err = cli("import", str(DUMP), str(path))
+    assert code == 1
+    assert err.count("\n") == 1 and err.startswith(f"reportbot: error: {path}")
+    assert message in err
+    assert Archive(archive_url).counts() == before
+
+
+def test_export_jsonl_fields_newest_first(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("import", str(DUMP))
+    out_path = tmp_path / "items.jsonl"
+    code, _, _ = cli("export", "--format", "jsonl", "--out", str(out_path))
+    rows = [json.loads(line) for line in out_path.read_text(encoding="utf-8").splitlines()]
+    assert code == 0 and len(rows) == 10
+    for key in (
+        "guid",
+        "feed",
+        "title",
+        "link",
+        "published",
+        "summary",
+        "text",
+        "comments",
+        "image",
+    ):
+        assert key in rows[0]
+    assert rows[0]["published"] == "2025-04-03T07:06:37Z"
+    assert [r["published"] for r in rows] == sorted((r["published"] for r in rows), reverse=True)
+
+
+def test_rss_export_round_trips(  # type: ignore[no-untyped-def]
+    cli, archive_url: str, tmp_path: Path
+) -> None:
+    """export --format rss, then import into an empty archive: identical items, every field."""
+    cli("import", str(DUMP))
+    rss = tmp_path / "archive.xml"
+    assert cli("export", "--format", "rss", "--out", str(rss))[0] == 0
+    second = f"sqlite:///{tmp_path / 'second.db'}"
+    assert run(["--database", second, "import", str(rss)]) == 0
+    original = [s.item for s in Archive(archive_url).items()]
+    copied = [s.item for s in Archive(second).items()]
+    assert len(copied) == 10 and copied == original
+
+
+def test_rss_export_is_valid_rss20(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import feedparser
+
+    cli("import", str(DUMP))
+    code, out, _ = cli("export", "--format", "rss")
+    parsed = feedparser.parse(out.encode())
+    assert code == 0 and parsed.version == "rss20" and not parsed.bozo
+    assert len(parsed.entries) == 10
+
+
+def test_archive_list(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", str(DUMP))
+    code, out, _ = cli("archive", "list", "--limit", "2")
+    assert code == 0 and "2 items, newest first" in out and "Racial bias" in out
+
+
+def test_archive_list_empty(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("archive", "list")
+    assert code == 0 and "the archive is empty" in out
+
+
+def test_archive_show_by_http_guid(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", str(DUMP))
+    code, out, _ = cli("archive", "show", "http://www.communitycare.co.uk/?p=210650")
+    assert code == 0 and "Project seeks to improve" in out and "makibestphoto" in out
+
+
+def test_archive_show_unknown_guid(cli) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli("archive", "show", "nope")
+    assert code == 1 and err.startswith("reportbot: error: no item with GUID 'nope'")
+
+
+def test_bad_config_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[archive]\nurl = "sqlite:///x.db"\ncolour = "red"\n')
+    assert run(["--config", str(cfg), "archive", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "archive.colour: Extra inputs are not permitted" in err
+
+
+def test_config_sets_database(tmp_path: Path) -> None:
+    cfg = tmp_path / "rb.toml"
+    cfg.write_text(f'[archive]\nurl = "sqlite:///{tmp_path / "cfg.db"}"\n')
+    assert run(["--config", str(cfg), "import", str(DATA / "atom10.xml")]) == 0
+    assert (tmp_path / "cfg.db").exists()
+
+
+def test_console_script_runs(tmp_path: Path) -> None:
+    """The installed entry point, in a real process: a user error exits 1 without a traceback."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "--database",
+            f"sqlite:///{tmp_path / 'p.db'}",
+            "import",
+            str(tmp_path / "missing.xml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"reportbot: error: {tmp_path / 'missing.xml'}: no such file"
