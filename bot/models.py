@@ -79,3 +79,40 @@ class AddResult:
     new: tuple[StoredItem, ...] = ()
     updated: tuple[StoredItem, ...] = ()
     unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A key figure: `text` is the exact span text[start:end] of the article's plain text."""
+
+    text: str
+    start: int
+    end: int
+    kind: str  # percent | money | count | decimal | range | fraction | ratio | multiple
+    value: float | None
+    low: float | None
+    high: float | None
+    unit: str  # "%", "GBP", "years", ... or ""
+    what: str  # what it measures: "of respondents", "rapid reviews"
+    sentence: str  # the exact sentence it stands in
+    salience: float  # 0..1: findings' statistics above narrative numbers
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A direct quote: `text` is the exact span between the quote marks."""
+
+    text: str
+    start: int
+    end: int
+    speaker: str  # "" when unknown: never a guess
+    role: str
+    kind: str  # full | fragment
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Extraction:
+    version: str
+    figures: tuple[Figure, ...]
+    quotes: tuple[Quote, ...]
