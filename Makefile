@@ -21,6 +21,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/reportbot import $(DUMP)
 	$(BIN)/reportbot archive list
+	$(BIN)/reportbot archive list --facts
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check bot tests bench
@@ -35,6 +36,8 @@ test: lint typecheck unit
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/import_dump.py
+	$(BIN)/python bench/extract.py
+	$(BIN)/python bench/extract_eval.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -11,7 +11,7 @@ used when the URL says so.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
@@ -29,7 +29,19 @@ from sqlalchemy.engine import Connection, Engine
 from bot import schema
 from bot.errors import ArchiveError
 from bot.identity import content_hash, normalise_url
-from bot.models import AddResult, FeedInfo, Item, ParsedFeed, StoredItem
+from bot.models import (
+    AddResult,
+    Extraction,
+    FeedInfo,
+    Item,
+    ParsedFeed,
+    StoredItem,
+    extraction_from_json,
+    extraction_to_json,
+)
+
+# Called for each new or updated item while it is archived, in the same transaction.
+Extractor = Callable[[ParsedFeed, Item], Extraction]
 
 DEFAULT_URL = "sqlite:///state/reportbot.db"
 _BUSY_TIMEOUT_MS = 30_000
@@ -135,16 +147,21 @@ class Archive:
 
     # -- writes -------------------------------------------------------------------------
 
-    def add(self, documents: Sequence[tuple[ParsedFeed, str | None]]) -> tuple[AddResult, ...]:
+    def add(
+        self,
+        documents: Sequence[tuple[ParsedFeed, str | None]],
+        extractor: Extractor | None = None,
+    ) -> tuple[AddResult, ...]:
         """Archive every document's items in ONE transaction, each under its own feed or under
-        the feed key given beside it. Per document: the new and updated items only."""
+        the feed key given beside it; new and updated items get their facts from `extractor`
+        in the same transaction. Per document: the new and updated items only."""
         now = datetime.now(UTC)
         results: list[AddResult] = []
         try:
             with self._write() as conn:
                 for parsed, feed_key in documents:
                     feed = self._ensure_feed(conn, parsed.feed, feed_key, now)
-                    n, u, same = self._add_items(conn, feed, parsed.items, now)
+                    n, u, same = self._add_items(conn, feed, parsed, now, extractor)
                     results.append(
                         AddResult(
                             source=parsed.source,
@@ -204,11 +221,16 @@ class Archive:
         return replace(feed, id=pk[0])
 
     def _add_items(
-        self, conn: Connection, feed: Feed, items: Sequence[Item], now: datetime
+        self,
+        conn: Connection,
+        feed: Feed,
+        parsed: ParsedFeed,
+        now: datetime,
+        extractor: Extractor | None,
     ) -> tuple[list[StoredItem], list[StoredItem], int]:
         t = schema.items
         batch: dict[str, Item] = {}
-        for item in map(_clean, items):  # a key twice in one batch: the later entry wins
+        for item in map(_clean, parsed.items):  # a key twice in one batch: the later entry wins
             batch[item.key] = item
         existing: dict[str, Any] = {}
         keys = list(batch)
@@ -222,34 +244,7 @@ class Archive:
         for key, item in batch.items():
             digest = content_hash(item.title, item.summary, item.text)
             row = existing.get(key)
-            if row is None:
-                values = _item_values(item) | {
-                    "feed_id": feed.id,
-                    "content_hash": digest,
-                    "previous_content_hash": None,
-                    "first_seen": now,
-                    "last_seen": now,
-                    "changed_at": None,
-                }
-                pk = conn.execute(t.insert().values(**values)).inserted_primary_key
-                assert pk is not None
-                new.append(_stored(pk[0], feed.key, item, digest, None, now, now))
-            elif row.content_hash != digest:
-                conn.execute(
-                    t.update()
-                    .where(t.c.id == row.id)
-                    .values(
-                        **_item_values(item),
-                        content_hash=digest,
-                        previous_content_hash=row.content_hash,
-                        last_seen=now,
-                        changed_at=now,
-                    )
-                )
-                updated.append(
-                    _stored(row.id, feed.key, item, digest, row.content_hash, row.first_seen, now)
-                )
-            else:
+            if row is not None and row.content_hash == digest:
                 # Same words: refresh what legitimately moves (comment count, image) silently.
                 conn.execute(
                     t.update()
@@ -262,7 +257,41 @@ class Archive:
                     )
                 )
                 unchanged += 1
+                continue
+            facts = extractor(parsed, item) if extractor is not None else None
+            values = _item_values(item) | _facts_values(facts) | {"content_hash": digest}
+            if row is None:
+                values |= {
+                    "feed_id": feed.id,
+                    "previous_content_hash": None,
+                    "first_seen": now,
+                    "last_seen": now,
+                    "changed_at": None,
+                }
+                pk = conn.execute(t.insert().values(**values)).inserted_primary_key
+                assert pk is not None
+                new.append(_stored(pk[0], feed.key, item, digest, None, now, now, facts))
+            else:
+                values |= {
+                    "previous_content_hash": row.content_hash,
+                    "last_seen": now,
+                    "changed_at": now,
+                }
+                conn.execute(t.update().where(t.c.id == row.id).values(**values))
+                updated.append(
+                    _stored(
+                        row.id, feed.key, item, digest, row.content_hash, row.first_seen, now, facts
+                    )
+                )
         return new, updated, unchanged
+
+    def store_facts(self, facts: Sequence[tuple[int, Extraction]]) -> None:
+        """Replace the stored facts of items by id (reextract), in one transaction."""
+        t = schema.items
+        with self._write() as conn:
+            for item_id, extraction in facts:
+                values = _facts_values(extraction)
+                conn.execute(t.update().where(t.c.id == item_id).values(**values))
 
     # -- reads --------------------------------------------------------------------------
 
@@ -354,6 +383,12 @@ def _strip_nul(value: str) -> str:
     return value.replace("\x00", "")
 
 
+def _facts_values(facts: Extraction | None) -> dict[str, Any]:
+    if facts is None:
+        return {"facts": None, "extractor_version": None}
+    return {"facts": extraction_to_json(facts), "extractor_version": facts.version}
+
+
 def _stored(
     pk: int,
     feed_key: str,
@@ -362,6 +397,7 @@ def _stored(
     previous: str | None,
     first_seen: datetime,
     last_seen: datetime,
+    facts: Extraction | None = None,
 ) -> StoredItem:
     return StoredItem(
         id=pk,
@@ -371,11 +407,13 @@ def _stored(
         previous_content_hash=previous,
         first_seen=first_seen,
         last_seen=last_seen,
+        extraction=facts,
     )
 
 
 def _row_to_stored(row: Any) -> StoredItem:
     item = Item(**{name: getattr(row, name) for name in _ITEM_COLUMNS})
+    facts = extraction_from_json(row.facts) if row.facts else None
     return _stored(
         row.id,
         row.feed_key,
@@ -384,6 +422,7 @@ def _row_to_stored(row: Any) -> StoredItem:
         row.previous_content_hash,
         row.first_seen,
         row.last_seen,
+        facts,
     )
 
 

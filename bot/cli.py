@@ -6,6 +6,7 @@ prints one line, "reportbot: error: ...", and exits 1; click's usage errors exit
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,12 +15,14 @@ from typing import IO
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bot import __version__, config, export, pipeline
 from bot.archive import Archive
-from bot.errors import ReportbotError
-from bot.models import FeedInfo, StoredItem
+from bot.errors import InputError, ReportbotError
+from bot.extract import extract, top_figures, top_quote
+from bot.models import Extraction, FeedInfo, StoredItem, extraction_to_json
 
 
 class _Context:
@@ -175,18 +178,23 @@ def archive() -> None:
 @archive.command("list")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N items.")
 @click.option("--feed", "feed_key", metavar="ID", default=None, help="Only this feed's items.")
+@click.option("--facts", is_flag=True, help="Under each item, its top figures and quote.")
 @pass_ctx
-def archive_list(ctx: _Context, limit: int | None, feed_key: str | None) -> None:
+def archive_list(ctx: _Context, limit: int | None, feed_key: str | None, facts: bool) -> None:
     """List archived items, newest first.
 
     \b
     Example:
       reportbot archive list --limit 10
+      reportbot archive list --facts
     """
     with ctx.archive() as arch:
         items = arch.items(limit=limit, feed_key=feed_key)
     if not items:
         click.echo("the archive is empty: add items with `reportbot import PATH`")
+        return
+    if facts:
+        _list_facts(items)
         return
     table = Table(title=f"{len(items)} items, newest first")
     table.add_column("published (UTC)", no_wrap=True)
@@ -196,8 +204,33 @@ def archive_list(ctx: _Context, limit: int | None, feed_key: str | None) -> None
     for s in items:
         when = s.item.published.strftime("%Y-%m-%d %H:%M") if s.item.published else "-"
         count = "-" if s.item.comments_count is None else str(s.item.comments_count)
-        table.add_row(when, s.item.title, s.item.guid or s.item.link, count)
+        table.add_row(when, escape(s.item.title), escape(s.item.guid or s.item.link), count)
     Console().print(table)
+
+
+def _list_facts(items: list[StoredItem]) -> None:
+    console = Console()
+    for s in items:
+        when = s.item.published.strftime("%Y-%m-%d") if s.item.published else "undated"
+        console.print(f"[bold]{escape(s.item.title)}[/] ({when})", highlight=False)
+        if s.extraction is None:
+            console.print("   no facts yet: run `reportbot reextract`")
+            continue
+        for f in top_figures(s.extraction):
+            console.print(f"   • [cyan]{escape(f.text)}[/] {escape(f.what)}", highlight=False)
+        quote = top_quote(s.extraction)
+        if quote is not None:
+            role = f", {quote.role}" if quote.role else ""
+            console.print(
+                f"   “{_shorten(quote.text, 160)}” — {quote.speaker}{role}",
+                highlight=False,
+                markup=False,
+            )
+        console.print()
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 @archive.command("show")
@@ -244,14 +277,102 @@ def _show(stored: StoredItem) -> None:
     ]
     table = Table(show_header=False, box=None)
     for name, value in rows:
-        table.add_row(f"[bold]{name}[/]", value)
+        table.add_row(f"[bold]{name}[/]", escape(value))
     console.print(table)
     console.print(
-        f"\n[bold]Summary[/]\n{item.summary}\n\n[bold]Text[/]\n{item.text}\n",
+        f"\n[bold]Summary[/]\n{escape(item.summary)}\n\n[bold]Text[/]\n{escape(item.text)}\n",
         markup=True,
         highlight=False,
         soft_wrap=True,
     )
+    if stored.extraction is not None:
+        _print_facts(console, stored.extraction)
+
+
+def _print_facts(console: Console, extraction: Extraction) -> None:
+    figures = Table(title=f"Key figures (extractor {extraction.version})", show_lines=False)
+    for name in ("figure", "kind", "what", "salience", "sentence"):
+        figures.add_column(name, overflow="fold")
+    for f in extraction.figures:
+        figures.add_row(
+            *(
+                escape(v)
+                for v in (f.text, f.kind, f.what, f"{f.salience:.2f}", _shorten(f.sentence, 120))
+            )
+        )
+    console.print(figures)
+    quotes = Table(title="Quotes")
+    for name in ("kind", "speaker", "role", "quote"):
+        quotes.add_column(name, overflow="fold")
+    for q in extraction.quotes:
+        quotes.add_row(
+            *(escape(v) for v in (q.kind, q.speaker or "(unknown)", q.role, _shorten(q.text, 160)))
+        )
+    console.print(quotes)
+
+
+@cli.command("extract")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, allow_dash=True))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="json: one object per file; text: readable tables.",
+)
+def extract_cmd(files: tuple[Path, ...], fmt: str) -> None:
+    """Extract key figures and quotes from articles (plain text or HTML, detected).
+
+    Reads standard input when no FILE (or -) is given. With several files, prints one JSON
+    object per line.
+
+    \b
+    Example:
+      reportbot extract article.txt
+      curl -s https://example.org/a.html | reportbot extract - --format text
+    """
+    for path in files or (Path("-"),):
+        result = extract(_read_article(path))
+        if fmt == "text":
+            _print_facts(Console(), result)
+            continue
+        data = extraction_to_json(result)
+        click.echo(
+            json.dumps({"figures": data["figures"], "quotes": data["quotes"]}, ensure_ascii=False)
+        )
+
+
+def _read_article(path: Path) -> str:
+    try:
+        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(str(path), "no such file") from exc
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    # Undecodable bytes become U+FFFD: garbage in gives empty results, never a crash.
+    return data.decode("utf-8", errors="replace")
+
+
+@cli.command("reextract")
+@pass_ctx
+def reextract_cmd(ctx: _Context) -> None:
+    """Recompute every archived item's figures and quotes with this version's extractor.
+
+    \b
+    Example:
+      reportbot reextract
+    """
+    from rich.progress import Progress
+
+    with ctx.archive() as arch, Progress(transient=True) as progress:
+        task = progress.add_task("extracting", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        count = pipeline.reextract(arch, advance)
+    click.echo(f"re-extracted facts of {count} items")
 
 
 @cli.group()

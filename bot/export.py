@@ -15,7 +15,7 @@ from email.utils import format_datetime
 from typing import IO, Any
 
 from bot.htmltext import text_to_html
-from bot.models import FeedInfo, StoredItem
+from bot.models import FeedInfo, StoredItem, extraction_to_json
 
 NAMESPACES = {
     "content": "http://purl.org/rss/1.0/modules/content/",
@@ -58,6 +58,18 @@ def item_record(stored: StoredItem) -> dict[str, Any]:
         "last_seen": iso(stored.last_seen),
         "content_hash": stored.content_hash,
         "previous_content_hash": stored.previous_content_hash,
+        **_facts(stored),
+    }
+
+
+def _facts(stored: StoredItem) -> dict[str, Any]:
+    if stored.extraction is None:
+        return {"figures": [], "quotes": [], "extractor_version": None}
+    data = extraction_to_json(stored.extraction)
+    return {
+        "figures": data["figures"],
+        "quotes": data["quotes"],
+        "extractor_version": data["version"],
     }
 
 

@@ -6,8 +6,9 @@ only these types (compare Miniflux's internal/model/).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class ParsedFeed:
 
 @dataclass(frozen=True)
 class StoredItem:
-    """An item as the archive holds it."""
+    """An item as the archive holds it, with the facts extracted when it was archived."""
 
     id: int
     feed_key: str
@@ -68,6 +69,7 @@ class StoredItem:
     previous_content_hash: str | None
     first_seen: datetime
     last_seen: datetime
+    extraction: Extraction | None = None
 
 
 @dataclass(frozen=True)
@@ -116,3 +118,28 @@ class Extraction:
     version: str
     figures: tuple[Figure, ...]
     quotes: tuple[Quote, ...]
+
+
+def extraction_to_json(extraction: Extraction) -> dict[str, Any]:
+    """Plain JSON-able form, as stored in the archive and exported."""
+    return {
+        "version": extraction.version,
+        "figures": [asdict(f) for f in extraction.figures],
+        "quotes": [asdict(q) for q in extraction.quotes],
+    }
+
+
+def extraction_from_json(data: dict[str, Any]) -> Extraction:
+    figure_names = {f.name for f in fields(Figure)}
+    quote_names = {f.name for f in fields(Quote)}
+    return Extraction(
+        version=str(data.get("version", "")),
+        figures=tuple(
+            Figure(**{k: v for k, v in f.items() if k in figure_names})
+            for f in data.get("figures", [])
+        ),
+        quotes=tuple(
+            Quote(**{k: v for k, v in q.items() if k in quote_names})
+            for q in data.get("quotes", [])
+        ),
+    )

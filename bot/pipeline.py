@@ -1,17 +1,20 @@
 """The only module that composes stages.
 
-import:  read file ─► dump.parse_dump | parse.parse_feed ─► archive.add (one transaction)
+import:     read file ─► dump.parse_dump | parse.parse_feed ─► archive.add ─► AddResult
+                                                (extract.extract runs inside, per new/updated item)
+reextract:  archive.items ─► extract.extract ─► archive.store_facts
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot.archive import Archive
+from bot.archive import Archive, Extractor
 from bot.dump import looks_like_dump, parse_dump
 from bot.errors import InputError
-from bot.models import AddResult, ParsedFeed
+from bot.extract import RecurringIndex, extract
+from bot.models import AddResult, Extraction, Item, ParsedFeed
 from bot.parse import parse_feed
 
 
@@ -35,9 +38,39 @@ def read_document(path: Path) -> ParsedFeed:
     return parse_feed(data, source)
 
 
+def fact_extractor() -> Extractor:
+    """Extraction for items being archived; boilerplate that recurs across the document's
+    items (promo boxes) is recognised with an index built once per document."""
+    indexes: dict[int, RecurringIndex] = {}
+
+    def run(parsed: ParsedFeed, item: Item) -> Extraction:
+        index = indexes.get(id(parsed))
+        if index is None:
+            index = indexes[id(parsed)] = RecurringIndex(i.text for i in parsed.items)
+        return extract(item.text, index)
+
+    return run
+
+
 def import_files(
     archive: Archive, paths: Sequence[Path], feed_key: str | None = None
 ) -> tuple[AddResult, ...]:
     """Read every file first, then archive them all in one transaction: all or nothing."""
     documents = [read_document(path) for path in paths]
-    return archive.add([(doc, feed_key) for doc in documents])
+    return archive.add([(doc, feed_key) for doc in documents], fact_extractor())
+
+
+def reextract(archive: Archive, progress: Callable[[int, int], None] | None = None) -> int:
+    """Recompute every item's facts with this extractor version; returns the item count."""
+    feeds = archive.feeds()
+    per_feed = [archive.items(feed_key=feed.key) for feed in feeds]
+    total = sum(len(items) for items in per_feed)
+    done = 0
+    for items in per_feed:
+        index = RecurringIndex(s.item.text for s in items)
+        facts = [(s.id, extract(s.item.text, index)) for s in items]
+        archive.store_facts(facts)
+        done += len(items)
+        if progress is not None:
+            progress(done, total)
+    return total

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Column,
     DateTime,
     Dialect,
@@ -89,6 +90,8 @@ items = Table(
     Column("comments_count", Integer),
     Column("image_url", Text, nullable=False),
     Column("image_credit", Text, nullable=False),
+    Column("facts", JSON),  # models.extraction_to_json: figures and quotes
+    Column("extractor_version", String(20)),
     UniqueConstraint("feed_id", "key", name="uq_items_feed_id_key"),
     Index("ix_items_published", "published"),
     Index("ix_items_guid", "guid"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,81 @@ def test_console_script_runs(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"reportbot: error: {tmp_path / 'missing.xml'}: no such file"
+
+
+def test_import_stores_facts_with_version(cli, archive_url: str) -> None:  # type: ignore[no-untyped-def]
+    from bot.extract import EXTRACTOR_VERSION
+
+    cli("import", str(DUMP))
+    stored = Archive(archive_url).find("https://www.communitycare.co.uk/?p=216724")[0]
+    assert stored.extraction is not None and stored.extraction.version == EXTRACTOR_VERSION
+    assert "71%" in [f.text for f in stored.extraction.figures]
+
+
+def test_export_jsonl_carries_figures_and_quotes(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("import", str(DUMP))
+    _, out, _ = cli("export")
+    rows = [json.loads(line) for line in out.splitlines()]
+    first = rows[0]
+    assert {"text", "value", "kind", "what", "sentence", "salience"} <= set(first["figures"][0])
+    sea_change = next(r for r in rows if r["guid"].endswith("216228"))
+    speakers = {q["speaker"] for q in sea_change["quotes"] if q["kind"] == "full"}
+    assert {"Jahnine Davis", "Andy Smith", "Jo Casebourne"} <= speakers
+
+
+def test_archive_show_lists_facts(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", str(DUMP))
+    code, out, _ = cli("archive", "show", "https://www.communitycare.co.uk/?p=214901")
+    assert code == 0 and "Key figures" in out and "3,001,339" in out and "Andy Smith" in out
+
+
+def test_archive_list_facts(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", str(DUMP))
+    code, out, _ = cli("archive", "list", "--facts", "--limit", "1")
+    assert code == 0 and "71% of respondents" in out
+
+
+def test_reextract_recomputes_every_item(cli, archive_url: str) -> None:  # type: ignore[no-untyped-def]
+    cli("import", str(DUMP))
+    arch = Archive(archive_url)
+    arch.store_facts([(s.id, replace(s.extraction, version="0")) for s in arch.items()])  # type: ignore[type-var]
+    code, out, _ = cli("reextract")
+    assert code == 0 and "re-extracted facts of 10 items" in out
+    assert {s.extraction.version for s in arch.items()} == {"1"}  # type: ignore[union-attr]
+
+
+def test_extract_command_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text("Panel chair Annie Hudson said: “71% of reviews were late.”\n")
+    assert run(["extract", str(article)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["figures"][0]["text"] == "71%"
+    assert data["quotes"][0]["speaker"] == "Annie Hudson"
+    assert set(data["quotes"][0]) >= {"text", "speaker", "role", "kind", "sentence"}
+
+
+def test_extract_several_files_one_line_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = []
+    for n, body in enumerate(["<p>It cost £5m.</p>", "Nothing here"]):
+        path = tmp_path / f"{n}.html"
+        path.write_text(body)
+        paths.append(str(path))
+    assert run(["extract", *paths]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [len(json.loads(line)["figures"]) for line in lines] == [1, 0]
+
+
+def test_extract_missing_file_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["extract", "nope.txt"]) == 1
+    assert capsys.readouterr().err == "reportbot: error: nope.txt: no such file\n"
+
+
+def test_extract_binary_garbage_gives_empty_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bin"
+    path.write_bytes(bytes(range(256)) * 100)
+    assert run(["extract", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"figures": [], "quotes": []}

@@ -9,12 +9,12 @@ from __future__ import annotations
 from bot.extract.figures import find_figures
 from bot.extract.quotes import find_quotes
 from bot.extract.text import RecurringIndex, analyse
-from bot.models import Extraction
+from bot.models import Extraction, Figure, Quote
 
 EXTRACTOR_VERSION = "1"
 
 
-__all__ = ["EXTRACTOR_VERSION", "RecurringIndex", "extract"]
+__all__ = ["EXTRACTOR_VERSION", "RecurringIndex", "extract", "top_figures", "top_quote"]
 
 
 def extract(text: str, recurring: RecurringIndex | None = None) -> Extraction:
@@ -26,3 +26,14 @@ def extract(text: str, recurring: RecurringIndex | None = None) -> Extraction:
         figures=tuple(find_figures(article)),
         quotes=tuple(find_quotes(article)),
     )
+
+
+def top_figures(extraction: Extraction, n: int = 3) -> list[Figure]:
+    """The n most salient figures, in the order the article gives them."""
+    ranked = sorted(extraction.figures, key=lambda f: (-f.salience, f.start))[:n]
+    return sorted(ranked, key=lambda f: f.start)
+
+
+def top_quote(extraction: Extraction) -> Quote | None:
+    """The article's first full quote with a known speaker (news puts the key quote first)."""
+    return next((q for q in extraction.quotes if q.kind == "full" and q.speaker), None)

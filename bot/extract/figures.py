@@ -19,21 +19,63 @@ from bot.extract.text import Article
 from bot.models import Figure
 
 _UNITS = {
-    "zero": 0, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "zero": 0,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
     "nineteen": 19,
 }
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-         "eighty": 80, "ninety": 90}
+_TENS = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-_FRACTIONS = {"half": 0.5, "halves": 0.5, "third": 1 / 3, "thirds": 1 / 3, "quarter": 0.25,
-              "quarters": 0.25, "fifth": 0.2, "fifths": 0.2, "tenth": 0.1, "tenths": 0.1}
-_MULTIPLIERS = {"bn": 1e9, "billion": 1e9, "m": 1e6, "million": 1e6, "k": 1e3,
-                "thousand": 1e3, "trillion": 1e12}
+_FRACTIONS = {
+    "half": 0.5,
+    "halves": 0.5,
+    "third": 1 / 3,
+    "thirds": 1 / 3,
+    "quarter": 0.25,
+    "quarters": 0.25,
+    "fifth": 0.2,
+    "fifths": 0.2,
+    "tenth": 0.1,
+    "tenths": 0.1,
+}
+_MULTIPLIERS = {
+    "bn": 1e9,
+    "billion": 1e9,
+    "m": 1e6,
+    "million": 1e6,
+    "k": 1e3,
+    "thousand": 1e3,
+    "trillion": 1e12,
+}
 _CURRENCIES = {"£": "GBP", "$": "USD", "€": "EUR"}
-_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|"
-           "december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|"
+    "december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
 
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _WORDNUM = (
@@ -88,20 +130,32 @@ _STOP_WHAT = frozenset(
     "a an the in on at to for from by with was were is are had has have been be being and or "
     "but that which who whom while when where than as also it its their his her they this these "
     "those such so not no nor if after before during since between among per each every "
-    "said says".split()
+    "said says saying believed believe noted found find revealed showed had has were was "
+    "would could should will may might can".split()
+)
+
+
+# Where a figure can start: a digit, a currency sign, a number or fraction word. The full
+# pattern is tried only there, which keeps extraction fast (it is slow to scan everywhere).
+_TRIGGER = re.compile(
+    rf"[£$€]|\d|\b(?:{_WORDNUM}|{_FRACTION_WORDS}|twice|a(?=[- ]{_FRACTION_WORDS}))\b",
+    re.IGNORECASE,
 )
 
 
 def find_figures(article: Article) -> Iterator[Figure]:
     text = article.text
-    starts = [s.start for s in article.sentences]
     excluded = [(m.start(), m.end()) for m in _TOKEN_WITH_URL.finditer(text)]
+    excluded_starts = [s for s, _ in excluded]
+    last_what: dict[str, str] = {}  # per kind: "…, with a further 16% saying" means the same
     for sent in article.sentences:
         block = article.blocks[sent.block]
         if block.boilerplate or block.kind == "heading":
+            last_what = {}
             continue
-        for m in _PATTERN.finditer(text, sent.start, sent.end):
-            if any(s <= m.start() < e for s, e in excluded):
+        for m in _candidates(text, sent.start, sent.end):
+            k = bisect.bisect_right(excluded_starts, m.start()) - 1
+            if k >= 0 and excluded[k][0] <= m.start() < excluded[k][1]:
                 continue
             if block.kind == "list_item" and m.start() - block.start <= 4 and m.group("number"):
                 continue  # "  1. " enumerator
@@ -111,13 +165,35 @@ def find_figures(article: Article) -> Iterator[Figure]:
             kind, value, low, high, unit = parsed
             sentence = text[sent.start : sent.end]
             what = _what(text, m.start(), m.end(), sent.start, sent.end, kind)
-            index = bisect.bisect_right(starts, m.start()) - 1
-            assert index >= 0
+            inherit = kind in ("percent", "fraction") and not what.startswith("of ")
+            if inherit and kind in last_what and not _noun_follows(text, m.end()):
+                what = last_what[kind]
+            if what:
+                last_what[kind] = what
             yield Figure(
-                text=m.group(0), start=m.start(), end=m.end(), kind=kind, value=value,
-                low=low, high=high, unit=unit, what=what, sentence=sentence,
+                text=m.group(0),
+                start=m.start(),
+                end=m.end(),
+                kind=kind,
+                value=value,
+                low=low,
+                high=high,
+                unit=unit,
+                what=what,
+                sentence=sentence,
                 salience=_salience(kind, value, what, sentence, block.kind, text, m.end()),
             )
+
+
+def _candidates(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
+    pos = start
+    for trigger in _TRIGGER.finditer(text, start, end):
+        if trigger.start() < pos:
+            continue  # inside the previous figure ("300" of "116,300")
+        m = _PATTERN.match(text, trigger.start(), end)
+        if m is not None and m.end() > m.start():
+            pos = m.end()
+            yield m
 
 
 def _interpret(
@@ -214,23 +290,48 @@ def _what(text: str, start: int, end: int, s_start: int, s_end: int, kind: str) 
     for w in words:
         if not re.match(r"[\w’'/-]+$", w) or w.lower() in _STOP_WHAT or len(phrase) >= 6:
             break
-        phrase.append(w)
+        if phrase and phrase[-1] != "of" and re.fullmatch(r"[a-z]+ed", w):
+            break  # "respondents believed": the verb ends the noun phrase
+        phrase.append(w.lstrip("-"))
     if phrase and phrase[-1].lower() not in ("of", "the", "all", "these", "those"):
         return " ".join(phrase)
-    before = text[s_start:start]
+    before = text[s_start:start].rstrip(" (")  # "an open case (35%)": the case is the what
     clause = re.split(r",(?!\d)|[;:(–—]|\band\b|\bwhile\b", before)[-1]
-    tokens = [t for t in re.findall(r"[\w’'-]+", clause)]
-    while tokens and tokens[-1].lower() in _STOP_WHAT | {"of", "about", "almost", "nearly",
-                                                         "around", "over", "just", "some"}:
+    tokens = [t for t in re.findall(r"[A-Za-z][\w’'-]*", clause)]
+    while tokens and tokens[-1].lower() in _STOP_WHAT | {
+        "of",
+        "about",
+        "almost",
+        "nearly",
+        "around",
+        "over",
+        "just",
+        "some",
+    }:
         tokens.pop()
     return " ".join(tokens[-6:])
+
+
+def _noun_follows(text: str, end: int) -> bool:
+    word = re.match(r"\s*([A-Za-z’'-]+)", text[end : end + 30])
+    if not word:
+        return False
+    return word.group(1).lower() not in _STOP_WHAT and not word.group(1).endswith("ing")
 
 
 def _salience(
     kind: str, value: float | None, what: str, sentence: str, block_kind: str, text: str, end: int
 ) -> float:
-    score = {"percent": 0.55, "money": 0.55, "ratio": 0.5, "fraction": 0.45, "multiple": 0.45,
-             "count": 0.35, "decimal": 0.35, "range": 0.25}.get(kind, 0.3)
+    score = {
+        "percent": 0.55,
+        "money": 0.55,
+        "ratio": 0.5,
+        "fraction": 0.45,
+        "multiple": 0.45,
+        "count": 0.35,
+        "decimal": 0.35,
+        "range": 0.25,
+    }.get(kind, 0.3)
     if _FINDING.search(sentence):
         score += 0.2
     if block_kind == "list_item":

@@ -15,11 +15,12 @@ its quotes; no maintained library attributes quotes without a model download.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.extract.text import Article, Block
+from bot.extract.text import Article, Block, Sentence
 from bot.models import Quote
 
 _VERBS = (
@@ -40,6 +41,7 @@ _TAG_BEFORE = re.compile(
     rf"(?P<subj>[^“”:;]*?)\s*\b(?P<verb>{_VERBS})\b(?P<rest>[^“”:;.]{{0,80}}?)[:,]?\s*$"
 )
 _ACCORDING = re.compile(r"\baccording to (?P<subj>[^,.;:“”]+)", re.IGNORECASE)
+_MARKS = re.compile(r"[“”\"]")
 _PRONOUNS = {"he": "person", "she": "person", "it": "org", "they": "any"}
 _ORG_WORDS = re.compile(
     r"\b(?:panel|council|department|association|partnerships?|centre|center|government|office|"
@@ -75,7 +77,8 @@ class _Speakers:
     def __init__(self, text: str = "") -> None:
         # Full names anywhere in the article, so "Hudson said" finds "Annie Hudson".
         self.surnames: dict[str, str] = {}
-        pattern = r"\b([A-Z][a-z]+) ((?:(?:de|van|von|der|le|la) )?([A-Z][a-z]+(?:-[A-Z][a-z]+)?))\b"
+        particle = r"(?:(?:de|van|von|der|le|la) )?"
+        pattern = rf"\b([A-Z][a-z]+) ({particle}([A-Z][a-z]+(?:-[A-Z][a-z]+)?))\b"
         for m in re.finditer(pattern, text):
             full = m.group(0)
             if not _ORG_WORDS.search(full) and m.group(1) not in _NOT_FIRST_NAMES:
@@ -115,6 +118,9 @@ def find_quotes(article: Article) -> Iterator[Quote]:
     speakers = _Speakers(text)
     previous: Quote | None = None  # the last quote of the previous paragraph
     carried_open = False  # did the previous paragraph end inside a quote?
+    by_block: dict[int, list[Sentence]] = {}
+    for sentence in article.sentences:
+        by_block.setdefault(sentence.block, []).append(sentence)
     for index, block in enumerate(article.blocks):
         if block.boilerplate:
             continue  # a caption or promo box between two quote paragraphs breaks no chain
@@ -122,28 +128,34 @@ def find_quotes(article: Article) -> Iterator[Quote]:
             previous, carried_open = None, False
             continue
         spans, ends_open = _quote_spans(text, block)
-        block_sentences = [s for s in article.sentences if s.block == index]
+        block_sentences = by_block.get(index, [])
+        sentence_starts = [s.start for s in block_sentences]
         found: list[Quote] = []
         for n, (start, end) in enumerate(spans):
-            sentence = next(
-                (s for s in block_sentences if s.start <= start - 1 < s.end), block_sentences[0]
-            )
+            k = bisect.bisect_right(sentence_starts, start - 1) - 1
+            sentence = block_sentences[max(0, k)]
             s_start, s_end = sentence.start, max(sentence.end, end)
             kind = _kind(text, s_start, start, end, s_end)
             speaker = _attribute(text, s_start, start, end, s_end, speakers)
             # A paragraph that is only a quote, untagged, goes on with the previous speaker.
-            continues = n == 0 and start - 1 == block.start and (carried_open or (
-                previous is not None and speaker is None
-            ))
+            continues = (
+                n == 0
+                and start - 1 == block.start
+                and (carried_open or (previous is not None and speaker is None))
+            )
             if speaker is None and continues and previous is not None and previous.speaker:
                 speaker = _Speaker(previous.speaker, previous.role, "person")
             if speaker is None and kind == "full" and n > 0 and found and found[-1].speaker:
                 speaker = _Speaker(found[-1].speaker, found[-1].role, "person")
             found.append(
                 Quote(
-                    text=text[start:end], start=start, end=end,
-                    speaker=speaker.name if speaker else "", role=speaker.role if speaker else "",
-                    kind=kind, sentence=text[s_start:s_end],
+                    text=text[start:end],
+                    start=start,
+                    end=end,
+                    speaker=speaker.name if speaker else "",
+                    role=speaker.role if speaker else "",
+                    kind=kind,
+                    sentence=text[s_start:s_end],
                 )
             )
         for sentence in block_sentences:
@@ -158,7 +170,8 @@ def _quote_spans(text: str, block: Block) -> tuple[list[tuple[int, int]], bool]:
     paragraph. Returns the spans and whether the paragraph ended inside a quote."""
     spans: list[tuple[int, int]] = []
     open_at: int | None = None
-    for i in range(block.start, block.end):
+    for mark in _MARKS.finditer(text, block.start, block.end):
+        i = mark.start()
         ch = text[i]
         if ch == "“" or (ch == '"' and open_at is None and _opens(text, i)):
             if open_at is None:
@@ -190,7 +203,7 @@ def _kind(text: str, s_start: int, start: int, end: int, s_end: int) -> str:
     opens = (not lead or lead.endswith((":", "…"))) and text[start : start + 1].isupper()
     if not opens:
         return "fragment"
-    rest = text[end + 1 : s_end].strip(" .,”\"")
+    rest = text[end + 1 : s_end].strip(' .,”"')
     if not rest or rest.startswith("“") or _TAG_AFTER.match(text[end + 1 : s_end]):
         return "full"
     return "fragment"
@@ -220,7 +233,7 @@ def _attribute(
 
 
 def _note_reported_speech(text: str, start: int, end: int, speakers: _Speakers) -> None:
-    """"X said that …" with no quote of its own still introduces X for a later "they added"."""
+    """ "X said that …" with no quote of its own still introduces X for a later "they added"."""
     m = re.match(rf"(?P<subj>[^“”]{{3,160}}?)\s+(?:{_VERBS})\b", text[start:end])
     if m and "“" not in m.group("subj"):
         _speaker_from(m.group("subj"), speakers)
@@ -272,5 +285,10 @@ def _looks_like_person(name: str) -> bool:
         return False
     if len(words) == 1:
         return False  # a bare surname is resolved by _Speakers.note only when seen before
-    return all(w[0].isupper() or w in ("de", "van", "von", "der", "da", "di", "le", "la")
-               for w in words) and len(words) <= 4
+    return (
+        all(
+            w[0].isupper() or w in ("de", "van", "von", "der", "da", "di", "le", "la")
+            for w in words
+        )
+        and len(words) <= 4
+    )

@@ -12,6 +12,7 @@ or are slower than this whole module, and none knows the dump's layout.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ _CAPTION = re.compile(
     r"^photo\b|adobe ?stock|\(credit:|posed by model|^posed photo",
     re.IGNORECASE,
 )
-_FILENAME = re.compile(r"^\S+\.(?:jpe?g|png|gif|webp|svg)$", re.IGNORECASE)
+_FILENAME = re.compile(r"\S+\.(?:jpe?g|png|gif|webp|svg)$", re.IGNORECASE)  # .match(t, s, e)
 _PROMO = re.compile(
     r"note: there is a poll embedded|community care inform|knowledge and practice hub|"
     r"\binform (?:children|adults) (?:subscribers|users)\b|my brilliant colleague|"
@@ -81,8 +82,11 @@ def analyse(text: str, recurring: RecurringIndex | None = None) -> Article:
     text = plain_text(text)
     raw = _raw_blocks(text)
     kinds = [_kind(text, s, e) for s, e in raw]
+    # one pass of the promo rules over the whole text, then mapped to blocks
+    hits = sorted({m.start() for m in _PROMO.finditer(text)})
     promo = [
-        _rule_boilerplate(text[s:e])
+        _has_hit(hits, s, e)
+        or bool(_FILENAME.match(text, s, e))
         or (recurring is not None and recurring.recurs(text[s:e], original))
         for s, e in raw
     ]
@@ -95,7 +99,8 @@ def analyse(text: str, recurring: RecurringIndex | None = None) -> Article:
     )
     sentences: list[Sentence] = []
     for index, block in enumerate(blocks):
-        sentences += [Sentence(s, e, index) for s, e in split_sentences(text, block.start, block.end)]
+        spans = split_sentences(text, block.start, block.end)
+        sentences += [Sentence(s, e, index) for s, e in spans]
     return Article(text=text, blocks=blocks, sentences=tuple(sentences))
 
 
@@ -137,8 +142,9 @@ def _kind(text: str, start: int, end: int) -> str:
     return "paragraph"
 
 
-def _rule_boilerplate(block: str) -> bool:
-    return bool(_PROMO.search(block) or _FILENAME.match(block.strip()))
+def _has_hit(hits: list[int], start: int, end: int) -> bool:
+    k = bisect.bisect_left(hits, start)
+    return k < len(hits) and hits[k] < end
 
 
 def _captions(text: str, raw: list[tuple[int, int]], kinds: list[str]) -> list[bool]:
@@ -165,7 +171,8 @@ def _looks_like_alt_text(line: str, caption: str) -> bool:
     otherwise it is a real sub-heading that happens to precede an image."""
     words = {w for w in _WORD.findall(line.lower()) if len(w) > 3}
     shared = words & set(_WORD.findall(caption.lower()))
-    return bool(shared) or bool(re.search(r"\b(?:looking|standing|sitting|photo|image)\b", line, re.I))
+    describes = re.search(r"\b(?:looking|standing|sitting|photo|image)\b", line, re.IGNORECASE)
+    return bool(shared) or bool(describes)
 
 
 def _extend_promo_sections(kinds: list[str], promo: list[bool], captions: list[bool]) -> None:
