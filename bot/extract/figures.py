@@ -15,7 +15,7 @@ import bisect
 import re
 from collections.abc import Iterator
 
-from bot.extract.text import Article
+from bot.extract.text import Article, alternation
 from bot.models import Figure
 
 _UNITS = {
@@ -83,32 +83,44 @@ _WORDNUM = (
     r"|" + "|".join(_UNITS) + r"|one)(?:\s+(?:hundred|thousand|million|billion))?"
 )
 _FRACTION_WORDS = r"(?:half|halves|thirds?|quarters?|fifths?|tenths?)"
-_PATTERN = re.compile(
+# Two patterns, chosen by what the figure starts with: one big alternation tried at every
+# trigger was the extractor's single largest cost.
+_DIGIT_PATTERN = re.compile(
     rf"""
     (?P<money>(?P<cur>[£$€])\s?(?P<mnum>{_NUM})(?:\s?(?P<mmult>bn|billion|m|million|k|trillion)\b)?)
   | (?P<range>(?P<lo>{_NUM})\s?(?P<rsep>-|–|to)\s?(?P<hi>{_NUM})(?P<rpct>\s?%|\s?per\s?cent\b)?)
   | (?P<percent>(?P<pnum>{_NUM})\s?(?:%|per\s?cent\b|percent\b))
-  | (?P<ratio>\b(?P<rnum>\d{{1,3}}|{_WORDNUM})\s+in\s+(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
-  | (?P<fraction>\b(?:(?P<fnum>a|one|two|three|four|nine)[- ])?(?P<fden>{_FRACTION_WORDS})\b)
-  | (?P<multiple>\b(?:twice|(?P<mtimes>{_NUM}|{_WORDNUM})\s+times)\b)
+  | (?P<ratio>(?P<rnum>\d{{1,3}})\s+in\s+(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
+  | (?P<multiple>(?P<mtimes>{_NUM})\s+times\b)
   | (?P<number>(?<![\w.,/-])(?P<nnum>{_NUM})(?:\s?(?P<nmult>bn|billion|million|m|k)\b)?)
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_WORD_PATTERN = re.compile(
+    rf"""
+    (?P<ratio>\b(?P<rnum>{_WORDNUM})\s+in\s+(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
+  | (?P<fraction>\b(?:(?P<fnum>a|one|two|three|four|nine)[- ])?(?P<fden>{_FRACTION_WORDS})\b)
+  | (?P<multiple>\b(?:twice|(?P<mtimes>{_WORDNUM})\s+times)\b)
   | (?P<word>\b(?P<wnum>{_WORDNUM})\b)
     """,
     re.VERBOSE | re.IGNORECASE,
 )
 _YEAR = re.compile(r"(?:19|20)\d\d$")
 _PERIOD_AFTER = re.compile(r"[-–/](?:\d\d|(?:19|20)\d\d)\b")
-_LEGAL_BEFORE = re.compile(
-    r"(?:\b(?:section|sections|s\.|article|articles|regulation|regulations|clause|schedule|"
-    r"part|chapter|rule|paragraph|para|annex|appendix|no|number|year|stage|level|ward|room|"
-    r"key stage|covid|page|pages|p\.|tier|category|step|phase|grade|band|route)|Act)\s*$",
-    re.IGNORECASE,
+# Words that make the number after them a reference or a name, not an amount.
+_REFERENCE_WORDS = frozenset(
+    "section sections s. article articles regulation regulations clause schedule part chapter "
+    "rule paragraph para annex appendix no no. number year stage level ward room covid page "
+    "pages p. tier category step phase grade band route act".split()
 )
 _DATE_AFTER = re.compile(rf"^\s*(?:{_MONTHS})\b", re.IGNORECASE)
-_DATE_BEFORE = re.compile(rf"\b(?:{_MONTHS})\s*$", re.IGNORECASE)
+_MONTH_WORDS = frozenset(_MONTHS.split("|"))
 _TIME_AFTER = re.compile(r"^(?:[:.]\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)\b|^:\d\d\b", re.IGNORECASE)
 _ORDINAL_AFTER = re.compile(r"^(?:st|nd|rd|th)\b", re.IGNORECASE)
-_TOKEN_WITH_URL = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\S+|\+?\d[\d ]{9,}\d")
+_URL = re.compile(r"(?:https?://|www\.)\S+")
+_EMAIL_USER = re.compile(r"[\w.+-]+$")
+_EMAIL_HOST = re.compile(r"[\w-]+\.[\w.-]+")
+_PHONE = re.compile(r"[+\d][\d ]{9,}\d")  # a leading class, not "\+?", lets re skip ahead
 _BOUNDED_ONE = re.compile(
     r"(?:at least|less than|more than|fewer than|only|just|no later than|up to|than|over|under)"
     r"\s+$",
@@ -136,64 +148,120 @@ _STOP_WHAT = frozenset(
 
 
 # Where a figure can start: a digit, a currency sign, a number or fraction word. The full
-# pattern is tried only there, which keeps extraction fast (it is slow to scan everywhere).
-_TRIGGER = re.compile(
-    rf"[£$€]|\d|\b(?:{_WORDNUM}|{_FRACTION_WORDS}|twice|a(?=[- ]{_FRACTION_WORDS}))\b",
-    re.IGNORECASE,
+# pattern is tried only there: scanning every position with it is four times slower.
+_DIGIT_TRIGGER = re.compile(r"[£$€\d][\d,.]*")  # one hit per numeric token
+_DIGIT_STARTS = frozenset("£$€0123456789")
+_TRIGGER_WORDS = sorted(
+    # scale words ("hundred") only ever follow another number word, which triggers first
+    set(re.findall(r"[a-z]+", _WORDNUM + " " + _FRACTION_WORDS))
+    - {"s", "or", "in", "hundred", "thousand", "million", "billion"}
+    | {"twice"},
+    key=len,
+    reverse=True,
 )
+# on lower-cased text, factored by first letter: the regex engine scans that fastest
+_WORD_TRIGGER = re.compile(alternation(_TRIGGER_WORDS) + rf"|a(?=[- ]{_FRACTION_WORDS})")
 
 
 def find_figures(article: Article) -> Iterator[Figure]:
     text = article.text
-    excluded = [(m.start(), m.end()) for m in _TOKEN_WITH_URL.finditer(text)]
+    excluded = _excluded_spans(text)
     excluded_starts = [s for s, _ in excluded]
+    sentence_starts = [s.start for s in article.sentences]
+    finding: dict[int, bool] = {}  # sentence start -> does it report a finding?
     last_what: dict[str, str] = {}  # per kind: "…, with a further 16% saying" means the same
-    for sent in article.sentences:
+    section = _sections(article)
+    last_section = -1
+    pos = 0
+    for at in _triggers(text):
+        if at < pos:
+            continue  # inside the previous figure ("300" of "116,300")
+        k = bisect.bisect_right(sentence_starts, at) - 1
+        if k < 0 or at >= article.sentences[k].end:
+            continue
+        sent = article.sentences[k]
         block = article.blocks[sent.block]
         if block.boilerplate or block.kind == "heading":
-            last_what = {}
             continue
-        for m in _candidates(text, sent.start, sent.end):
-            k = bisect.bisect_right(excluded_starts, m.start()) - 1
-            if k >= 0 and excluded[k][0] <= m.start() < excluded[k][1]:
-                continue
-            if block.kind == "list_item" and m.start() - block.start <= 4 and m.group("number"):
-                continue  # "  1. " enumerator
-            parsed = _interpret(m, text)
-            if parsed is None:
-                continue
-            kind, value, low, high, unit = parsed
-            sentence = text[sent.start : sent.end]
-            what = _what(text, m.start(), m.end(), sent.start, sent.end, kind)
-            inherit = kind in ("percent", "fraction") and not what.startswith("of ")
-            if inherit and kind in last_what and not _noun_follows(text, m.end()):
-                what = last_what[kind]
-            if what:
-                last_what[kind] = what
-            yield Figure(
-                text=m.group(0),
-                start=m.start(),
-                end=m.end(),
-                kind=kind,
-                value=value,
-                low=low,
-                high=high,
-                unit=unit,
-                what=what,
-                sentence=sentence,
-                salience=_salience(kind, value, what, sentence, block.kind, text, m.end()),
-            )
+        pattern = _DIGIT_PATTERN if text[at] in _DIGIT_STARTS else _WORD_PATTERN
+        m = pattern.match(text, at, sent.end)
+        if m is None or m.end() == m.start():
+            continue
+        pos = m.end()
+        e = bisect.bisect_right(excluded_starts, at) - 1
+        if e >= 0 and excluded[e][0] <= at < excluded[e][1]:
+            continue
+        if block.kind == "list_item" and at - block.start <= 4 and m.lastgroup == "number":
+            continue  # "  1. " enumerator
+        parsed = _interpret(m, text)
+        if parsed is None:
+            continue
+        kind, value, low, high, unit = parsed
+        if section[sent.block] != last_section:
+            last_what, last_section = {}, section[sent.block]
+        sentence = text[sent.start : sent.end]
+        what = _what(text, at, m.end(), sent.start, sent.end, kind)
+        inherit = kind in ("percent", "fraction") and not what.startswith("of ")
+        if inherit and kind in last_what and not _noun_follows(text, m.end()):
+            what = last_what[kind]
+        if what:
+            last_what[kind] = what
+        is_finding = _is_finding(finding, sent.start, sentence)
+        yield Figure(
+            text=m.group(0),
+            start=at,
+            end=m.end(),
+            kind=kind,
+            value=value,
+            low=low,
+            high=high,
+            unit=unit,
+            what=what,
+            sentence=sentence,
+            salience=_salience(kind, value, what, is_finding, block.kind, text, m.end()),
+        )
 
 
-def _candidates(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
-    pos = start
-    for trigger in _TRIGGER.finditer(text, start, end):
-        if trigger.start() < pos:
-            continue  # inside the previous figure ("300" of "116,300")
-        m = _PATTERN.match(text, trigger.start(), end)
-        if m is not None and m.end() > m.start():
-            pos = m.end()
-            yield m
+def _sections(article: Article) -> list[int]:
+    """Per block, a number that changes at each heading or boilerplate block."""
+    out, current = [], 0
+    for block in article.blocks:
+        if block.boilerplate or block.kind == "heading":
+            current += 1
+        out.append(current)
+    return out
+
+
+def _excluded_spans(text: str) -> list[tuple[int, int]]:
+    """URLs, e-mail addresses and phone numbers, whose digits are never figures."""
+    spans: list[tuple[int, int]] = []
+    for m in _DIGIT_TRIGGER.finditer(text):  # phone numbers: tried only where digits are
+        phone = _PHONE.match(text, max(0, m.start() - 1)) if m.end() - m.start() >= 2 else None
+        if phone:
+            spans.append((phone.start(), phone.end()))
+    if "://" in text or "www." in text:
+        spans += [(m.start(), m.end()) for m in _URL.finditer(text)]
+    at = text.find("@")
+    while at != -1:  # look around each "@" only: scanning the text for e-mails is slow
+        user = _EMAIL_USER.search(text, max(0, at - 64), at)
+        host = _EMAIL_HOST.match(text, at + 1)
+        if user and host:
+            spans.append((user.start(), host.end()))
+        at = text.find("@", at + 1)
+    return sorted(spans)
+
+
+def _triggers(text: str) -> list[int]:
+    positions = [m.start() for m in _DIGIT_TRIGGER.finditer(text)]
+    low = text.lower()
+    if len(low) != len(text):  # a character whose lower case is longer: offsets would shift
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    for m in _WORD_TRIGGER.finditer(low):
+        at = m.start()
+        if not (at and low[at - 1].isalpha()):
+            positions.append(at)
+    positions.sort()
+    return positions
 
 
 def _interpret(
@@ -201,53 +269,63 @@ def _interpret(
 ) -> tuple[str, float | None, float | None, float | None, str] | None:
     before = text[max(0, m.start() - 40) : m.start()]
     after = text[m.end() : m.end() + 20]
-    if m.group("money"):
-        value = _number(m.group("mnum")) * _MULTIPLIERS.get((m.group("mmult") or "").lower(), 1)
-        return "money", value, None, None, _CURRENCIES[m.group("cur")]
-    if m.group("range"):
-        lo, hi = m.group("lo"), m.group("hi")
+    g = m.groupdict()
+    branch = m.lastgroup
+    if branch == "money":
+        value = _number(g["mnum"]) * _MULTIPLIERS.get((g["mmult"] or "").lower(), 1)
+        return "money", value, None, None, _CURRENCIES[g["cur"]]
+    if branch == "range":
+        lo, hi = g["lo"], g["hi"]
         if _YEAR.match(lo) and (len(hi) == 2 or _YEAR.match(hi)):
             return None  # a period: 2023-24, 2018-21, 2018 to 2021
-        if _LEGAL_BEFORE.search(before) or _DATE_AFTER.match(after):
+        if _last_word(before) in _REFERENCE_WORDS or _DATE_AFTER.match(after):
             return None
-        unit = "%" if m.group("rpct") else ""
+        unit = "%" if g["rpct"] else ""
         return "range", None, _number(lo), _number(hi), unit
-    if m.group("percent"):
-        return "percent", _number(m.group("pnum")), None, None, "%"
-    if m.group("ratio"):
-        num, den = _any_number(m.group("rnum")), _any_number(m.group("rden"))
+    if branch == "percent":
+        return "percent", _number(g["pnum"]), None, None, "%"
+    if branch == "ratio":
+        num, den = _any_number(g["rnum"]), _any_number(g["rden"])
         if num is None or den is None or not 0 < num <= den <= 1000:
             return None
         return "ratio", num / den, None, None, ""
-    if m.group("fraction"):
+    if branch == "fraction":
         whole = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "nine": 9}
-        count = whole.get((m.group("fnum") or "a").lower(), 1)
-        if m.group("fden").lower() in ("half", "halves") and re.search(r"\bbe$", before.strip()):
+        count = whole.get((g["fnum"] or "a").lower(), 1)
+        if g["fden"].lower() in ("half", "halves") and before.rstrip().endswith(" be"):
             return None
-        return "fraction", count * _FRACTIONS[m.group("fden").lower()], None, None, ""
-    if m.group("multiple"):
-        times = m.group("mtimes")
+        return "fraction", count * _FRACTIONS[g["fden"].lower()], None, None, ""
+    if branch == "multiple":
+        times = g["mtimes"]
         return "multiple", 2.0 if times is None else _any_number(times), None, None, "times"
-    if m.group("number"):
-        raw = m.group("nnum")
-        if (_YEAR.match(raw) and not m.group("nmult")) or _PERIOD_AFTER.match(after):
+    if branch == "number":
+        raw = g["nnum"]
+        if (_YEAR.match(raw) and not g["nmult"]) or _PERIOD_AFTER.match(after):
             return None
-        if _LEGAL_BEFORE.search(before) or _ORDINAL_AFTER.match(after):
+        last = _last_word(before)
+        if last in _REFERENCE_WORDS or last in _MONTH_WORDS or _ORDINAL_AFTER.match(after):
             return None
-        if _DATE_AFTER.match(after) or _DATE_BEFORE.search(before) or _TIME_AFTER.match(after):
+        if _DATE_AFTER.match(after) or _TIME_AFTER.match(after):
             return None
-        if re.match(r"^[A-Za-z]", after) and not m.group("nmult"):
+        if after[:1].isalpha() and after[:1].isascii() and not g["nmult"]:
             return None  # glued to letters: A1, 16C, 3G
         if re.search(r"[A-Za-z]-?$|\w\($", before):
             return None  # Covid-19, M25, the (1) of section 16C(1)
-        value = _number(raw) * _MULTIPLIERS.get((m.group("nmult") or "").lower(), 1)
+        value = _number(raw) * _MULTIPLIERS.get((g["nmult"] or "").lower(), 1)
         return ("decimal" if "." in raw else "count"), value, None, None, ""
-    word = m.group("wnum")
+    word = g["wnum"]
     if word.lower() == "one" and not (_BOUNDED_ONE.search(before) or _ONE_AFTER.match(after)):
         return None
     if re.search(r"\b(?:no|any|every|some)\s*$", before, re.IGNORECASE) and word.lower() == "one":
         return None
     return "count", _any_number(word), None, None, ""
+
+
+def _last_word(before: str) -> str:
+    """The word just before a number, lower-cased ("section" in "section 47")."""
+    tail = before[-14:].rstrip()
+    cut = max(tail.rfind(" "), tail.rfind("\n"), tail.rfind("("))
+    return tail[cut + 1 :].lower()
 
 
 def _number(raw: str) -> float:
@@ -275,11 +353,15 @@ def _any_number(raw: str) -> float | None:
     return total + current
 
 
+_WHAT_TOKENS = re.compile(r"[\w’'/-]+|[^\w\s]")
+_WHAT_WORD = re.compile(r"[\w’'/-]+")
+
+
 def _what(text: str, start: int, end: int, s_start: int, s_end: int, kind: str) -> str:
     """What the figure measures: the noun phrase after it ("of respondents", "rapid reviews"),
     else the phrase before it ("average spend on EHE services")."""
-    after = text[end:s_end]
-    words = re.findall(r"[\w’'/-]+|[^\w\s]", after)
+    after = text[end : min(s_end, end + 90)]
+    words = _WHAT_TOKENS.findall(after)
     phrase: list[str] = []
     if words and words[0].lower() == "of":
         phrase.append("of")
@@ -288,14 +370,16 @@ def _what(text: str, start: int, end: int, s_start: int, s_end: int, kind: str) 
             phrase.append(words[0])
             words = words[1:]
     for w in words:
-        if not re.match(r"[\w’'/-]+$", w) or w.lower() in _STOP_WHAT or len(phrase) >= 6:
+        if not _WHAT_WORD.fullmatch(w) or w.lower() in _STOP_WHAT or len(phrase) >= 6:
             break
         if phrase and phrase[-1] != "of" and re.fullmatch(r"[a-z]+ed", w):
             break  # "respondents believed": the verb ends the noun phrase
         phrase.append(w.lstrip("-"))
     if phrase and phrase[-1].lower() not in ("of", "the", "all", "these", "those"):
         return " ".join(phrase)
-    before = text[s_start:start].rstrip(" (")  # "an open case (35%)": the case is the what
+    before = text[max(s_start, start - 120) : start].rstrip(
+        " ("
+    )  # "an open case (35%)": the case is the what
     clause = re.split(r",(?!\d)|[;:(–—]|\band\b|\bwhile\b", before)[-1]
     tokens = [t for t in re.findall(r"[A-Za-z][\w’'-]*", clause)]
     while tokens and tokens[-1].lower() in _STOP_WHAT | {
@@ -319,8 +403,14 @@ def _noun_follows(text: str, end: int) -> bool:
     return word.group(1).lower() not in _STOP_WHAT and not word.group(1).endswith("ing")
 
 
+def _is_finding(cache: dict[int, bool], start: int, sentence: str) -> bool:
+    if start not in cache:
+        cache[start] = bool(_FINDING.search(sentence))
+    return cache[start]
+
+
 def _salience(
-    kind: str, value: float | None, what: str, sentence: str, block_kind: str, text: str, end: int
+    kind: str, value: float | None, what: str, finding: bool, block_kind: str, text: str, end: int
 ) -> float:
     score = {
         "percent": 0.55,
@@ -332,7 +422,7 @@ def _salience(
         "decimal": 0.35,
         "range": 0.25,
     }.get(kind, 0.3)
-    if _FINDING.search(sentence):
+    if finding:
         score += 0.2
     if block_kind == "list_item":
         score += 0.1

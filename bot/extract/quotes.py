@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.extract.text import Article, Block, Sentence
+from bot.extract.text import Article, Block, Sentence, alternation
 from bot.models import Quote
 
 _VERBS = (
@@ -36,11 +36,17 @@ _TAG_AFTER = re.compile(
     rf"^[,.]?\s*(?:(?P<verb1>{_VERBS})\s+(?P<subj1>[^.;:“”]+?)(?=,\s+(?:in|at|on|who|adding|after)\b|[.;:]|\s+(?:in|at|on|who|to|during|before|after|when|while)\b|$)"
     rf"|(?P<subj2>[^,.;:“”]{{1,120}}?)\s+(?P<verb2>{_VERBS})\b)",
 )
-# before the opening mark, in the same sentence: "Annie Hudson said: “" / "They added: “"
-_TAG_BEFORE = re.compile(
-    rf"(?P<subj>[^“”:;]*?)\s*\b(?P<verb>{_VERBS})\b(?P<rest>[^“”:;.]{{0,80}}?)[:,]?\s*$"
-)
+# a speech verb, as a word: found by one linear scan, never by a search anchored at the end
+_VERB = re.compile(rf"\b(?:{alternation(_VERBS.split('|'))})\b")
+# the same without a leading \b, which would stop the engine skipping ahead by first letter;
+# the caller checks the left boundary itself
+_VERB_SCAN = re.compile(rf"(?:{alternation(_VERBS.split('|'))})\b")
+_TRAILING_NAME = re.compile(rf"(?:^|\s)({_NAME})$")
 _ACCORDING = re.compile(r"\baccording to (?P<subj>[^,.;:“”]+)", re.IGNORECASE)
+# "Annie Hudson", "Rachel de Souza": a charset first lets the engine skip ahead quickly
+_FULL_NAME = re.compile(
+    r"([A-Z][a-z]+) ((?:(?:de|van|von|der|le|la) )?([A-Z][a-z]+(?:-[A-Z][a-z]+)?))(?![\w-])"
+)
 _MARKS = re.compile(r"[“”\"]")
 _PRONOUNS = {"he": "person", "she": "person", "it": "org", "they": "any"}
 _ORG_WORDS = re.compile(
@@ -77,14 +83,14 @@ class _Speakers:
     def __init__(self, text: str = "") -> None:
         # Full names anywhere in the article, so "Hudson said" finds "Annie Hudson".
         self.surnames: dict[str, str] = {}
-        particle = r"(?:(?:de|van|von|der|le|la) )?"
-        pattern = rf"\b([A-Z][a-z]+) ({particle}([A-Z][a-z]+(?:-[A-Z][a-z]+)?))\b"
-        for m in re.finditer(pattern, text):
+        for m in _FULL_NAME.finditer(text):
+            if m.start() and text[m.start() - 1].isalnum():
+                continue
             full = m.group(0)
             if not _ORG_WORDS.search(full) and m.group(1) not in _NOT_FIRST_NAMES:
                 self.surnames.setdefault(m.group(3), full)
                 self.surnames.setdefault(m.group(2), full)
-        self.people: list[_Speaker] = []
+        self.people: dict[str, _Speaker] = {}  # by surname
         self.last: _Speaker | None = None
         self.last_person: _Speaker | None = None
         self.last_org: _Speaker | None = None
@@ -92,12 +98,12 @@ class _Speakers:
     def note(self, speaker: _Speaker) -> _Speaker:
         if speaker.kind == "person":
             surname = speaker.name.split()[-1]
-            for known in self.people:  # "Smith" after "Andy Smith": the same person
-                if len(speaker.name.split()) == 1 and known.name.split()[-1] == surname:
-                    speaker = _Speaker(known.name, speaker.role or known.role, "person")
-                    break
+            known = self.people.get(surname)
+            if known is not None and " " not in speaker.name:
+                # "Smith" after "Andy Smith": the same person
+                speaker = _Speaker(known.name, speaker.role or known.role, "person")
             else:
-                self.people.append(speaker)
+                self.people[surname] = speaker
             self.last_person = speaker
         else:
             self.last_org = speaker
@@ -116,6 +122,11 @@ class _Speakers:
 def find_quotes(article: Article) -> Iterator[Quote]:
     text = article.text
     speakers = _Speakers(text)
+    verbs = [
+        m.start()
+        for m in _VERB_SCAN.finditer(text)
+        if not text[m.start() - 1 : m.start()].isalnum()
+    ]
     previous: Quote | None = None  # the last quote of the previous paragraph
     carried_open = False  # did the previous paragraph end inside a quote?
     by_block: dict[int, list[Sentence]] = {}
@@ -159,7 +170,7 @@ def find_quotes(article: Article) -> Iterator[Quote]:
                 )
             )
         for sentence in block_sentences:
-            _note_reported_speech(text, sentence.start, sentence.end, speakers)
+            _note_reported_speech(text, sentence.start, sentence.end, speakers, verbs)
         yield from found
         previous = found[-1] if found else None
         carried_open = ends_open
@@ -219,24 +230,33 @@ def _attribute(
         found = _speaker_from(subject, speakers)
         if found:
             return found
+    # before the opening mark, in the same sentence: "Annie Hudson said: “" / "They added: “"
     before = text[s_start : max(s_start, start - 1)]
     before_tag = re.split(r"[“”]", before)[-1]
-    m = _TAG_BEFORE.search(before_tag)
-    if m:
-        found = _speaker_from(m.group("subj"), speakers)
-        if found:
-            return found
+    verbs = list(_VERB.finditer(before_tag))
+    if verbs:
+        verb = verbs[-1]
+        rest = before_tag[verb.end() :]
+        if len(rest) <= 82 and not re.search(r"[“”:;.]", rest.rstrip(" :,")):
+            found = _speaker_from(before_tag[: verb.start()], speakers)
+            if found:
+                return found
     m = _ACCORDING.search(text[s_start:s_end])
     if m:
         return _speaker_from(m.group("subj"), speakers)
     return None
 
 
-def _note_reported_speech(text: str, start: int, end: int, speakers: _Speakers) -> None:
-    """ "X said that …" with no quote of its own still introduces X for a later "they added"."""
-    m = re.match(rf"(?P<subj>[^“”]{{3,160}}?)\s+(?:{_VERBS})\b", text[start:end])
-    if m and "“" not in m.group("subj"):
-        _speaker_from(m.group("subj"), speakers)
+def _note_reported_speech(
+    text: str, start: int, end: int, speakers: _Speakers, verbs: list[int]
+) -> None:
+    """ "X said that …" with no quote of its own still introduces X for a later "they added".
+    `verbs` are the positions of every speech verb in the text (one scan, not one a sentence)."""
+    k = bisect.bisect_left(verbs, start + 3)
+    if k < len(verbs) and verbs[k] < min(end, start + 170):
+        subject = text[start : verbs[k]].rstrip()
+        if "“" not in subject and "”" not in subject:
+            _speaker_from(subject, speakers)
 
 
 def _speaker_from(subject: str, speakers: _Speakers) -> _Speaker | None:
@@ -275,7 +295,11 @@ def _speaker_from(subject: str, speakers: _Speakers) -> _Speaker | None:
 
 
 def _trailing_name(phrase: str) -> str:
-    m = re.search(rf"(?:^|\s)({_NAME})$", phrase.strip())
+    phrase = phrase.strip()
+    tail = phrase[-80:]  # a name is a few words: never search the whole phrase from each start
+    m = _TRAILING_NAME.search(tail)
+    if m and m.start(1) == 0 and len(tail) < len(phrase) and not phrase[-81].isspace():
+        return ""  # the tail cut a word in two
     return m.group(1) if m else ""
 
 
