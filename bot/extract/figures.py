@@ -163,6 +163,15 @@ _TRIGGER_WORDS = sorted(
 _WORD_TRIGGER = re.compile(alternation(_TRIGGER_WORDS) + rf"|a(?=[- ]{_FRACTION_WORDS})")
 
 
+_GLUED_BEFORE = re.compile(r"[A-Za-z]-?$|\w\($")
+_NO_ONE_BEFORE = re.compile(r"\b(?:no|any|every|some)\s*$", re.IGNORECASE)
+_NUMBER_WORD_SPLIT = re.compile(r"[\s-]+")
+_PAST_TENSE = re.compile(r"[a-z]+ed")
+_CLAUSE_BREAK = re.compile(r",(?!\d)|[;:(–—]|\band\b|\bwhile\b")
+_WHAT_BEFORE_WORD = re.compile(r"[A-Za-z][\w’'-]*")
+_NEXT_WORD = re.compile(r"\s*([A-Za-z’'-]+)")
+
+
 def find_figures(article: Article) -> Iterator[Figure]:
     text = article.text
     excluded = _excluded_spans(text)
@@ -309,14 +318,14 @@ def _interpret(
             return None
         if after[:1].isalpha() and after[:1].isascii() and not g["nmult"]:
             return None  # glued to letters: A1, 16C, 3G
-        if re.search(r"[A-Za-z]-?$|\w\($", before):
+        if _GLUED_BEFORE.search(before):
             return None  # Covid-19, M25, the (1) of section 16C(1)
         value = _number(raw) * _MULTIPLIERS.get((g["nmult"] or "").lower(), 1)
         return ("decimal" if "." in raw else "count"), value, None, None, ""
     word = g["wnum"]
     if word.lower() == "one" and not (_BOUNDED_ONE.search(before) or _ONE_AFTER.match(after)):
         return None
-    if re.search(r"\b(?:no|any|every|some)\s*$", before, re.IGNORECASE) and word.lower() == "one":
+    if _NO_ONE_BEFORE.search(before) and word.lower() == "one":
         return None
     return "count", _any_number(word), None, None, ""
 
@@ -337,7 +346,7 @@ def _any_number(raw: str) -> float | None:
     if raw[:1].isdigit():
         return _number(raw)
     total, current = 0.0, 0.0
-    for part in re.split(r"[\s-]+", raw):
+    for part in _NUMBER_WORD_SPLIT.split(raw):
         if part == "one":
             current += 1
         elif part in _UNITS:
@@ -372,7 +381,7 @@ def _what(text: str, start: int, end: int, s_start: int, s_end: int, kind: str) 
     for w in words:
         if not _WHAT_WORD.fullmatch(w) or w.lower() in _STOP_WHAT or len(phrase) >= 6:
             break
-        if phrase and phrase[-1] != "of" and re.fullmatch(r"[a-z]+ed", w):
+        if phrase and phrase[-1] != "of" and _PAST_TENSE.fullmatch(w):
             break  # "respondents believed": the verb ends the noun phrase
         phrase.append(w.lstrip("-"))
     if phrase and phrase[-1].lower() not in ("of", "the", "all", "these", "those"):
@@ -380,8 +389,8 @@ def _what(text: str, start: int, end: int, s_start: int, s_end: int, kind: str) 
     before = text[max(s_start, start - 120) : start].rstrip(
         " ("
     )  # "an open case (35%)": the case is the what
-    clause = re.split(r",(?!\d)|[;:(–—]|\band\b|\bwhile\b", before)[-1]
-    tokens = [t for t in re.findall(r"[A-Za-z][\w’'-]*", clause)]
+    clause = _CLAUSE_BREAK.split(before)[-1]
+    tokens = [t for t in _WHAT_BEFORE_WORD.findall(clause)]
     while tokens and tokens[-1].lower() in _STOP_WHAT | {
         "of",
         "about",
@@ -397,7 +406,7 @@ def _what(text: str, start: int, end: int, s_start: int, s_end: int, kind: str) 
 
 
 def _noun_follows(text: str, end: int) -> bool:
-    word = re.match(r"\s*([A-Za-z’'-]+)", text[end : end + 30])
+    word = _NEXT_WORD.match(text, end, end + 30)
     if not word:
         return False
     return word.group(1).lower() not in _STOP_WHAT and not word.group(1).endswith("ing")

@@ -119,6 +119,13 @@ class _Speakers:
         return self.last
 
 
+_CURLY = re.compile(r"[“”]")
+_TAG_BREAK = re.compile(r"[“”:;.]")
+_COMMA = re.compile(r",\s*")
+_LIST_TAIL = re.compile(r"(?:and|or|&)\s")
+_LEAD_CONJUNCTION = re.compile(r"^(?:and|but|while|then|meanwhile|however)\s+", re.IGNORECASE)
+
+
 def find_quotes(article: Article) -> Iterator[Quote]:
     text = article.text
     speakers = _Speakers(text)
@@ -232,12 +239,12 @@ def _attribute(
             return found
     # before the opening mark, in the same sentence: "Annie Hudson said: “" / "They added: “"
     before = text[s_start : max(s_start, start - 1)]
-    before_tag = re.split(r"[“”]", before)[-1]
+    before_tag = _CURLY.split(before)[-1]
     verbs = list(_VERB.finditer(before_tag))
     if verbs:
         verb = verbs[-1]
         rest = before_tag[verb.end() :]
-        if len(rest) <= 82 and not re.search(r"[“”:;.]", rest.rstrip(" :,")):
+        if len(rest) <= 82 and not _TAG_BREAK.search(rest.rstrip(" :,")):
             found = _speaker_from(before_tag[: verb.start()], speakers)
             if found:
                 return found
@@ -269,8 +276,8 @@ def _speaker_from(subject: str, speakers: _Speakers) -> _Speaker | None:
         return speakers.pronoun(words[0])
     if subject in speakers.surnames and len(words) <= 2:  # "Smith", "de Souza"
         return speakers.note(_Speaker(speakers.surnames[subject], "", "person"))
-    parts = [p.strip() for p in re.split(r",\s*", subject) if p.strip()]
-    if len(parts) > 1 and re.match(r"(?:and|or|&)\s", parts[-1]) and _ORG_WORDS.search(parts[-1]):
+    parts = [p.strip() for p in _COMMA.split(subject) if p.strip()]
+    if len(parts) > 1 and _LIST_TAIL.match(parts[-1]) and _ORG_WORDS.search(parts[-1]):
         # "Central Bedfordshire, Suffolk, and Norfolk’s safeguarding children partnerships"
         return speakers.note(_Speaker(_ROLE_LEAD.sub("", subject), "", "org"))
     # "Andy Smith, president of the ADCS" / "expert Jahnine Davis, the panel’s lead for …"
@@ -278,7 +285,7 @@ def _speaker_from(subject: str, speakers: _Speakers) -> _Speaker | None:
         name = _trailing_name(parts[k])
         if name and _looks_like_person(name):
             title = parts[k][: len(parts[k]) - len(name)].strip(" ,")
-            title = re.sub(r"^(?:and|but|while|then|meanwhile|however)\s+", "", title, flags=re.I)
+            title = _LEAD_CONJUNCTION.sub("", title)
             role = _ROLE_LEAD.sub("", title) or ", ".join(parts[k + 1 :])
             return speakers.note(_Speaker(name, _ROLE_LEAD.sub("", role), "person"))
     head = parts[-1]

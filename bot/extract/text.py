@@ -16,6 +16,7 @@ import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.htmltext import html_to_text
 
@@ -51,6 +52,10 @@ _PROMO_PHRASES = (
 )
 
 
+_PARAGRAPH = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]*)*")
+_BLANK_LINE = re.compile(r"\n\s*\n")
+
+
 def _promo_positions(text: str) -> list[int]:
     """Where promo phrases start: one C-speed substring search per phrase over the text."""
     low = text.lower()
@@ -79,6 +84,7 @@ _ABBREVIATIONS = frozenset(
 )
 _SENTENCE_END = re.compile(r"[.!?…]+[”\"’)]*(?=\s|$)")
 _WORD = re.compile(r"[a-z]+")
+_PUNCTUATION = ".,;:!?()[]{}“”‘’\"'*•–—-…"
 _HTML_TAG = re.compile(r"<(?:p|div|br|li|ul|ol|h[1-6]|span|a|strong|em)\b[^>]*>", re.IGNORECASE)
 
 
@@ -93,16 +99,14 @@ def alternation(words: Iterable[str]) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):  # NamedTuple, not a frozen dataclass: thousands are made per feed
     kind: str  # paragraph | heading | list_item
     start: int
     end: int
     boilerplate: bool
 
 
-@dataclass(frozen=True)
-class Sentence:
+class Sentence(NamedTuple):
     start: int
     end: int
     block: int  # index into Article.blocks
@@ -148,6 +152,8 @@ def analyse(text: str, recurring: RecurringIndex | None = None) -> Article:
     )
     sentences: list[Sentence] = []
     for index, block in enumerate(blocks):
+        if block.boilerplate:
+            continue  # nothing reads the sentences of boilerplate
         spans = split_sentences(text, block.start, block.end)
         sentences += [Sentence(s, e, index) for s, e in spans]
     return Article(text=text, blocks=blocks, sentences=tuple(sentences))
@@ -156,7 +162,7 @@ def analyse(text: str, recurring: RecurringIndex | None = None) -> Article:
 def _raw_blocks(text: str) -> list[tuple[int, int]]:
     """Blank-line separated blocks; list items and promo note lines become blocks of their own."""
     spans: list[tuple[int, int]] = []
-    for m in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]*)*", text):
+    for m in _PARAGRAPH.finditer(text):
         start = m.start()
         lines = m.group().split("\n")
         pos = start
@@ -257,7 +263,7 @@ class RecurringIndex:
         self._memo: dict[str, tuple[str, ...]] = {}  # the same paragraphs come back to `recurs`
         for doc, text in enumerate(texts):
             self._docs.setdefault(hash(text), doc)
-            for para in re.split(r"\n\s*\n", text):
+            for para in _BLANK_LINE.split(text):
                 for key in self._keys_of(para):
                     self._keys.setdefault(key, set()).add(doc)
 
@@ -270,13 +276,15 @@ class RecurringIndex:
         return keys
 
     def _compute_keys(self, para: str) -> tuple[str, ...]:
-        words = _WORD.findall(para.lower())
+        # str methods, not a regex: this runs over every paragraph of the feed
+        words = para.lower().split()
         if len(words) < 5:
             return ()
+        exact = "=" + " ".join(words)
         if len(words) <= self.ENDS * 2:
-            return ("=" + " ".join(words),)
-        ends = " ".join(words[: self.ENDS]) + " … " + " ".join(words[-self.ENDS :])
-        return ("=" + " ".join(words), "~" + ends)
+            return (exact,)
+        ends = [w.strip(_PUNCTUATION) for w in words[: self.ENDS] + words[-self.ENDS :]]
+        return (exact, "~" + " ".join(ends))
 
     def recurs(self, block: str, own_text: str) -> bool:
         if not self._docs:
