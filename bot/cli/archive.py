@@ -1,12 +1,7 @@
-"""The `reportbot` command: thin adapters over bot.pipeline, bot.archive and bot.export.
-
-Every command's help ends with an example (tests/test_cli_help.py asserts it). A user's mistake
-prints one line, "reportbot: error: ...", and exits 1; click's usage errors exit 2.
-"""
+"""Archive commands: import, export, archive list / show."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,57 +13,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bot import __version__, config, export, pipeline
-from bot.archive import Archive
-from bot.errors import InputError, ReportbotError
-from bot.extract import extract, top_figures, top_quote
-from bot.models import Extraction, FeedInfo, StoredItem, extraction_to_json
-
-
-class _Context:
-    def __init__(self, config_path: Path | None, database: str | None) -> None:
-        self.config_path = config_path
-        self.database = database
-
-    @contextmanager
-    def archive(self) -> Iterator[Archive]:
-        url = config.database_url(config.load(self.config_path), self.database)
-        archive = Archive(url)
-        try:
-            archive.upgrade()
-            yield archive
-        finally:
-            archive.close()
-
-
-pass_ctx = click.make_pass_decorator(_Context)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="reportbot")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Config file (default: $REPORTBOT_CONFIG, else config/reportbot.toml).",
-)
-@click.option(
-    "--database",
-    metavar="URL",
-    default=None,
-    help="Archive database URL (default: $REPORTBOT_DATABASE_URL, else [archive] url, "
-    "else sqlite:///state/reportbot.db).",
-)
-@click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, database: str | None) -> None:
-    """Watch report feeds, archive every item once, extract facts, send digests.
-
-    \b
-    Example:
-      reportbot import bot/data/communitycare-cspr-feed-dump.txt
-    """
-    ctx.obj = _Context(config_path, database)
+from bot import export, pipeline
+from bot.cli.facts import print_facts
+from bot.cli.root import Context, cli, pass_ctx, shorten
+from bot.errors import ReportbotError
+from bot.extract import top_figures, top_quote
+from bot.models import FeedInfo, StoredItem
 
 
 @cli.command("import")
@@ -81,7 +31,7 @@ def cli(ctx: click.Context, config_path: Path | None, database: str | None) -> N
     help="Put the items under this feed id instead of the document's own feed.",
 )
 @pass_ctx
-def import_(ctx: _Context, paths: tuple[Path, ...], feed_key: str | None) -> None:
+def import_(ctx: Context, paths: tuple[Path, ...], feed_key: str | None) -> None:
     """Add the items of feed files (RSS 2.0, RSS 1.0, Atom) or feed dumps to the archive.
 
     All files are read before anything is written, in one transaction: if one file is bad,
@@ -125,7 +75,7 @@ def import_(ctx: _Context, paths: tuple[Path, ...], feed_key: str | None) -> Non
 )
 @click.option("--feed", "feed_key", metavar="ID", default=None, help="Only this feed's items.")
 @pass_ctx
-def export_(ctx: _Context, fmt: str, out: Path | None, feed_key: str | None) -> None:
+def export_(ctx: Context, fmt: str, out: Path | None, feed_key: str | None) -> None:
     """Write the archive's items, newest first by publication date.
 
     \b
@@ -180,7 +130,7 @@ def archive() -> None:
 @click.option("--feed", "feed_key", metavar="ID", default=None, help="Only this feed's items.")
 @click.option("--facts", is_flag=True, help="Under each item, its top figures and quote.")
 @pass_ctx
-def archive_list(ctx: _Context, limit: int | None, feed_key: str | None, facts: bool) -> None:
+def archive_list(ctx: Context, limit: int | None, feed_key: str | None, facts: bool) -> None:
     """List archived items, newest first.
 
     \b
@@ -222,21 +172,17 @@ def _list_facts(items: list[StoredItem]) -> None:
         if quote is not None:
             role = f", {quote.role}" if quote.role else ""
             console.print(
-                f"   “{_shorten(quote.text, 160)}” — {quote.speaker}{role}",
+                f"   “{shorten(quote.text, 160)}” — {quote.speaker}{role}",
                 highlight=False,
                 markup=False,
             )
         console.print()
 
 
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
 @archive.command("show")
 @click.argument("guid")
 @pass_ctx
-def archive_show(ctx: _Context, guid: str) -> None:
+def archive_show(ctx: Context, guid: str) -> None:
     """Show one item in full, found by its GUID (http or https alike) or, lacking one, its link.
 
     \b
@@ -286,136 +232,4 @@ def _show(stored: StoredItem) -> None:
         soft_wrap=True,
     )
     if stored.extraction is not None:
-        _print_facts(console, stored.extraction)
-
-
-def _print_facts(console: Console, extraction: Extraction) -> None:
-    figures = Table(title=f"Key figures (extractor {extraction.version})", show_lines=False)
-    for name in ("figure", "kind", "what", "salience", "sentence"):
-        figures.add_column(name, overflow="fold")
-    for f in extraction.figures:
-        figures.add_row(
-            *(
-                escape(v)
-                for v in (f.text, f.kind, f.what, f"{f.salience:.2f}", _shorten(f.sentence, 120))
-            )
-        )
-    console.print(figures)
-    quotes = Table(title="Quotes")
-    for name in ("kind", "speaker", "role", "quote"):
-        quotes.add_column(name, overflow="fold")
-    for q in extraction.quotes:
-        quotes.add_row(
-            *(escape(v) for v in (q.kind, q.speaker or "(unknown)", q.role, _shorten(q.text, 160)))
-        )
-    console.print(quotes)
-
-
-@cli.command("extract")
-@click.argument("files", nargs=-1, type=click.Path(path_type=Path, allow_dash=True))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["json", "text"]),
-    default="json",
-    show_default=True,
-    help="json: one object per file; text: readable tables.",
-)
-def extract_cmd(files: tuple[Path, ...], fmt: str) -> None:
-    """Extract key figures and quotes from articles (plain text or HTML, detected).
-
-    Reads standard input when no FILE (or -) is given. With several files, prints one JSON
-    object per line.
-
-    \b
-    Example:
-      reportbot extract article.txt
-      curl -s https://example.org/a.html | reportbot extract - --format text
-    """
-    for path in files or (Path("-"),):
-        result = extract(_read_article(path))
-        if fmt == "text":
-            _print_facts(Console(), result)
-            continue
-        data = extraction_to_json(result)
-        click.echo(
-            json.dumps({"figures": data["figures"], "quotes": data["quotes"]}, ensure_ascii=False)
-        )
-
-
-def _read_article(path: Path) -> str:
-    try:
-        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputError(str(path), "no such file") from exc
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from exc
-    # Undecodable bytes become U+FFFD: garbage in gives empty results, never a crash.
-    return data.decode("utf-8", errors="replace")
-
-
-@cli.command("reextract")
-@pass_ctx
-def reextract_cmd(ctx: _Context) -> None:
-    """Recompute every archived item's figures and quotes with this version's extractor.
-
-    \b
-    Example:
-      reportbot reextract
-    """
-    from rich.progress import Progress
-
-    with ctx.archive() as arch, Progress(transient=True) as progress:
-        task = progress.add_task("extracting", total=None)
-
-        def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        count = pipeline.reextract(arch, advance)
-    click.echo(f"re-extracted facts of {count} items")
-
-
-@cli.group()
-def db() -> None:
-    """Manage the archive database.
-
-    \b
-    Example:
-      reportbot db upgrade
-    """
-
-
-@db.command("upgrade")
-@pass_ctx
-def db_upgrade(ctx: _Context) -> None:
-    """Apply any pending migrations (also done automatically by every command).
-
-    \b
-    Example:
-      REPORTBOT_DATABASE_URL=postgresql://localhost/reportbot reportbot db upgrade
-    """
-    with ctx.archive() as arch:
-        click.echo(f"archive at {arch.url} is at the newest schema")
-
-
-def run(argv: list[str] | None = None) -> int:
-    """Run one command; user errors become one line on stderr and a non-zero code."""
-    try:
-        result = cli.main(args=argv, standalone_mode=False, prog_name="reportbot")
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("reportbot: interrupted", err=True)
-        return 130
-    except ReportbotError as exc:
-        click.echo(f"reportbot: error: {exc}", err=True)
-        return 1
-    return result if isinstance(result, int) else 0
-
-
-def main() -> None:
-    """Console entry point."""
-    sys.exit(run())
+        print_facts(console, stored.extraction)

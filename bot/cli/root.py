@@ -1,0 +1,89 @@
+"""The root command group, its shared options and the one-line error handling."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from bot import __version__, config
+from bot.archive import Archive
+from bot.errors import ReportbotError
+
+
+class Context:
+    """What every command needs: where the config and the archive are."""
+
+    def __init__(self, config_path: Path | None, database: str | None) -> None:
+        self.config_path = config_path
+        self.database = database
+
+    @contextmanager
+    def archive(self) -> Iterator[Archive]:
+        url = config.database_url(config.load(self.config_path), self.database)
+        archive = Archive(url)
+        try:
+            archive.upgrade()
+            yield archive
+        finally:
+            archive.close()
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reportbot")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Config file (default: $REPORTBOT_CONFIG, else config/reportbot.toml).",
+)
+@click.option(
+    "--database",
+    metavar="URL",
+    default=None,
+    help="Archive database URL (default: $REPORTBOT_DATABASE_URL, else [archive] url, "
+    "else sqlite:///state/reportbot.db).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, database: str | None) -> None:
+    """Watch report feeds, archive every item once, extract facts, send digests.
+
+    \b
+    Example:
+      reportbot import bot/data/communitycare-cspr-feed-dump.txt
+    """
+    ctx.obj = Context(config_path, database)
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run one command; user errors become one line on stderr and a non-zero code."""
+    try:
+        result = cli.main(args=argv, standalone_mode=False, prog_name="reportbot")
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("reportbot: interrupted", err=True)
+        return 130
+    except ReportbotError as exc:
+        click.echo(f"reportbot: error: {exc}", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(run())
