@@ -1,22 +1,43 @@
 """Configuration: TOML (tomllib) → pydantic models.
 
-Every problem is reported at once with its key path; unknown keys are errors. The file is found
-via --config, else $REPORTBOT_CONFIG, else config/reportbot.toml when it exists; with none, the
-defaults apply. The database URL: --database, else $REPORTBOT_DATABASE_URL, else [archive] url.
+Every problem is reported at once with its key path (`feeds[2].url: not an http(s) URL`);
+unknown keys are errors. The file is found via --config, else $REPORTBOT_CONFIG, else
+config/reportbot.toml when it exists; with none, the defaults apply. The database URL:
+--database, else $REPORTBOT_DATABASE_URL, else [archive] url.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from bot import __version__
 from bot.archive import DEFAULT_URL
 from bot.errors import ConfigError
 
 DEFAULT_PATH = Path("config/reportbot.toml")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from "90s", "60m", "1h", "1d", or a bare number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError('expected a duration such as "60m"')
+    if isinstance(value, int | float):
+        return float(value)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a duration: write it as 90s, 60m, 1h or 1d")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class _Strict(BaseModel):
@@ -27,37 +48,123 @@ class ArchiveConfig(_Strict):
     url: str = DEFAULT_URL
 
 
+class WorkerConfig(_Strict):
+    concurrency: int = Field(default=20, ge=1, le=500)
+    per_host: int = Field(default=2, ge=1, le=20)
+    connect_timeout: Duration = 10.0
+    read_timeout: Duration = 30.0
+    total_timeout: Duration = 60.0
+    parse_timeout: Duration = 20.0
+    parse_memory_mb: int = Field(default=1024, ge=64)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    lease: Duration = 600.0
+    user_agent: str = f"reportbot/{__version__} (+https://github.com/reportbot/reportbot)"
+
+
+class FeedConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    url: str
+    title: str = ""
+    interval: Duration = 3600.0
+    tags: tuple[str, ...] = ()
+    allow_private: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> FeedConfig:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"url: {self.url!r} is not an http(s) URL")
+        if self.interval < 60:
+            raise ValueError("interval: must be at least 1m (polite polling)")
+        return self
+
+
 class Config(_Strict):
     archive: ArchiveConfig = ArchiveConfig()
+    worker: WorkerConfig = WorkerConfig()
+    feeds: tuple[FeedConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Config:
+        seen: set[str] = set()
+        for n, feed in enumerate(self.feeds):
+            if feed.id in seen:
+                raise ValueError(f"feeds[{n}].id: {feed.id!r} is used by another feed")
+            seen.add(feed.id)
+        return self
+
+    def feed(self, feed_id: str) -> FeedConfig:
+        for feed in self.feeds:
+            if feed.id == feed_id:
+                return feed
+        known = ", ".join(f.id for f in self.feeds) or "none configured"
+        raise ConfigError(f"no feed with id {feed_id!r} in the config (known: {known})")
+
+
+def config_path(path: Path | None = None) -> tuple[Path, bool]:
+    """The config file to use, and whether it was asked for explicitly."""
+    if path is not None:
+        return path, True
+    if os.environ.get("REPORTBOT_CONFIG"):
+        return Path(os.environ["REPORTBOT_CONFIG"]), True
+    return DEFAULT_PATH, False
+
+
+def problems(path: Path | None = None) -> list[str]:
+    """Every problem with the configuration, each with its key path; [] when it is valid."""
+    chosen, explicit = config_path(path)
+    if not chosen.exists():
+        return [f"{chosen}: config file not found"] if explicit else []
+    try:
+        raw = tomllib.loads(chosen.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"{chosen}: cannot read config file: {exc}"]
+    except tomllib.TOMLDecodeError as exc:
+        return [f"{chosen}: not valid TOML: {exc}"]
+    found: list[str] = []
+    try:
+        Config.model_validate(raw)
+    except ValidationError as exc:
+        found = [f"{chosen}: {_describe(err)}" for err in exc.errors(include_url=False)]
+    # checked on the raw table too, so a duplicate shows even beside other errors
+    ids = [f.get("id") for f in raw.get("feeds", []) if isinstance(f, dict)]
+    for n, feed_id in enumerate(ids):
+        if feed_id is not None and feed_id in ids[:n]:
+            problem = f"{chosen}: feeds[{n}].id: {feed_id!r} is used by another feed"
+            if problem not in found:
+                found.append(problem)
+    return found
 
 
 def load(path: Path | None = None) -> Config:
     """Read the configuration; a missing default file means defaults."""
-    explicit = path or (
-        Path(os.environ["REPORTBOT_CONFIG"]) if os.environ.get("REPORTBOT_CONFIG") else None
-    )
-    chosen = explicit or DEFAULT_PATH
-    if not chosen.exists():
-        if explicit is not None:
-            raise ConfigError(f"{chosen}: config file not found")
-        return Config()
-    try:
-        raw = tomllib.loads(chosen.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{chosen}: cannot read config file: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{chosen}: not valid TOML: {exc}") from exc
-    try:
-        return Config.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{_path(err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
+    found = problems(path)
+    if found:
+        more = (
+            f" (and {len(found) - 1} more: run `reportbot config check`)" if len(found) > 1 else ""
         )
-        raise ConfigError(f"{chosen}: {problems}") from exc
+        raise ConfigError(found[0] + more)
+    chosen, _ = config_path(path)
+    if not chosen.exists():
+        return Config()
+    return Config.model_validate(tomllib.loads(chosen.read_text(encoding="utf-8")))
 
 
 def database_url(config: Config, override: str | None = None) -> str:
     return override or os.environ.get("REPORTBOT_DATABASE_URL") or config.archive.url
+
+
+def _describe(err: Any) -> str:
+    loc = _path(tuple(err["loc"]))
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    # our own validators name the field in the message already ("url: ...")
+    if ":" in msg.split(" ", 1)[0]:
+        field, _, rest = msg.partition(": ")
+        loc = f"{loc}.{field}" if loc else field
+        msg = rest
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key (check its spelling against docs/CONFIG.md)"
+    return f"{loc}: {msg}" if loc else msg
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

@@ -27,8 +27,13 @@ class InputError(ReportbotError):
     def __init__(self, source: str, message: str, line: int | None = None) -> None:
         self.source = source
         self.line = line
+        self.detail = message
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str, int | None]]:
+        # crosses process boundaries (the parse sandbox), so it must unpickle
+        return (type(self), (self.source, self.detail, self.line))
 
 
 class ParseError(InputError):

@@ -20,6 +20,7 @@ class FeedInfo:
     description: str = ""
     url: str = ""  # where the document was fetched from, when known
     language: str = ""
+    ttl: float | None = None  # seconds the feed asks to be left alone (<ttl>, sy:update*)
 
 
 @dataclass(frozen=True)
@@ -143,3 +144,39 @@ def extraction_from_json(data: dict[str, Any]) -> Extraction:
             for q in data.get("quotes", [])
         ),
     )
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """A configured feed as the poller sees it: where it is and what it sent last time."""
+
+    id: int
+    key: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    error_count: int
+    healthy: bool
+    redirect_url: str | None  # a permanent redirect seen on the last polls
+    redirect_count: int
+    interval: float  # seconds between polls
+    allow_private: bool = False
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """One conditional GET. `body` is None on 304 and on errors."""
+
+    url: str  # the URL finally answered (after redirects)
+    status: int | None  # HTTP status, None when no response came
+    body: bytes | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_redirect: str | None = None  # where a 301/308 pointed, when the chain had one
+    retry_after: float | None = None  # seconds, from a 429/503
+    error: str | None = None  # one line for the operator, None on success
+    content_type: str = ""
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304

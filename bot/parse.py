@@ -41,6 +41,7 @@ def parse_feed(data: bytes, source: str) -> ParsedFeed:
         link=channel.get("link", ""),
         description=html_to_text(channel.get("subtitle", "")),
         language=channel.get("language", "") or "",
+        ttl=_ttl(channel),
     )
     items = _distinct(tuple(_entry_to_item(e) for e in doc.entries))
     return ParsedFeed(
@@ -52,18 +53,42 @@ def parse_feed(data: bytes, source: str) -> ParsedFeed:
     )
 
 
+_PERIODS = {
+    "hourly": 3600,
+    "daily": 86400,
+    "weekly": 604800,
+    "monthly": 2592000,
+    "yearly": 31536000,
+}
+
+
+def _ttl(channel: Any) -> float | None:
+    """How long the feed asks readers to wait: RSS <ttl> (minutes) or sy:updatePeriod divided
+    by sy:updateFrequency; the longer of the two."""
+    found: list[float] = []
+    ttl = _int(channel.get("ttl"))
+    if ttl and ttl > 0:
+        found.append(ttl * 60.0)
+    period = _PERIODS.get(str(channel.get("sy_updateperiod", "")).strip().lower())
+    if period:
+        frequency = _int(channel.get("sy_updatefrequency")) or 1
+        found.append(period / max(1, frequency))
+    return max(found) if found else None
+
+
 def _refuse_non_feeds(data: bytes, source: str) -> None:
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:512]
+    # UTF-16 and UTF-32 documents interleave NUL bytes; without them the markup reads as
+    # ASCII, which both the entity check (no bypass by re-encoding) and sniffing need.
+    view = data.replace(b"\x00", b"") if b"\x00" in data[:4096] else data
+    head = view.lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n")[:512]
     if not head:
         raise ParseError(source, "file is empty: expected an RSS or Atom feed or a feed dump")
-    if _ENTITY_DECLARATION in data:
+    if _ENTITY_DECLARATION in view:
         raise ParseError(source, "document declares XML entities (<!ENTITY); refused for safety")
     lowered = head.lower()
     if lowered.startswith((b"<!doctype html", b"<html")):
         raise ParseError(source, "is an HTML page, not a feed: check the feed's URL")
-    if not (head.startswith(b"<") or head.startswith((b"\xff\xfe", b"\xfe\xff"))) and (
-        b"\x00" in head or _mostly_binary(head)
-    ):
+    if not head.startswith(b"<") and (view is not data or _mostly_binary(head)):
         raise ParseError(source, "is binary data, not a feed or feed dump")
 
 

@@ -7,15 +7,27 @@ reextract:  archive.items ─► extract.extract ─► archive.store_facts
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import random
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.archive import Archive, Extractor
+from bot.config import Config
 from bot.dump import looks_like_dump, parse_dump
-from bot.errors import InputError
+from bot.errors import InputError, ParseError
 from bot.extract import RecurringIndex, extract
-from bot.models import AddResult, Extraction, Item, ParsedFeed
+from bot.fetch import Fetcher
+from bot.identity import content_hash
+from bot.models import AddResult, Extraction, FeedState, Item, ParsedFeed
 from bot.parse import parse_feed
+from bot.sandbox import Sandbox, SandboxError
+
+log = logging.getLogger("reportbot.pipeline")
 
 
 def read_document(path: Path) -> ParsedFeed:
@@ -53,10 +65,21 @@ def fact_extractor() -> Extractor:
 
 
 def import_files(
-    archive: Archive, paths: Sequence[Path], feed_key: str | None = None
+    archive: Archive,
+    paths: Sequence[Path],
+    feed_key: str | None = None,
+    refused: list[InputError] | None = None,
 ) -> tuple[AddResult, ...]:
-    """Read every file first, then archive them all in one transaction: all or nothing."""
-    documents = [read_document(path) for path in paths]
+    """Read every file first, then archive them all in one transaction: all or nothing.
+    With a `refused` list, a file that cannot be read is put there and the rest go on."""
+    documents = []
+    for path in paths:
+        try:
+            documents.append(read_document(path))
+        except InputError as exc:
+            if refused is None:
+                raise
+            refused.append(exc)
     return archive.add([(doc, feed_key) for doc in documents], fact_extractor())
 
 
@@ -74,3 +97,167 @@ def reextract(archive: Archive, progress: Callable[[int, int], None] | None = No
         if progress is not None:
             progress(done, total)
     return total
+
+
+# -- polling ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What one feed's poll did, for the summary and the progress display."""
+
+    key: str
+    status: str  # "new" | "not_modified" | "unchanged" | "failed" | "skipped"
+    new: int = 0
+    updated: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PollSummary:
+    outcomes: tuple[PollOutcome, ...]
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def line(self) -> str:
+        new = sum(o.new for o in self.outcomes)
+        updated = sum(o.updated for o in self.outcomes)
+        polled = len(self.outcomes) - self.count("skipped")
+        return (
+            f"polled {polled} feeds: {self.count('not_modified')} not modified, "
+            f"{self.count('failed')} failed, {new} new items, {updated} updated items"
+        )
+
+
+def extract_batch(texts: list[str], feed_texts: list[str]) -> list[Extraction]:
+    """Facts of several items of one feed (runs in a sandbox worker)."""
+    index = RecurringIndex(feed_texts)
+    return [extract(text, index) for text in texts]
+
+
+def next_poll_delay(
+    interval: float, errors: int, retry_after: float | None, ttl: float | None
+) -> float:
+    """Seconds until the next poll: the interval (or a longer TTL the feed asks for); after
+    errors, exponential backoff with jitter from 1 min up to 24 h; never before Retry-After."""
+    if errors == 0:
+        delay = max(interval, ttl or 0.0)
+    else:
+        base = min(BACKOFF_MAX, BACKOFF_MIN * 2 ** (errors - 1))
+        delay = base * random.uniform(0.8, 1.2)  # jitter: failed feeds do not retry in step
+        delay = min(BACKOFF_MAX, max(BACKOFF_MIN, delay))
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, BACKOFF_MAX))
+    return delay
+
+
+BACKOFF_MIN = 60.0
+BACKOFF_MAX = 86400.0
+
+
+async def poll_cycle(
+    archive: Archive,
+    config: Config,
+    owner: str,
+    only: str | None = None,
+    progress: Callable[[PollOutcome], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> PollSummary:
+    """Poll every due configured feed once (or just `only`, due or not)."""
+    worker = config.worker
+    feeds = {f.id: f for f in config.feeds}
+    if only is not None:
+        config.feed(only)  # a clear error for an unknown id
+    archive.sync_feeds([(f.id, f.url, f.title) for f in config.feeds])
+    keys = [only] if only is not None else list(feeds)
+    claimed = archive.claim_due(keys, owner, worker.lease, force=only is not None)
+    outcomes: list[PollOutcome] = []
+    fetcher = Fetcher(
+        user_agent=worker.user_agent,
+        concurrency=worker.concurrency,
+        per_host=worker.per_host,
+        connect_timeout=worker.connect_timeout,
+        read_timeout=worker.read_timeout,
+        total_timeout=worker.total_timeout,
+        max_body_bytes=worker.max_body_bytes,
+    )
+    slots = asyncio.Semaphore(worker.concurrency)
+    async with (
+        fetcher,
+        Sandbox(
+            workers=os.cpu_count() or 1,
+            timeout=worker.parse_timeout,
+            memory_mb=worker.parse_memory_mb,
+        ) as sandbox,
+    ):
+
+        async def one(state: FeedState) -> PollOutcome:
+            cfg = feeds[state.key]
+            state = replace(state, interval=cfg.interval, allow_private=cfg.allow_private)
+            try:
+                if stop is not None and stop.is_set():
+                    raise asyncio.CancelledError
+                async with slots:
+                    return await _poll_one(archive, fetcher, sandbox, state)
+            except asyncio.CancelledError:
+                archive.release(state.id, owner)
+                return PollOutcome(key=state.key, status="skipped")
+            except Exception as exc:  # one broken feed must not stop the cycle
+                log.exception("poll of feed %s failed unexpectedly", state.key)
+                archive.release(state.id, owner)
+                return PollOutcome(key=state.key, status="failed", error=f"internal error: {exc}")
+
+        for finished in asyncio.as_completed([one(state) for state, _ in claimed]):
+            outcome = await finished
+            outcomes.append(outcome)
+            if outcome.error:
+                log.warning("feed_id=%s poll failed: %s", outcome.key, outcome.error)
+            if progress is not None:
+                progress(outcome)
+    return PollSummary(outcomes=tuple(outcomes))
+
+
+async def _poll_one(
+    archive: Archive, fetcher: Fetcher, sandbox: Sandbox, state: FeedState
+) -> PollOutcome:
+    fetched = await fetcher.fetch(state)
+    parsed: ParsedFeed | None = None
+    error = fetched.error
+    facts: dict[str, Extraction] = {}
+    if error is None and not fetched.not_modified and fetched.body is not None:
+        try:
+            parsed = await sandbox.run(parse_feed, fetched.body, fetched.url)
+        except (ParseError, SandboxError) as exc:
+            error = f"{fetched.url}: {exc}" if isinstance(exc, SandboxError) else str(exc)
+    if parsed is not None:
+        known = archive.known_hashes(state.id, [i.key for i in parsed.items])
+        changed = [
+            i for i in parsed.items if known.get(i.key) != content_hash(i.title, i.summary, i.text)
+        ]
+        if changed:
+            try:
+                extractions = await sandbox.run(
+                    extract_batch, [i.text for i in changed], [i.text for i in parsed.items]
+                )
+                facts = {i.key: e for i, e in zip(changed, extractions, strict=True)}
+            except SandboxError as exc:
+                log.warning("feed_id=%s fact extraction failed: %s", state.key, exc)
+    errors_after = 0 if error is None else state.error_count + 1
+    ttl = parsed.feed.ttl if parsed is not None else None
+    delay = next_poll_delay(state.interval, errors_after, fetched.retry_after, ttl)
+    next_at = datetime.now(UTC) + timedelta(seconds=delay)
+
+    def stored_facts(_parsed: ParsedFeed, item: Item) -> Extraction:
+        return facts.get(item.key) or extract(item.text)
+
+    result = archive.record_poll(state, fetched, parsed, stored_facts, next_at, error)
+    if error is not None:
+        return PollOutcome(key=state.key, status="failed", error=error)
+    if fetched.not_modified:
+        return PollOutcome(key=state.key, status="not_modified")
+    status = "new" if result.new or result.updated else "unchanged"
+    return PollOutcome(
+        key=state.key, status=status, new=len(result.new), updated=len(result.updated)
+    )

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -20,6 +21,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+)
+from sqlalchemy import (
+    true as sa_true,
 )
 
 NAMING = {
@@ -63,6 +67,21 @@ feeds = Table(
     Column("description", Text, nullable=False),
     Column("language", String(35), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # polling state (migration 0003); feeds only imported from files never get polled
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("next_poll_at", UTCDateTime),  # NULL: due now
+    Column("lease_until", UTCDateTime),  # a worker owns the feed until then
+    Column("lease_owner", String(64)),
+    Column("error_count", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("last_status", Integer),
+    Column("last_polled_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("healthy", Boolean, nullable=False, server_default=sa_true()),
+    Column("redirect_url", Text),
+    Column("redirect_count", Integer, nullable=False, server_default="0"),
+    Index("ix_feeds_next_poll_at", "next_poll_at"),
 )
 
 items = Table(
@@ -111,4 +130,18 @@ fetch_log = Table(
     Column("unchanged", Integer, nullable=False),
     Column("error", Text),
     Index("ix_fetch_log_feed_id_at", "feed_id", "at"),
+)
+
+# Things an admin should hear about (feed unhealthy / recovered); the delivery stage sends
+# them to the admin channel and sets delivered_at.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE")),
+    Column("message", Text, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Index("ix_events_delivered_at", "delivered_at"),
 )

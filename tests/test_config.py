@@ -14,6 +14,7 @@ from tests.conftest import ROOT
 def test_example_config_is_valid() -> None:
     cfg = config.load(ROOT / "config" / "reportbot.example.toml")
     assert cfg.archive.url == "sqlite:///state/reportbot.db"
+    assert [f.id for f in cfg.feeds] == ["cspr"]
 
 
 def test_no_config_file_means_defaults() -> None:

@@ -16,7 +16,7 @@ from rich.table import Table
 from bot import export, pipeline
 from bot.cli.facts import print_facts
 from bot.cli.root import Context, cli, pass_ctx, shorten
-from bot.errors import ReportbotError
+from bot.errors import InputError, ReportbotError
 from bot.extract import top_figures, top_quote
 from bot.models import FeedInfo, StoredItem
 
@@ -30,20 +30,26 @@ from bot.models import FeedInfo, StoredItem
     default=None,
     help="Put the items under this feed id instead of the document's own feed.",
 )
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="Import the files that can be read, list the others (one line each), exit 1.",
+)
 @pass_ctx
-def import_(ctx: Context, paths: tuple[Path, ...], feed_key: str | None) -> None:
+def import_(ctx: Context, paths: tuple[Path, ...], feed_key: str | None, keep_going: bool) -> None:
     """Add the items of feed files (RSS 2.0, RSS 1.0, Atom) or feed dumps to the archive.
 
     All files are read before anything is written, in one transaction: if one file is bad,
-    nothing is imported. Importing the same file again adds nothing.
+    nothing is imported (unless --keep-going). Importing the same file again adds nothing.
 
     \b
     Example:
       reportbot import bot/data/communitycare-cspr-feed-dump.txt
       reportbot import --feed cspr saved-feed.xml
     """
+    refused: list[InputError] | None = [] if keep_going else None
     with ctx.archive() as archive:
-        results = pipeline.import_files(archive, list(paths), feed_key)
+        results = pipeline.import_files(archive, list(paths), feed_key, refused)
     new = sum(len(r.new) for r in results)
     updated = sum(len(r.updated) for r in results)
     unchanged = sum(r.unchanged for r in results)
@@ -56,6 +62,11 @@ def import_(ctx: Context, paths: tuple[Path, ...], feed_key: str | None) -> None
         click.echo(f"total: {new} new, {updated} updated, {unchanged} unchanged")
     if not new and not updated:
         click.echo("nothing new: every item was already in the archive")
+    if refused:
+        for exc in refused:
+            click.echo(f"refused: {exc}", err=True)
+        click.echo(f"{len(refused)} of {len(paths)} files refused", err=True)
+        raise click.exceptions.Exit(1)
 
 
 @cli.command("export")

@@ -1,0 +1,240 @@
+"""Config commands: config check, feeds list / add / remove / test.
+
+`feeds add` and `feeds remove` edit the config file with tomlkit, which keeps the admin's
+comments and layout; the edited file is validated before it replaces the old one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+import tomlkit
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from bot import config as config_mod
+from bot.cli.root import Context, cli, pass_ctx
+from bot.errors import ConfigError, ParseError, ReportbotError
+from bot.fetch import Fetcher
+from bot.models import FeedState
+from bot.parse import parse_feed
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Check the configuration file.
+
+    \b
+    Example:
+      reportbot config check
+    """
+
+
+@config_group.command("check")
+@pass_ctx
+def config_check(ctx: Context) -> None:
+    """Print every problem in the config at once, with its key path; exit 2 if any.
+
+    \b
+    Example:
+      reportbot config check
+    """
+    found = config_mod.problems(ctx.config_path)
+    for problem in found:
+        click.echo(problem, err=True)
+    if found:
+        raise click.exceptions.Exit(2)
+    cfg = config_mod.load(ctx.config_path)
+    path, _ = config_mod.config_path(ctx.config_path)
+    where = str(path) if path.exists() else "defaults (no config file)"
+    click.echo(f"config OK: {where}, {len(cfg.feeds)} feeds")
+
+
+@cli.group("feeds")
+def feeds_group() -> None:
+    """List, add, remove and test the feeds in the config file.
+
+    \b
+    Example:
+      reportbot feeds list
+    """
+
+
+@feeds_group.command("list")
+@pass_ctx
+def feeds_list(ctx: Context) -> None:
+    """List the configured feeds.
+
+    \b
+    Example:
+      reportbot feeds list
+    """
+    cfg = config_mod.load(ctx.config_path)
+    if not cfg.feeds:
+        click.echo("no feeds configured: add one with `reportbot feeds add URL`")
+        return
+    table = Table(title=f"{len(cfg.feeds)} feeds")
+    for name in ("id", "url", "interval", "tags", "private ok"):
+        table.add_column(name, overflow="fold")
+    for f in cfg.feeds:
+        table.add_row(
+            escape(f.id),
+            escape(f.url),
+            f"{f.interval / 60:g}m",
+            escape(", ".join(f.tags)),
+            "yes" if f.allow_private else "no",
+        )
+    Console().print(table)
+
+
+@feeds_group.command("add")
+@click.argument("url")
+@click.option("--id", "feed_id", default=None, help="Feed id (default: made from the URL).")
+@click.option("--title", default="", help="A title to show instead of the feed's own.")
+@click.option("--interval", default="60m", show_default=True, help="Time between polls.")
+@click.option("--tag", "tags", multiple=True, help="A tag (repeatable), for subscriptions.")
+@click.option("--allow-private", is_flag=True, help="Allow a private or loopback address.")
+@pass_ctx
+def feeds_add(
+    ctx: Context,
+    url: str,
+    feed_id: str | None,
+    title: str,
+    interval: str,
+    tags: tuple[str, ...],
+    allow_private: bool,
+) -> None:
+    """Add a feed to the config file (comments in the file are kept).
+
+    \b
+    Example:
+      reportbot feeds add --id cspr \
+        https://www.communitycare.co.uk/tag/child-safeguarding-practice-review-panel/feed/
+    """
+    path, _ = config_mod.config_path(ctx.config_path)
+    doc = _read(path)
+    feed_id = feed_id or _id_from(url)
+    entry = tomlkit.table()
+    entry["id"] = feed_id
+    entry["url"] = url
+    if title:
+        entry["title"] = title
+    entry["interval"] = interval
+    if tags:
+        entry["tags"] = list(tags)
+    if allow_private:
+        entry["allow_private"] = True
+    feeds = doc.get("feeds")
+    if feeds is None:
+        feeds = tomlkit.aot()
+        doc["feeds"] = feeds
+    feeds.append(entry)
+    _write_checked(path, doc)
+    click.echo(f"added feed {feed_id} to {path}")
+
+
+@feeds_group.command("remove")
+@click.argument("feed_id", metavar="ID")
+@pass_ctx
+def feeds_remove(ctx: Context, feed_id: str) -> None:
+    """Remove a feed from the config file (its archived items stay).
+
+    \b
+    Example:
+      reportbot feeds remove cspr
+    """
+    path, _ = config_mod.config_path(ctx.config_path)
+    doc = _read(path)
+    feeds = doc.get("feeds") or []
+    keep = [f for f in feeds if f.get("id") != feed_id]
+    if len(keep) == len(feeds):
+        raise ConfigError(f"{path}: no feed with id {feed_id!r}; `reportbot feeds list` shows them")
+    while len(feeds):
+        feeds.pop()
+    for f in keep:
+        feeds.append(f)
+    _write_checked(path, doc)
+    click.echo(f"removed feed {feed_id} from {path}")
+
+
+@feeds_group.command("test")
+@click.argument("url")
+@click.option("--allow-private", is_flag=True, help="Allow a private or loopback address.")
+@pass_ctx
+def feeds_test(ctx: Context, url: str, allow_private: bool) -> None:
+    """Fetch a feed once and show its title and item count (nothing is stored).
+
+    \b
+    Example:
+      reportbot feeds test https://www.communitycare.co.uk/tag/child-safeguarding-practice-review-panel/feed/
+    """
+    worker = config_mod.load(ctx.config_path).worker
+    state = FeedState(
+        id=0,
+        key="test",
+        url=url,
+        etag=None,
+        last_modified=None,
+        error_count=0,
+        healthy=True,
+        redirect_url=None,
+        redirect_count=0,
+        interval=0,
+        allow_private=allow_private,
+    )
+
+    async def fetch() -> tuple[str, bytes | None, str | None]:
+        async with Fetcher(
+            worker.user_agent,
+            1,
+            1,
+            worker.connect_timeout,
+            worker.read_timeout,
+            worker.total_timeout,
+            worker.max_body_bytes,
+        ) as fetcher:
+            result = await fetcher.fetch(state)
+        return result.url, result.body, result.error
+
+    final_url, body, error = asyncio.run(fetch())
+    if error is not None or body is None:
+        raise ReportbotError(error or f"{url}: no body")
+    try:
+        parsed = parse_feed(body, final_url)
+    except ParseError as exc:
+        raise ReportbotError(str(exc)) from exc
+    click.echo(f"{parsed.feed.title or '(untitled)'}: {len(parsed.items)} items ({parsed.format})")
+
+
+def _read(path: Path) -> tomlkit.TOMLDocument:
+    if not path.exists():
+        return tomlkit.document()
+    try:
+        return tomlkit.parse(path.read_text(encoding="utf-8"))
+    except Exception as exc:  # tomlkit raises several kinds; all mean "fix the file"
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def _write_checked(path: Path, doc: tomlkit.TOMLDocument) -> None:
+    """Write via a temporary file, and only if the result is a valid config."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".new")
+    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    found = config_mod.problems(tmp)
+    if found:
+        tmp.unlink()
+        raise ConfigError(found[0].replace(str(tmp), str(path)) + " (file left unchanged)")
+    tmp.replace(path)
+
+
+def _id_from(url: str) -> str:
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s and s not in ("feed", "rss", "atom")]
+    base = segments[-1] if segments else (parts.hostname or "feed").removeprefix("www.")
+    slug = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:64]
+    return slug or "feed"

@@ -1,0 +1,125 @@
+"""Worker commands: poll (one cycle now), run (the scheduled worker), status (feed health)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress
+from rich.table import Table
+
+from bot import config as config_mod
+from bot import pipeline
+from bot.cli.root import Context, cli, pass_ctx
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+@cli.command("poll")
+@click.option(
+    "--feed",
+    "feed_id",
+    metavar="ID",
+    default=None,
+    help="Poll only this configured feed, due or not.",
+)
+@pass_ctx
+def poll_cmd(ctx: Context, feed_id: str | None) -> None:
+    """Poll the due feeds once, in the foreground, with a progress bar.
+
+    Exits 0 when the cycle ran, even if some feeds failed (they are listed).
+
+    \b
+    Example:
+      reportbot poll
+      reportbot poll --feed cspr
+    """
+    cfg = config_mod.load(ctx.config_path)
+    with ctx.archive() as archive, Progress(transient=True) as bar:
+        task = bar.add_task("polling", total=None)
+
+        def advance(outcome: pipeline.PollOutcome) -> None:
+            bar.advance(task)
+
+        summary = asyncio.run(pipeline.poll_cycle(archive, cfg, _owner(), feed_id, advance))
+    for outcome in summary.outcomes:
+        if outcome.error:
+            click.echo(f"{outcome.key}: failed: {outcome.error}", err=True)
+    click.echo(summary.line)
+
+
+@cli.command("run")
+@click.option(
+    "--tick",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds between looks for due feeds.",
+)
+@pass_ctx
+def run_cmd(ctx: Context, tick: float) -> None:
+    """Run the worker: poll due feeds on every tick until SIGTERM or Ctrl-C.
+
+    Several workers may share one PostgreSQL archive: each feed is leased to one at a time.
+
+    \b
+    Example:
+      reportbot run
+    """
+    from bot.scheduler import run_forever
+
+    cfg = config_mod.load(ctx.config_path)
+    owner = _owner()
+    with ctx.archive() as archive:
+
+        async def cycle(stop: asyncio.Event) -> object:
+            summary = await pipeline.poll_cycle(archive, cfg, owner, stop=stop)
+            if summary.outcomes:
+                click.echo(summary.line)
+            return summary
+
+        click.echo(f"worker {owner} polling {len(cfg.feeds)} feeds every {tick:g} s")
+        run_forever(cycle, tick)
+    click.echo("worker stopped")
+
+
+@cli.command("status")
+@pass_ctx
+def status_cmd(ctx: Context) -> None:
+    """Show every feed: last poll, HTTP status, new items, errors, next poll, health.
+
+    \b
+    Example:
+      reportbot status
+    """
+    with ctx.archive() as archive:
+        rows = archive.feed_status()
+    if not rows:
+        click.echo("no feeds yet: add one with `reportbot feeds add URL`")
+        return
+    table = Table(title="Feeds")
+    for name in ("feed", "last poll (UTC)", "HTTP", "new", "errors", "next poll (UTC)", "health"):
+        table.add_column(name)
+    for r in rows:
+        when = r["last_polled_at"].strftime("%Y-%m-%d %H:%M") if r["last_polled_at"] else "never"
+        nxt = r["next_poll_at"].strftime("%Y-%m-%d %H:%M") if r["next_poll_at"] else "now"
+        health = "ok" if r["healthy"] else "[red]unhealthy[/]"
+        errors = str(r["error_count"])
+        if r["last_error"]:
+            errors += f" ({escape(r['last_error'][:60])})"
+        table.add_row(
+            escape(r["key"]),
+            when,
+            str(r["last_status"] or "-"),
+            "-" if r["new"] is None else str(r["new"]),
+            errors,
+            nxt,
+            health,
+        )
+    Console().print(table)

@@ -1,0 +1,71 @@
+"""APScheduler 3.x supplies the ticks; the work is pipeline.poll_cycle. No business logic here.
+
+A tick runs every minute (the first at once); due feeds are claimed from the database, so
+several workers can run this same loop. SIGTERM or SIGINT stops within seconds: the running
+cycle is cancelled, feeds not yet recorded give their leases back, and an item is either
+fully archived or not at all (each feed's result is one transaction).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+log = logging.getLogger("reportbot.scheduler")
+
+
+def run_forever(
+    cycle: Callable[[asyncio.Event], Coroutine[Any, Any, object]], tick_seconds: float = 60.0
+) -> None:
+    """Call `cycle(stop)` on every tick until SIGTERM/SIGINT; ticks never overlap."""
+    scheduler = BlockingScheduler(timezone=UTC)
+    running: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def tick() -> None:
+        loop = asyncio.new_event_loop()
+        stop = asyncio.Event()
+        with lock:
+            running["loop"], running["stop"] = loop, stop
+        try:
+            loop.run_until_complete(cycle(stop))
+        except Exception:  # a failed cycle is logged; the next tick tries again
+            log.exception("poll cycle failed")
+        finally:
+            with lock:
+                running.clear()
+            loop.close()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s: stopping", signal.Signals(signum).name)
+        with lock:
+            loop, stop = running.get("loop"), running.get("stop")
+        if loop is not None and stop is not None:
+            loop.call_soon_threadsafe(stop.set)
+            loop.call_soon_threadsafe(_cancel_all, loop)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    scheduler.add_job(
+        tick,
+        IntervalTrigger(seconds=tick_seconds),
+        next_run_time=datetime.now(UTC),
+        max_instances=1,
+        coalesce=True,
+        id="poll",
+    )
+    scheduler.start()
+
+
+def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
+    for task in asyncio.all_tasks(loop):
+        task.cancel()

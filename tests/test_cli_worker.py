@@ -1,0 +1,137 @@
+"""The worker's commands: config check, feeds list/add/remove/test, poll, status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.cli import run
+from tests.conftest import ROOT
+from tests.feedserver import FeedServer, Reply, rss
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as s:
+        s.routes["/feed"] = lambda h: Reply(200, rss([("g1", "One", "71% of reviews")], "Panel"))
+        yield s
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = run(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_config_check_lists_every_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "rb.toml"
+    cfg.write_text(
+        '[worker]\nconcurency = 5\n[[feeds]]\nid = "a"\nurl = "ftp://x"\n'
+        '[[feeds]]\nid = "a"\nurl = "https://x.org/f"\ninterval = "10s"\n'
+    )
+    code, _, err = _cli(capsys, "--config", str(cfg), "config", "check")
+    assert code == 2
+    lines = err.splitlines()
+    assert (
+        f"{cfg}: worker.concurency: unknown key (check its spelling against docs/CONFIG.md)"
+        in lines
+    )
+    assert f"{cfg}: feeds[0].url: 'ftp://x' is not an http(s) URL" in lines
+    assert f"{cfg}: feeds[1].interval: must be at least 1m (polite polling)" in lines
+    assert f"{cfg}: feeds[1].id: 'a' is used by another feed" in lines
+
+
+def test_config_check_ok_on_the_example(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _cli(
+        capsys, "--config", str(ROOT / "config/reportbot.example.toml"), "config", "check"
+    )
+    assert code == 0 and out.startswith("config OK")
+
+
+def test_feeds_add_keeps_comments_and_remove(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "rb.toml"
+    cfg.write_text('# my notes stay\n[archive]\nurl = "sqlite:///x.db"  # and this one\n')
+    code, out, _ = _cli(
+        capsys,
+        "--config",
+        str(cfg),
+        "feeds",
+        "add",
+        "--id",
+        "cspr",
+        "--tag",
+        "race",
+        "https://www.communitycare.co.uk/tag/child-safeguarding-practice-review-panel/feed/",
+    )
+    assert code == 0 and "added feed cspr" in out
+    text = cfg.read_text()
+    assert "# my notes stay" in text and "# and this one" in text and 'id = "cspr"' in text
+    _, out, _ = _cli(capsys, "--config", str(cfg), "feeds", "list")
+    assert "cspr" in out and "race" in out
+    code, _, err = _cli(
+        capsys, "--config", str(cfg), "feeds", "add", "--id", "cspr", "https://y.org/f"
+    )
+    assert code == 1 and "used by another feed" in err and text == cfg.read_text()
+    code, out, _ = _cli(capsys, "--config", str(cfg), "feeds", "remove", "cspr")
+    assert (
+        code == 0 and 'id = "cspr"' not in cfg.read_text() and "# my notes stay" in cfg.read_text()
+    )
+
+
+def test_feeds_add_derives_an_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "rb.toml"
+    _cli(
+        capsys,
+        "--config",
+        str(cfg),
+        "feeds",
+        "add",
+        "https://www.communitycare.co.uk/tag/child-safeguarding-practice-review-panel/feed/",
+    )
+    assert 'id = "child-safeguarding-practice-review-panel"' in cfg.read_text()
+
+
+def test_feeds_test_shows_title_and_count(
+    server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _cli(capsys, "feeds", "test", "--allow-private", server.url("/feed"))
+    assert code == 0 and out.strip() == "Panel: 1 items (rss20)"
+
+
+def test_feeds_test_refuses_private_by_default(
+    server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _cli(capsys, "feeds", "test", server.url("/feed"))
+    assert code == 1 and "loopback" in err and err.count("\n") == 1
+
+
+def test_poll_and_status(
+    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "rb.toml"
+    cfg.write_text(
+        f'[archive]\nurl = "sqlite:///{tmp_path / "a.db"}"\n'
+        f'[[feeds]]\nid = "ok"\nurl = "{server.url("/feed")}"\nallow_private = true\n'
+        f'[[feeds]]\nid = "gone"\nurl = "{server.url("/gone")}"\nallow_private = true\n'
+    )
+    code, out, err = _cli(capsys, "--config", str(cfg), "poll")
+    assert code == 0
+    assert out.strip().endswith(
+        "polled 2 feeds: 0 not modified, 1 failed, 1 new items, 0 updated items"
+    )
+    assert "gone: failed: HTTP 404" in err
+    code, out, _ = _cli(capsys, "--config", str(cfg), "status")
+    assert code == 0 and "ok" in out and "404" in out
+
+
+def test_poll_unknown_feed_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _cli(
+        capsys, "--database", f"sqlite:///{tmp_path / 'a.db'}", "poll", "--feed", "nope"
+    )
+    assert code == 1 and err.startswith("reportbot: error: no feed with id 'nope'")

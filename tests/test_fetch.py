@@ -1,0 +1,199 @@
+"""bot.fetch against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import tracemalloc
+import zlib
+from collections.abc import Iterator
+from dataclasses import replace
+
+import brotli
+import pytest
+
+from bot.fetch import Fetcher, forbidden_reason
+from bot.models import FeedState, FetchResult
+from tests.feedserver import FeedServer, Reply, rss
+
+FEED = rss([("g1", "One", "Body one")])
+CAP = 1_000_000
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as s:
+        yield s
+
+
+def _state(url: str, **kw: object) -> FeedState:
+    base = FeedState(
+        id=1,
+        key="t",
+        url=url,
+        etag=None,
+        last_modified=None,
+        error_count=0,
+        healthy=True,
+        redirect_url=None,
+        redirect_count=0,
+        interval=3600,
+        allow_private=True,
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def _fetch(state: FeedState, **kw: object) -> FetchResult:
+    async def go() -> FetchResult:
+        options = {"user_agent": "reportbot-test/1", "max_body_bytes": CAP, **kw}
+        async with Fetcher(**options) as fetcher:  # type: ignore[arg-type]
+            return await fetcher.fetch(state)
+
+    return asyncio.run(go())
+
+
+def test_200_returns_body_and_validators(server: FeedServer) -> None:
+    server.routes["/f"] = lambda h: Reply(
+        200, FEED, {"ETag": '"v1"', "Last-Modified": "Mon, 02 Dec 2024 10:00:00 GMT"}
+    )
+    result = _fetch(_state(server.url("/f")))
+    assert (result.status, result.body, result.etag) == (200, FEED, '"v1"')
+    assert result.last_modified == "Mon, 02 Dec 2024 10:00:00 GMT" and result.error is None
+
+
+def test_sends_both_validators_and_user_agent(server: FeedServer) -> None:
+    server.routes["/f"] = lambda h: Reply(304)
+    result = _fetch(
+        _state(server.url("/f"), etag='"v1"', last_modified="Mon, 02 Dec 2024 10:00:00 GMT")
+    )
+    _, headers = server.requests[-1]
+    assert headers["if-none-match"] == '"v1"'
+    assert headers["if-modified-since"] == "Mon, 02 Dec 2024 10:00:00 GMT"
+    assert headers["user-agent"] == "reportbot-test/1"
+    assert result.not_modified and result.body is None
+
+
+@pytest.mark.parametrize("code", [301, 308])
+def test_permanent_redirect_is_reported(server: FeedServer, code: int) -> None:
+    server.routes["/old"] = lambda h: Reply(code, headers={"Location": "/new"})
+    server.routes["/new"] = lambda h: Reply(200, FEED)
+    result = _fetch(_state(server.url("/old")))
+    assert result.body == FEED and result.permanent_redirect == server.url("/new")
+
+
+def test_temporary_redirect_is_not_permanent(server: FeedServer) -> None:
+    server.routes["/old"] = lambda h: Reply(302, headers={"Location": "/new"})
+    server.routes["/new"] = lambda h: Reply(200, FEED)
+    assert _fetch(_state(server.url("/old"))).permanent_redirect is None
+
+
+def test_redirect_loop_stops_after_five(server: FeedServer) -> None:
+    server.routes["/loop"] = lambda h: Reply(302, headers={"Location": "/loop"})
+    result = _fetch(_state(server.url("/loop")))
+    assert result.error is not None and "more than 5 redirects" in result.error
+    assert len(server.requests) == 6
+
+
+@pytest.mark.parametrize("code", [404, 410, 500])
+def test_http_errors(server: FeedServer, code: int) -> None:
+    server.routes["/f"] = lambda h: Reply(code, b"no")
+    result = _fetch(_state(server.url("/f")))
+    assert result.status == code and result.error is not None and f"HTTP {code}" in result.error
+
+
+@pytest.mark.parametrize("code", [429, 503])
+def test_retry_after_is_honoured(server: FeedServer, code: int) -> None:
+    server.routes["/f"] = lambda h: Reply(code, b"slow down", {"Retry-After": "120"})
+    result = _fetch(_state(server.url("/f")))
+    assert result.retry_after == 120.0 and result.error is not None
+
+
+def test_slow_body_times_out(server: FeedServer) -> None:
+    server.routes["/f"] = lambda h: Reply(200, FEED, delay=3)
+    result = _fetch(_state(server.url("/f")), read_timeout=0.5, total_timeout=2)
+    assert result.error is not None and "timed out" in result.error
+
+
+def test_truncated_body_is_an_error(server: FeedServer) -> None:
+    server.routes["/f"] = lambda h: Reply(200, FEED, truncate_to=20)
+    result = _fetch(_state(server.url("/f")))
+    assert result.body is None and result.error is not None
+
+
+def test_gzip_bomb_never_allocates_past_the_cap(server: FeedServer) -> None:
+    bomb = gzip.compress(b"\0" * 200_000_000, compresslevel=9)  # 200 MB as ~200 KB
+    server.routes["/f"] = lambda h: Reply(200, bomb, {"Content-Encoding": "gzip"})
+    tracemalloc.start()
+    result = _fetch(_state(server.url("/f")))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert result.error is not None and "over the" in result.error
+    assert peak < 8 * CAP  # bounded by the cap, not by the 200 MB the bomb inflates to
+
+
+def test_brotli_and_deflate_are_decoded(server: FeedServer) -> None:
+    server.routes["/br"] = lambda h: Reply(200, brotli.compress(FEED), {"Content-Encoding": "br"})
+    server.routes["/df"] = lambda h: Reply(
+        200, zlib.compress(FEED), {"Content-Encoding": "deflate"}
+    )
+    assert _fetch(_state(server.url("/br"))).body == FEED
+    assert _fetch(_state(server.url("/df"))).body == FEED
+
+
+def test_large_declared_body_refused_unread(server: FeedServer) -> None:
+    server.routes["/f"] = lambda h: Reply(200, b"x" * (5 * CAP))
+    result = _fetch(_state(server.url("/f")))
+    assert result.error is not None and "cap" in result.error
+
+
+def test_large_streamed_body_cut_at_cap(server: FeedServer) -> None:
+    server.routes["/f"] = lambda h: Reply(200, chunks=iter([b"x" * 65536] * 800))  # 50 MB
+    result = _fetch(_state(server.url("/f")))
+    assert result.error is not None and "cap" in result.error
+
+
+def test_private_address_refused_without_allow_private(server: FeedServer) -> None:
+    server.routes["/f"] = lambda h: Reply(200, FEED)
+    result = _fetch(_state(server.url("/f"), allow_private=False))
+    assert result.error is not None and "loopback" in result.error
+    assert "allow_private" in result.error and server.requests == []
+
+
+def test_localhost_name_is_resolved_and_checked(server: FeedServer) -> None:
+    server.routes["/f"] = lambda h: Reply(200, FEED)
+    url = f"http://localhost:{server.port}/f"
+    assert _fetch(_state(url, allow_private=False)).error is not None
+    ok = _fetch(_state(url))
+    assert ok.body == FEED
+    assert server.requests[-1][1]["host"] == f"localhost:{server.port}"
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("192.168.1.1", "private"),
+        ("172.16.0.1", "private"),
+        ("169.254.169.254", "metadata"),
+        ("224.0.0.1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("240.0.0.1", "reserved"),
+        ("::1", "loopback"),
+        ("fe80::1", "link-local"),
+        ("fc00::1", "private"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("::ffff:169.254.169.254", "metadata"),
+        ("64:ff9b::a9fe:a9fe", "metadata"),
+        ("64:ff9b::7f00:1", "loopback"),
+        ("2002:7f00:1::", "loopback"),
+    ],
+)
+def test_forbidden_addresses(address: str, kind: str) -> None:
+    reason = forbidden_reason(address)
+    assert reason is not None and kind in reason
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"])
+def test_public_addresses_allowed(address: str) -> None:
+    assert forbidden_reason(address) is None

@@ -1,0 +1,204 @@
+"""A poll cycle end to end: config → real HTTP server → sandboxed parse → archive."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from bot import schema
+from bot.archive import Archive
+from bot.config import Config, FeedConfig, WorkerConfig
+from bot.pipeline import PollSummary, next_poll_delay, poll_cycle
+from tests.feedserver import FeedServer, Reply, rss
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as s:
+        yield s
+
+
+def _config(server: FeedServer, *paths: str, **worker: object) -> Config:
+    feeds = tuple(
+        FeedConfig(id=f"f{n}", url=server.url(p), allow_private=True) for n, p in enumerate(paths)
+    )
+    return Config(feeds=feeds, worker=WorkerConfig(**worker))  # type: ignore[arg-type]
+
+
+def _poll(archive: Archive, config: Config, only: str | None = None) -> PollSummary:
+    return asyncio.run(poll_cycle(archive, config, "test-worker", only))
+
+
+def _make_due(archive: Archive) -> None:
+    with archive.engine.begin() as conn:
+        conn.execute(sa.update(schema.feeds).values(next_poll_at=None))
+
+
+def test_new_items_archived_with_facts(archive: Archive, server: FeedServer) -> None:
+    server.routes["/a"] = lambda h: Reply(
+        200, rss([("g1", "One", "It found 71% of reviews late.")])
+    )
+    summary = _poll(archive, _config(server, "/a"))
+    assert summary.line == "polled 1 feeds: 0 not modified, 0 failed, 1 new items, 0 updated items"
+    (stored,) = archive.items()
+    assert stored.extraction is not None and stored.extraction.figures[0].text == "71%"
+
+
+def test_second_poll_is_conditional_and_not_modified(archive: Archive, server: FeedServer) -> None:
+    body = rss([("g1", "One", "Body")])
+    server.routes["/a"] = lambda h: (
+        Reply(304) if h.get("if-none-match") == '"v1"' else Reply(200, body, {"ETag": '"v1"'})
+    )
+    config = _config(server, "/a")
+    _poll(archive, config)
+    _make_due(archive)
+    summary = _poll(archive, config)
+    assert summary.count("not_modified") == 1
+    assert server.requests[-1][1]["if-none-match"] == '"v1"'
+
+
+def test_304_without_validators_keeps_stored_ones(archive: Archive, server: FeedServer) -> None:
+    body = rss([("g1", "One", "Body")])
+    replies = iter([Reply(200, body, {"ETag": '"v1"'}), Reply(304), Reply(304)])
+    server.routes["/a"] = lambda h: next(replies)
+    config = _config(server, "/a")
+    for _ in range(3):
+        _poll(archive, config)
+        _make_due(archive)
+    assert server.requests[-1][1]["if-none-match"] == '"v1"'
+
+
+def test_not_due_feed_is_not_polled(archive: Archive, server: FeedServer) -> None:
+    server.routes["/a"] = lambda h: Reply(200, rss([("g1", "One", "Body")]))
+    config = _config(server, "/a")
+    _poll(archive, config)
+    assert _poll(archive, config).outcomes == ()
+    assert len(server.requests) == 1
+
+
+def test_poll_one_feed_even_if_not_due(archive: Archive, server: FeedServer) -> None:
+    server.routes["/a"] = lambda h: Reply(200, rss([("g1", "One", "Body")]))
+    config = _config(server, "/a")
+    _poll(archive, config)
+    assert len(_poll(archive, config, only="f0").outcomes) == 1
+
+
+def test_dedupe_rules_across_polls(archive: Archive, server: FeedServer) -> None:
+    first = rss(
+        [
+            ("http://x.org/?p=1", "Flip", "Same"),
+            ("", "No guid", "Linked"),
+            ("dup", "Dup A", "aaa"),
+            ("dup", "Dup B", "bbb"),
+        ]
+    )
+    second = rss(
+        [
+            ("https://x.org/?p=1", "Flip", "Same"),
+            ("", "No guid", "Linked"),
+            ("dup", "Dup A", "aaa"),
+            ("dup", "Dup B", "bbb edited"),
+        ]
+    )
+    replies = iter([Reply(200, first), Reply(200, second)])
+    server.routes["/a"] = lambda h: next(replies)
+    config = _config(server, "/a")
+    s1 = _poll(archive, config)
+    _make_due(archive)
+    s2 = _poll(archive, config)
+    assert s1.outcomes[0].new == 4
+    assert (s2.outcomes[0].new, s2.outcomes[0].updated) == (0, 1)
+    assert archive.counts()["items"] == 4
+
+
+def test_one_failing_feed_does_not_stop_the_others(archive: Archive, server: FeedServer) -> None:
+    server.routes["/ok"] = lambda h: Reply(200, rss([("g1", "One", "Body")]))
+    server.routes["/bad"] = lambda h: Reply(500, b"boom")
+    server.routes["/html"] = lambda h: Reply(200, b"<!DOCTYPE html><html><body>hi</body></html>")
+    summary = _poll(archive, _config(server, "/ok", "/bad", "/html"))
+    assert (summary.count("new"), summary.count("failed")) == (1, 2)
+    errors = {o.key: o.error for o in summary.outcomes}
+    assert "HTTP 500" in (errors["f1"] or "") and "HTML page" in (errors["f2"] or "")
+
+
+def test_entity_expansion_feed_is_refused(archive: Archive, server: FeedServer) -> None:
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "' + b"a" * 1000 + b'">]>'
+        b'<rss version="2.0"><channel><title>&a;&a;&a;</title></channel></rss>'
+    )
+    server.routes["/a"] = lambda h: Reply(200, bomb)
+    summary = _poll(archive, _config(server, "/a"))
+    assert "ENTITY" in (summary.outcomes[0].error or "")
+
+
+def test_errors_back_off_then_mark_unhealthy_and_recover(
+    archive: Archive, server: FeedServer
+) -> None:
+    state = {"fail": True}
+    server.routes["/a"] = lambda h: (
+        Reply(500) if state["fail"] else Reply(200, rss([("g", "T", "B")]))
+    )
+    config = _config(server, "/a")
+    for n in range(10):
+        before = datetime.now(UTC)
+        _poll(archive, config)
+        row = archive.feed_status()[0]
+        assert row["error_count"] == n + 1
+        assert row["next_poll_at"] >= before + timedelta(seconds=45)  # backed off, not retried now
+        _make_due(archive)
+    assert archive.feed_status()[0]["healthy"] is False
+    assert [e["kind"] for e in archive.events()] == ["feed_unhealthy"]
+    state["fail"] = False
+    _poll(archive, config)
+    assert archive.feed_status()[0]["healthy"] is True
+    assert [e["kind"] for e in archive.events()] == ["feed_unhealthy", "feed_recovered"]
+
+
+def test_permanent_redirect_on_three_polls_moves_the_url(
+    archive: Archive, server: FeedServer
+) -> None:
+    server.routes["/old"] = lambda h: Reply(301, headers={"Location": "/new"})
+    server.routes["/new"] = lambda h: Reply(200, rss([("g", "T", "B")]))
+    config = _config(server, "/old")
+    for _ in range(3):
+        assert archive.feed_status()[0]["url"].endswith("/old") if archive.feed_status() else True
+        _poll(archive, config)
+        _make_due(archive)
+    assert archive.feed_status()[0]["url"] == server.url("/new")
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert next_poll_delay(3600, 0, None, None) == 3600
+    assert next_poll_delay(3600, 0, None, 7200) == 7200  # the feed's longer TTL wins
+    assert 48 <= next_poll_delay(3600, 1, None, None) <= 72
+    assert 0.8 * 480 <= next_poll_delay(3600, 4, None, None) <= 1.2 * 480
+    assert 0.8 * 86400 <= next_poll_delay(3600, 30, None, None) <= 86400  # capped at 24 h
+    assert next_poll_delay(3600, 1, 600, None) == 600  # Retry-After respected
+
+
+def test_two_workers_never_poll_one_feed_twice(archive: Archive, server: FeedServer) -> None:
+    """Two workers, each with its own engine and event loop, share 60 due feeds."""
+    for n in range(60):
+        server.routes[f"/f{n}"] = lambda h, n=n: Reply(200, rss([(f"g{n}", "T", "B")]), delay=0.01)
+    config = _config(server, *(f"/f{n}" for n in range(60)))
+    archive.sync_feeds([(f.id, f.url, f.title) for f in config.feeds])
+    results: list[PollSummary] = []
+
+    def worker(name: str) -> None:
+        other = Archive(archive.url)
+        results.append(asyncio.run(poll_cycle(other, config, name)))
+        other.close()
+
+    threads = [threading.Thread(target=worker, args=(f"w{n}",)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    polled = [o.key for r in results for o in r.outcomes]
+    assert sorted(polled) == sorted(f.id for f in config.feeds)  # each exactly once
+    assert len(server.requests) == 60 and archive.counts()["items"] == 60
