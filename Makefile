@@ -38,6 +38,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/import_dump.py
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/extract_eval.py
+	$(BIN)/python bench/poll.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

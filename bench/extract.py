@@ -49,8 +49,10 @@ def main() -> None:
         start = time.perf_counter()
         result = extract(big)
         took = time.perf_counter() - start
-        print(f"{size_mb} MB article:       {took:8.2f} s "
-              f"({len(result.figures)} figures, {len(result.quotes)} quotes)")
+        print(
+            f"{size_mb} MB article:       {took:8.2f} s "
+            f"({len(result.figures)} figures, {len(result.quotes)} quotes)"
+        )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,11 @@ def score(details: bool = False) -> dict[str, float]:
         for label_text, context in article["figures"]:
             assert context in text, f"label context not in article: {context!r}"
             hit = next(
-                (f for f in unmatched
-                 if f.text == label_text and context in text[max(0, f.start - 45) : f.end + 45]),
+                (
+                    f
+                    for f in unmatched
+                    if f.text == label_text and context in text[max(0, f.start - 45) : f.end + 45]
+                ),
                 None,
             )
             if hit is None:

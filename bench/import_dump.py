@@ -1,6 +1,6 @@
 """Import speed: the supplied dump, parsed and archived into a fresh SQLite file, N times.
 
-    .venv/bin/python bench/import_dump.py [--rounds 20]
+.venv/bin/python bench/import_dump.py [--rounds 20]
 """
 
 from __future__ import annotations

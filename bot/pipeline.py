@@ -23,7 +23,7 @@ from bot.errors import InputError, ParseError
 from bot.extract import RecurringIndex, extract
 from bot.fetch import Fetcher
 from bot.identity import content_hash
-from bot.models import AddResult, Extraction, FeedState, Item, ParsedFeed
+from bot.models import AddResult, Extraction, FeedState, FetchResult, Item, ParsedFeed
 from bot.parse import parse_feed
 from bot.sandbox import Sandbox, SandboxError
 
@@ -184,6 +184,7 @@ async def poll_cycle(
         max_body_bytes=worker.max_body_bytes,
     )
     slots = asyncio.Semaphore(worker.concurrency)
+    quiet: list[tuple[FeedState, FetchResult, datetime]] = []  # healthy 304s, written together
     async with (
         fetcher,
         Sandbox(
@@ -200,7 +201,7 @@ async def poll_cycle(
                 if stop is not None and stop.is_set():
                     raise asyncio.CancelledError
                 async with slots:
-                    return await _poll_one(archive, fetcher, sandbox, state)
+                    return await _poll_one(archive, fetcher, sandbox, state, quiet)
             except asyncio.CancelledError:
                 archive.release(state.id, owner)
                 return PollOutcome(key=state.key, status="skipped")
@@ -216,13 +217,24 @@ async def poll_cycle(
                 log.warning("feed_id=%s poll failed: %s", outcome.key, outcome.error)
             if progress is not None:
                 progress(outcome)
+    archive.record_not_modified(quiet)
     return PollSummary(outcomes=tuple(outcomes))
 
 
 async def _poll_one(
-    archive: Archive, fetcher: Fetcher, sandbox: Sandbox, state: FeedState
+    archive: Archive,
+    fetcher: Fetcher,
+    sandbox: Sandbox,
+    state: FeedState,
+    quiet: list[tuple[FeedState, FetchResult, datetime]],
 ) -> PollOutcome:
     fetched = await fetcher.fetch(state)
+    plain = not fetched.permanent_redirect and not state.redirect_url
+    if fetched.not_modified and state.healthy and not state.error_count and plain:
+        # a healthy feed's 304: batched (see Archive.record_not_modified)
+        delay = next_poll_delay(state.interval, 0, None, None)
+        quiet.append((state, fetched, datetime.now(UTC) + timedelta(seconds=delay)))
+        return PollOutcome(key=state.key, status="not_modified")
     parsed: ParsedFeed | None = None
     error = fetched.error
     facts: dict[str, Extraction] = {}

@@ -76,14 +76,12 @@ class Sandbox:
         self.timeout = timeout
         self.memory_bytes = memory_mb * 1024 * 1024
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._started = 0
+        self._starting = asyncio.Lock()
         self._threads = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="sandbox")
 
     async def __aenter__(self) -> Sandbox:
-        loop = asyncio.get_running_loop()
-        for _ in range(self.size):
-            worker = await loop.run_in_executor(self._threads, _Worker, self.memory_bytes)
-            self._idle.put_nowait(worker)
-        return self
+        return self  # workers start on first use: a cycle of 304s never needs one
 
     async def __aexit__(self, *exc: object) -> None:
         while not self._idle.empty():
@@ -92,8 +90,14 @@ class Sandbox:
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """fn(*args) in a worker; its own exceptions propagate, limits raise SandboxError."""
-        worker = await self._idle.get()
         loop = asyncio.get_running_loop()
+        async with self._starting:
+            if self._started < self.size and self._idle.empty():
+                self._started += 1
+                self._idle.put_nowait(
+                    await loop.run_in_executor(self._threads, _Worker, self.memory_bytes)
+                )
+        worker = await self._idle.get()
         try:
             result = await loop.run_in_executor(self._threads, worker.call, fn, args, self.timeout)
         except TimeoutError:

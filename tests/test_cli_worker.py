@@ -135,3 +135,39 @@ def test_poll_unknown_feed_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
         capsys, "--database", f"sqlite:///{tmp_path / 'a.db'}", "poll", "--feed", "nope"
     )
     assert code == 1 and err.startswith("reportbot: error: no feed with id 'nope'")
+
+
+def test_run_polls_then_stops_on_sigterm_within_10s(server: FeedServer, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from bot.archive import Archive
+
+    db = tmp_path / "a.db"
+    cfg = tmp_path / "rb.toml"
+    cfg.write_text(
+        f'[archive]\nurl = "sqlite:///{db}"\n'
+        f'[[feeds]]\nid = "ok"\nurl = "{server.url("/feed")}"\nallow_private = true\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(cfg), "run", "--tick", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if db.exists() and Archive(f"sqlite:///{db}").counts().get("items"):
+                break
+            time.sleep(0.2)
+        assert Archive(f"sqlite:///{db}").counts()["items"] == 1
+        proc.send_signal(signal.SIGTERM)
+        start = time.monotonic()
+        out, err = proc.communicate(timeout=10)
+        assert time.monotonic() - start < 10
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "worker stopped" in out and "Traceback" not in err
