@@ -276,14 +276,15 @@ class RecurringIndex:
         return keys
 
     def _compute_keys(self, para: str) -> tuple[str, ...]:
-        # str methods, not a regex: this runs over every paragraph of the feed
-        words = para.lower().split()
-        if len(words) < 5:
+        # Only the ends are split into words: this runs over every paragraph of the feed.
+        head = para.split(None, self.ENDS + 1)
+        if len(head) < 5:
             return ()
-        exact = "=" + " ".join(words)
-        if len(words) <= self.ENDS * 2:
+        exact = "=" + para.lower()
+        if len(head) <= self.ENDS:
             return (exact,)
-        ends = [w.strip(_PUNCTUATION) for w in words[: self.ENDS] + words[-self.ENDS :]]
+        tail = para.rsplit(None, self.ENDS)[-self.ENDS :]
+        ends = [w.strip(_PUNCTUATION).lower() for w in head[: self.ENDS] + tail]
         return (exact, "~" + " ".join(ends))
 
     def recurs(self, block: str, own_text: str) -> bool:
