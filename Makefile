@@ -22,6 +22,9 @@ demo: $(VENV)/.installed
 	$(BIN)/reportbot import $(DUMP)
 	$(BIN)/reportbot archive list
 	$(BIN)/reportbot archive list --facts
+	$(BIN)/reportbot digest preview demo --format html --out state/demo/digest.html
+	$(BIN)/reportbot digest preview demo --format text --out state/demo/digest.txt
+	cat state/demo/digest.txt
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check bot tests bench

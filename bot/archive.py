@@ -615,6 +615,22 @@ class Archive:
 
     # -- reads --------------------------------------------------------------------------
 
+    def items_first_seen(
+        self, start: datetime, end: datetime, feed_keys: set[str] | None = None
+    ) -> list[StoredItem]:
+        """Items first archived in [start, end), from these feeds (None: all), newest first."""
+        t, f = schema.items, schema.feeds
+        query = (
+            sa.select(t, f.c.key.label("feed_key"))
+            .join(f, f.c.id == t.c.feed_id)
+            .where(t.c.first_seen >= start, t.c.first_seen < end)
+            .order_by(t.c.published.desc().nulls_last(), t.c.id.desc())
+        )
+        if feed_keys is not None:
+            query = query.where(f.c.key.in_(sorted(feed_keys)))
+        with self._read() as conn:
+            return [_row_to_stored(row) for row in conn.execute(query)]
+
     def items(self, limit: int | None = None, feed_key: str | None = None) -> list[StoredItem]:
         """Items newest first by publication date (undated ones last, by first sight)."""
         t, f = schema.items, schema.feeds

@@ -12,8 +12,9 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
@@ -79,10 +80,86 @@ class FeedConfig(_Strict):
         return self
 
 
+class SmtpConfig(_Strict):
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"]  # required: no silent downgrade
+    user: str = ""
+    password_env: str = ""
+    from_: str = Field(alias="from")
+    reply_to: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> SmtpConfig:
+        if self.security == "none" and self.host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError('security: "none" is only allowed to a relay on loopback')
+        return self
+
+
+class ChannelConfig(_Strict):
+    kind: Literal["slack", "teams", "discord", "webhook"]
+    url_env: str = ""
+    url_file: str = ""
+    secret_env: str = ""  # webhook only: HMAC key for X-Reportbot-Signature
+
+    @model_validator(mode="after")
+    def _check(self) -> ChannelConfig:
+        if bool(self.url_env) == bool(self.url_file):
+            raise ValueError("url_env: give exactly one of url_env or url_file (never the URL)")
+        return self
+
+
+class SubscriptionConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str = ""
+    feeds: tuple[str, ...] = ()  # feed ids or tags; empty: every feed
+    include: tuple[str, ...] = ()  # whole words, any of them, in title or text
+    exclude: tuple[str, ...] = ()
+    mode: Literal["digest", "each"] = "digest"
+    schedule: str = "0 8 * * mon"
+    timezone: str = "Europe/London"
+    max_items: int = Field(default=50, ge=1, le=500)
+    template: str = ""
+    backfill: bool = False
+    email: tuple[str, ...] = ()
+    channel: ChannelConfig | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> SubscriptionConfig:
+        if bool(self.email) == (self.channel is not None):
+            raise ValueError(
+                "email: give exactly one destination: email = [...] or channel = {...}"
+            )
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from exc
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(self.schedule, timezone=ZoneInfo(self.timezone))
+        except ValueError as exc:
+            raise ValueError(f"schedule: {self.schedule!r} is not a crontab line: {exc}") from exc
+        for address in self.email:
+            if "@" not in address or any(c in address for c in "\r\n,;<> "):
+                raise ValueError(f"email: {address!r} is not one e-mail address")
+        return self
+
+
 class Config(_Strict):
     archive: ArchiveConfig = ArchiveConfig()
     worker: WorkerConfig = WorkerConfig()
     feeds: tuple[FeedConfig, ...] = ()
+    smtp: SmtpConfig | None = None
+    subscriptions: tuple[SubscriptionConfig, ...] = ()
+    admin: ChannelConfig | None = None
+
+    def subscription(self, sub_id: str) -> SubscriptionConfig:
+        for sub in self.subscriptions:
+            if sub.id == sub_id:
+                return sub
+        known = ", ".join(s.id for s in self.subscriptions) or "none configured"
+        raise ConfigError(f"no subscription with id {sub_id!r} in the config (known: {known})")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Config:

@@ -180,3 +180,40 @@ class FetchResult:
     @property
     def not_modified(self) -> bool:
         return self.status == 304
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One item as a digest shows it: facts already chosen, text already shortened."""
+
+    title: str
+    link: str
+    published: datetime | None
+    feed_title: str
+    excerpt: str
+    figures: tuple[Figure, ...]
+    quote: Quote | None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What one subscription receives for one period (or for one item, in `each` mode)."""
+
+    subscription: str
+    title: str
+    period_start: datetime
+    period_end: datetime
+    items: tuple[DigestItem, ...]
+    feeds: tuple[str, ...]  # titles of the feeds the items come from
+    unsubscribe: str = ""  # a mailto: or https: link, shown in the footer
+    more_link: str = ""  # where the rest can be read when a digest is cut to fit
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A digest in one format: an e-mail body, or one or more chat payloads (JSON text)."""
+
+    format: str
+    subject: str
+    body: str = ""
+    payloads: tuple[str, ...] = ()

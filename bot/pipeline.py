@@ -16,14 +16,23 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot import digest, render
 from bot.archive import Archive, Extractor
-from bot.config import Config
+from bot.config import Config, SubscriptionConfig
 from bot.dump import looks_like_dump, parse_dump
 from bot.errors import InputError, ParseError
 from bot.extract import RecurringIndex, extract
 from bot.fetch import Fetcher
 from bot.identity import content_hash
-from bot.models import AddResult, Extraction, FeedState, FetchResult, Item, ParsedFeed
+from bot.models import (
+    AddResult,
+    Extraction,
+    FeedState,
+    FetchResult,
+    Item,
+    ParsedFeed,
+    Rendered,
+)
 from bot.parse import parse_feed
 from bot.sandbox import Sandbox, SandboxError
 
@@ -273,3 +282,43 @@ async def _poll_one(
     return PollOutcome(
         key=state.key, status=status, new=len(result.new), updated=len(result.updated)
     )
+
+
+# -- digests ------------------------------------------------------------------------------
+
+# Used by `digest preview demo` (and `make demo`) when the config names no "demo" subscription.
+DEMO_SUBSCRIPTION = SubscriptionConfig(
+    id="demo", name="Safeguarding reviews: weekly digest", email=("demo@example.invalid",)
+)
+
+
+def preview_digest(
+    archive: Archive,
+    config: Config,
+    sub_id: str,
+    fmt: str,
+    since: datetime | None = None,
+    now: datetime | None = None,
+) -> Rendered:
+    """Render what the subscription would receive for items first archived since `since`
+    (default: the last 7 days). Sends nothing and changes nothing."""
+    sub = _subscription(config, sub_id)
+    now = now or datetime.now(UTC)
+    start = since or now - timedelta(days=7)
+    feeds = archive.feeds()
+    tags = {f.id: f.tags for f in config.feeds}
+    keys = digest.feed_keys(sub, [f.key for f in feeds], tags)
+    chosen = [f for f in feeds if keys is None or f.key in keys]
+    items = archive.items_first_seen(start, now + timedelta(seconds=1), keys)
+    built = digest.build(
+        sub, items, {f.key: f.title for f in feeds}, start, now + timedelta(seconds=1)
+    )
+    if len(chosen) == 1 and chosen[0].link:
+        built = replace(built, more_link=chosen[0].link)
+    return render.render(built, fmt)
+
+
+def _subscription(config: Config, sub_id: str) -> SubscriptionConfig:
+    if sub_id == "demo" and not any(s.id == "demo" for s in config.subscriptions):
+        return DEMO_SUBSCRIPTION
+    return config.subscription(sub_id)

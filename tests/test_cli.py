@@ -261,3 +261,25 @@ def test_extract_binary_garbage_gives_empty_results(
     path.write_bytes(bytes(range(256)) * 100)
     assert run(["extract", str(path)]) == 0
     assert json.loads(capsys.readouterr().out) == {"figures": [], "quotes": []}
+
+
+@pytest.mark.parametrize("fmt", ["html", "text", "slack", "teams", "discord", "json"])
+def test_digest_preview_every_format(cli, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    cli("import", str(DUMP))
+    code, out, _ = cli("digest", "preview", "demo", "--format", fmt)
+    assert code == 0 and "Racial bias" in out
+    if fmt not in ("html", "text"):
+        for line in out.splitlines():
+            json.loads(line)
+
+
+def test_digest_preview_writes_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("import", str(DUMP))
+    out = tmp_path / "demo" / "digest.html"
+    code, _, err = cli("digest", "preview", "demo", "--format", "html", "--out", str(out))
+    assert code == 0 and out.read_text().startswith("<!DOCTYPE html>") and "wrote html" in err
+
+
+def test_digest_preview_unknown_subscription(cli) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli("digest", "preview", "weekly")
+    assert code == 1 and err.startswith("reportbot: error: no subscription with id 'weekly'")

@@ -154,7 +154,10 @@ def test_run_polls_then_stops_on_sigterm_within_10s(server: FeedServer, tmp_path
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "--config", str(cfg), "run", "--tick", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
     )
     try:
         deadline = time.monotonic() + 60

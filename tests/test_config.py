@@ -37,3 +37,55 @@ def test_env_overrides_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REPORTBOT_DATABASE_URL", "postgresql://db/x")
     assert config.database_url(config.Config()) == "postgresql://db/x"
     assert config.database_url(config.Config(), "sqlite:///y.db") == "sqlite:///y.db"
+
+
+def _load_text(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return config.problems(path)
+
+
+def test_subscription_needs_exactly_one_destination(tmp_path: Path) -> None:
+    found = _load_text(tmp_path, '[[subscriptions]]\nid = "w"\n')
+    assert any("subscriptions[0].email: give exactly one destination" in p for p in found)
+
+
+def test_subscription_bad_schedule_and_timezone(tmp_path: Path) -> None:
+    found = _load_text(
+        tmp_path,
+        '[[subscriptions]]\nid = "w"\nemail = ["a@x.org"]\nschedule = "every monday"\n'
+        '[[subscriptions]]\nid = "v"\nemail = ["a@x.org"]\ntimezone = "Mars/Olympus"\n',
+    )
+    assert any(
+        "subscriptions[0].schedule: 'every monday' is not a crontab line" in p for p in found
+    )
+    assert any("subscriptions[1].timezone: unknown time zone 'Mars/Olympus'" in p for p in found)
+
+
+def test_channel_url_only_by_indirection(tmp_path: Path) -> None:
+    found = _load_text(
+        tmp_path,
+        '[[subscriptions]]\nid = "w"\nchannel = { kind = "slack", url = "https://hooks" }\n',
+    )
+    assert any("subscriptions[0].channel.url: unknown key" in p for p in found)
+
+
+def test_smtp_security_none_only_to_loopback(tmp_path: Path) -> None:
+    found = _load_text(
+        tmp_path, '[smtp]\nhost = "mail.example.org"\nsecurity = "none"\nfrom = "bot@x.org"\n'
+    )
+    assert any('smtp.security: "none" is only allowed to a relay on loopback' in p for p in found)
+    assert (
+        _load_text(
+            tmp_path,
+            '[smtp]\nhost = "127.0.0.1"\nport = 2525\nsecurity = "none"\nfrom = "b@x.org"\n',
+        )
+        == []
+    )
+
+
+def test_email_header_injection_refused(tmp_path: Path) -> None:
+    found = _load_text(
+        tmp_path, '[[subscriptions]]\nid = "w"\nemail = ["a@x.org\\nBcc: evil@y.org"]\n'
+    )
+    assert any("is not one e-mail address" in p for p in found)

@@ -1,0 +1,88 @@
+"""Pure: choose and shape the items of one subscription's digest for one period.
+
+Selection: items first archived in [start, end) from the subscription's feeds (ids or tags;
+none means every feed), kept when the title or text holds any `include` word and none of the
+`exclude` words (whole words, case-insensitive), newest first, at most `max_items`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from bot.config import SubscriptionConfig
+from bot.extract import top_figures, top_quote
+from bot.models import Digest, DigestItem, StoredItem
+
+EXCERPT_CHARS = 300
+
+
+def feed_keys(
+    sub: SubscriptionConfig, all_keys: Sequence[str], feed_tags: Mapping[str, Sequence[str]]
+) -> set[str] | None:
+    """The feed keys a subscription reads (named by id or by tag); None means every feed."""
+    if not sub.feeds:
+        return None
+    wanted = set(sub.feeds)
+    return {k for k in all_keys if k in wanted or wanted & set(feed_tags.get(k, ()))}
+
+
+def build(
+    sub: SubscriptionConfig,
+    items: Sequence[StoredItem],
+    feed_titles: Mapping[str, str],
+    start: datetime,
+    end: datetime,
+    unsubscribe: str = "",
+) -> Digest:
+    chosen = [s for s in items if _keeps(sub, s) and start <= s.first_seen < end]
+    chosen.sort(key=lambda s: (s.item.published or s.first_seen, s.id), reverse=True)
+    chosen = chosen[: sub.max_items]
+    digest_items = tuple(_digest_item(s, feed_titles.get(s.feed_key, s.feed_key)) for s in chosen)
+    feeds = tuple(dict.fromkeys(i.feed_title for i in digest_items))
+    return Digest(
+        subscription=sub.id,
+        title=sub.name or sub.id,
+        period_start=start,
+        period_end=end,
+        items=digest_items,
+        feeds=feeds,
+        unsubscribe=unsubscribe,
+    )
+
+
+def _keeps(sub: SubscriptionConfig, stored: StoredItem) -> bool:
+    if not sub.include and not sub.exclude:
+        return True
+    haystack = f"{stored.item.title}\n{stored.item.text}"
+    if sub.include and not any(_has_word(haystack, w) for w in sub.include):
+        return False
+    return not any(_has_word(haystack, w) for w in sub.exclude)
+
+
+def _has_word(text: str, word: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+def _digest_item(stored: StoredItem, feed_title: str) -> DigestItem:
+    item = stored.item
+    facts = stored.extraction
+    return DigestItem(
+        title=item.title,
+        link=item.link,
+        published=item.published,
+        feed_title=feed_title,
+        excerpt=shorten(item.summary or item.text, EXCERPT_CHARS),
+        figures=tuple(top_figures(facts)) if facts else (),
+        quote=top_quote(facts) if facts else None,
+    )
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:–-")
+    return cut + "…"

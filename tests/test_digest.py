@@ -1,0 +1,69 @@
+"""Choosing a subscription's items: feeds by id or tag, keywords, period, cap."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot import digest
+from bot.config import SubscriptionConfig
+from bot.models import Item, StoredItem
+
+T0 = datetime(2025, 4, 1, tzinfo=UTC)
+
+
+def _stored(n: int, title: str, text: str = "", seen: datetime = T0, feed: str = "a") -> StoredItem:
+    item = Item(
+        key=f"k{n}",
+        guid=f"g{n}",
+        link=f"https://x.org/{n}",
+        title=title,
+        published=T0 - timedelta(days=n),
+        text=text,
+    )
+    return StoredItem(
+        id=n,
+        feed_key=feed,
+        item=item,
+        content_hash="h",
+        previous_content_hash=None,
+        first_seen=seen,
+        last_seen=seen,
+    )
+
+
+def _sub(**kw: object) -> SubscriptionConfig:
+    return SubscriptionConfig(id="s", email=("a@example.org",), **kw)  # type: ignore[arg-type]
+
+
+def _titles(sub: SubscriptionConfig, items: list[StoredItem]) -> list[str]:
+    built = digest.build(sub, items, {}, T0 - timedelta(days=1), T0 + timedelta(days=1))
+    return [i.title for i in built.items]
+
+
+def test_whole_word_include_and_exclude() -> None:
+    items = [_stored(0, "Race report"), _stored(1, "Racecourse news"), _stored(2, "Other", "race")]
+    assert _titles(_sub(include=("race",)), items) == ["Race report", "Other"]
+    assert _titles(_sub(exclude=("RACE",)), items) == ["Racecourse news"]
+
+
+def test_period_is_by_first_archived() -> None:
+    items = [_stored(0, "In"), _stored(1, "Late", seen=T0 + timedelta(days=2))]
+    assert _titles(_sub(), items) == ["In"]
+
+
+def test_max_items_keeps_the_newest() -> None:
+    items = [_stored(n, f"t{n}") for n in range(5)]
+    assert _titles(_sub(max_items=2), items) == ["t0", "t1"]
+
+
+def test_feeds_by_id_or_tag() -> None:
+    keys = ["cspr", "ofsted", "other"]
+    tags = {"cspr": ["safeguarding"], "ofsted": ["inspections", "safeguarding"]}
+    assert digest.feed_keys(_sub(feeds=("safeguarding",)), keys, tags) == {"cspr", "ofsted"}
+    assert digest.feed_keys(_sub(feeds=("other",)), keys, tags) == {"other"}
+    assert digest.feed_keys(_sub(), keys, tags) is None
+
+
+def test_shorten_cuts_at_a_word() -> None:
+    assert digest.shorten("one two three four", 12) == "one two…"
+    assert digest.shorten("short", 12) == "short"
