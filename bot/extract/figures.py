@@ -178,7 +178,8 @@ def find_figures(article: Article) -> Iterator[Figure]:
     excluded_starts = [s for s, _ in excluded]
     sentence_starts = [s.start for s in article.sentences]
     finding: dict[int, bool] = {}  # sentence start -> does it report a finding?
-    last_what: dict[str, str] = {}  # per kind: "…, with a further 16% saying" means the same
+    # per kind, the last "what" and its block: "…, with a further 16% saying" means the same
+    last_what: dict[str, tuple[str, int]] = {}
     section = _sections(article)
     last_section = -1
     pos = 0
@@ -206,20 +207,35 @@ def find_figures(article: Article) -> Iterator[Figure]:
         if parsed is None:
             continue
         kind, value, low, high, unit = parsed
+        end = m.end()
+        age = _AGE.match(text, end)
+        if age and kind == "count":  # "two-year-old": the age is one span, a narrative number
+            end, unit = age.end(), age.group(1).lower() + "s"
         if section[sent.block] != last_section:
             last_what, last_section = {}, section[sent.block]
         sentence = text[sent.start : sent.end]
-        what = _what(text, at, m.end(), sent.start, sent.end, kind)
+        what = _what(text, at, end, sent.start, sent.end, kind)
         inherit = kind in ("percent", "fraction") and not what.startswith("of ")
-        if inherit and kind in last_what and not _noun_follows(text, m.end()):
-            what = last_what[kind]
+        earlier = last_what.get(kind)
+        # only from the same paragraph, or the paragraph just before ("Only 7% said …");
+        # never from one list item to the next, which are separate findings
+        near = earlier is not None and (
+            earlier[1] == sent.block
+            or (
+                earlier[1] == sent.block - 1
+                and block.kind == "paragraph"
+                and article.blocks[earlier[1]].kind == "paragraph"
+            )
+        )
+        if inherit and near and earlier is not None and not _noun_follows(text, end):
+            what = earlier[0]
         if what:
-            last_what[kind] = what
+            last_what[kind] = (what, sent.block)
         is_finding = _is_finding(finding, sent.start, sentence)
         yield Figure(
-            text=m.group(0),
+            text=text[at:end],
             start=at,
-            end=m.end(),
+            end=end,
             kind=kind,
             value=value,
             low=low,
@@ -227,7 +243,7 @@ def find_figures(article: Article) -> Iterator[Figure]:
             unit=unit,
             what=what,
             sentence=sentence,
-            salience=_salience(kind, value, what, is_finding, block.kind, text, m.end()),
+            salience=_salience(kind, value, what, is_finding, block.kind, text, end, unit),
         )
 
 
@@ -362,6 +378,13 @@ def _any_number(raw: str) -> float | None:
     return total + current
 
 
+# A clause before the figure with one of these in it is narrative, not a name for the figure.
+_AGE = re.compile(r"-(year|month|week|day)s?-old\b", re.IGNORECASE)
+_COMPARISON = re.compile(
+    r"\s*(?:as\b|more\b|less\b|higher\b|lower\b|greater\b|larger\b|the\b|likelier\b)",
+    re.IGNORECASE,
+)
+_VERBISH = frozenset("has have had is are was were be been risen rose fell grown increased".split())
 _WHAT_TOKENS = re.compile(r"[\w’'/-]+|[^\w\s]")
 _WHAT_WORD = re.compile(r"[\w’'/-]+")
 
@@ -386,11 +409,31 @@ def _what(text: str, start: int, end: int, s_start: int, s_end: int, kind: str) 
         phrase.append(w.lstrip("-"))
     if phrase and phrase[-1].lower() not in ("of", "the", "all", "these", "those"):
         return " ".join(phrase)
-    before = text[max(s_start, start - 120) : start].rstrip(
-        " ("
-    )  # "an open case (35%)": the case is the what
+    # "an open case (35%)": the case is the what
+    before = text[max(s_start, start - 120) : start].rstrip(" (")
     clause = _CLAUSE_BREAK.split(before)[-1]
     tokens = [t for t in _WHAT_BEFORE_WORD.findall(clause)]
+    _strip_trailing(tokens)
+    while tokens and tokens[-1].lower() in _VERBISH:  # "average spend … was £86,211"
+        tokens.pop()
+    _strip_trailing(tokens)
+    verbs = [n for n, t in enumerate(tokens) if t.lower() in _VERBISH]
+    if verbs:
+        # a whole clause ("… was known … as an open case"): keep only its last noun run
+        run: list[str] = []
+        for t in reversed(tokens[verbs[-1] + 1 :]):
+            if t.lower() in _STOP_WHAT:
+                break
+            run.insert(0, t)
+        tokens = run
+    if tokens and all(t.lower().endswith("ly") for t in tokens):
+        return ""  # "or previously (42%)": an adverb names nothing
+    if [t.lower() for t in tokens if t.lower() not in ("the", "a")] in ([], ["number"], ["total"]):
+        return ""
+    return " ".join(tokens[-6:])
+
+
+def _strip_trailing(tokens: list[str]) -> None:
     while tokens and tokens[-1].lower() in _STOP_WHAT | {
         "of",
         "about",
@@ -400,9 +443,10 @@ def _what(text: str, start: int, end: int, s_start: int, s_end: int, kind: str) 
         "over",
         "just",
         "some",
+        "from",
+        "whom",
     }:
         tokens.pop()
-    return " ".join(tokens[-6:])
 
 
 def _noun_follows(text: str, end: int) -> bool:
@@ -419,7 +463,14 @@ def _is_finding(cache: dict[int, bool], start: int, sentence: str) -> bool:
 
 
 def _salience(
-    kind: str, value: float | None, what: str, finding: bool, block_kind: str, text: str, end: int
+    kind: str,
+    value: float | None,
+    what: str,
+    finding: bool,
+    block_kind: str,
+    text: str,
+    end: int,
+    unit: str = "",
 ) -> float:
     score = {
         "percent": 0.55,
@@ -437,6 +488,9 @@ def _salience(
         score += 0.1
     if value is not None and value >= 100 and kind in ("count", "money"):
         score += 0.1
-    if _NARRATIVE.search(text[end : end + 12]) or _NARRATIVE.search(what):
-        score -= 0.35  # ages, durations, word counts: narrative, not findings
+    narrative = unit in ("years", "months", "weeks", "days") or (
+        kind == "multiple" and not _COMPARISON.match(text, end)  # "moved twice": a frequency
+    )
+    if narrative or _NARRATIVE.search(text[end : end + 12]) or _NARRATIVE.search(what):
+        score -= 0.35  # ages, durations, frequencies, word counts: narrative, not findings
     return round(min(1.0, max(0.0, score)), 2)
