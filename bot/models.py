@@ -217,3 +217,30 @@ class Rendered:
     subject: str
     body: str = ""
     payloads: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One outbox row: a message to one recipient for one subscription period."""
+
+    id: int
+    key: str  # idempotency key; the Message-ID is derived from it
+    subscription: str
+    recipient: str
+    period_start: datetime
+    period_end: datetime
+    state: str
+    attempts: int
+    last_error: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What a send did. `retry` False with an error means dead: do not try again."""
+
+    delivery_id: int
+    ok: bool
+    error: str | None = None
+    retry: bool = True
+    message_id: str | None = None

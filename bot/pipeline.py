@@ -15,17 +15,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
 
 from bot import digest, render
 from bot.archive import Archive, Extractor
 from bot.config import Config, SubscriptionConfig
+from bot.deliver import smtp
 from bot.dump import looks_like_dump, parse_dump
-from bot.errors import InputError, ParseError
+from bot.errors import ConfigError, InputError, ParseError
 from bot.extract import RecurringIndex, extract
 from bot.fetch import Fetcher
 from bot.identity import content_hash
 from bot.models import (
     AddResult,
+    DeliveryResult,
+    Digest,
     Extraction,
     FeedState,
     FetchResult,
@@ -322,3 +328,136 @@ def _subscription(config: Config, sub_id: str) -> SubscriptionConfig:
     if sub_id == "demo" and not any(s.id == "demo" for s in config.subscriptions):
         return DEMO_SUBSCRIPTION
     return config.subscription(sub_id)
+
+
+# -- delivery -----------------------------------------------------------------------------
+
+RETRY_MIN = 60.0
+RETRY_MAX = 6 * 3600.0
+GIVE_UP_AFTER = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    queued: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    skipped: tuple[str, ...] = ()  # subscriptions whose destination is not supported yet
+
+    @property
+    def line(self) -> str:
+        return (
+            f"queued {self.queued}, sent {self.sent}, failed {self.failed} (will retry), "
+            f"dead {self.dead}"
+        )
+
+
+def due_period(
+    schedule: str, timezone: str, start: datetime, now: datetime
+) -> tuple[datetime, datetime] | None:
+    """The period to send now: from `start` to the latest schedule time that has passed, or
+    None. After an outage this is ONE period up to the latest time (never a burst of missed
+    weeks); times are computed in the subscription's time zone, so a daylight-saving change
+    neither skips nor repeats one."""
+    zone = ZoneInfo(timezone)
+    trigger = CronTrigger.from_crontab(schedule, timezone=zone)
+    latest: datetime | None = None
+    # The autumn night repeats an hour: 01:30 happens twice. A schedule time is one wall-clock
+    # time, so its second occurrence is not a new period.
+    wall = start.astimezone(zone).replace(tzinfo=None)
+    probe = start + timedelta(seconds=1)
+    for _ in range(100_000):  # a minutely schedule after a long outage still ends
+        nxt = trigger.get_next_fire_time(None, probe)
+        if nxt is None or nxt > now:
+            break
+        if nxt < probe:  # inside the repeated hour the trigger can answer a time already past
+            probe += timedelta(minutes=30)
+            continue
+        if nxt.astimezone(zone).replace(tzinfo=None) != wall:
+            latest = nxt
+            wall = nxt.astimezone(zone).replace(tzinfo=None)
+        probe = nxt + timedelta(seconds=1)
+    return (start, latest.astimezone(UTC)) if latest is not None else None
+
+
+def deliver_due(
+    archive: Archive,
+    config: Config,
+    owner: str,
+    only: str | None = None,
+    now_period: bool = False,
+    now: datetime | None = None,
+) -> DeliverySummary:
+    """Queue the periods that are due (or, with `now_period`, the current one at once), then
+    send what the outbox holds. Running it twice sends nothing the second time."""
+    now = now or datetime.now(UTC)
+    subs = [config.subscription(only)] if only else list(config.subscriptions)
+    email_subs = [s for s in subs if s.email and s.mode == "digest"]
+    skipped = tuple(s.id for s in subs if s not in email_subs)
+    states = archive.subscription_states(
+        [s.id for s in email_subs], [s.id for s in email_subs if s.backfill]
+    )
+    queued = 0
+    for sub in email_subs:
+        created, last_end = states[sub.id]
+        start = last_end or created
+        period = (start, now) if now_period else due_period(sub.schedule, sub.timezone, start, now)
+        if period is None:
+            continue
+        has_items = bool(_digest_for(archive, config, sub, *period).items)
+        queued += archive.queue_period(sub.id, sub.email if has_items else (), *period)
+    claimed = archive.claim_deliveries(owner, config.worker.lease, only)
+    if claimed and config.smtp is None:
+        for d in claimed:
+            archive.finish_delivery(
+                DeliveryResult(d.id, ok=False, error="no [smtp] section in the config"),
+                now + timedelta(seconds=RETRY_MIN),
+            )
+        raise ConfigError("e-mail deliveries are queued but the config has no [smtp] section")
+    sent = failed = dead = 0
+    messages = []
+    for d in claimed:
+        sub = config.subscription(d.subscription)
+        built = _digest_for(archive, config, sub, d.period_start, d.period_end)
+        text, html = render.render(built, "text"), render.render(built, "html")
+        assert config.smtp is not None
+        messages.append((d, smtp.build(d, text, html, config.smtp)))
+    by_id = {d.id: d for d, _ in messages}
+    if messages:
+        assert config.smtp is not None
+        for result in smtp.send([(d.id, m) for d, m in messages], config.smtp):
+            delivery = by_id[result.delivery_id]
+            retry_at = None
+            if not result.ok and result.retry and now - delivery.period_end < GIVE_UP_AFTER:
+                delay = min(RETRY_MAX, RETRY_MIN * 2 ** (delivery.attempts - 1))
+                retry_at = now + timedelta(seconds=delay * random.uniform(0.8, 1.2))
+            archive.finish_delivery(result, retry_at)
+            if result.ok:
+                sent += 1
+            elif retry_at is not None:
+                failed += 1
+                log.warning(
+                    "delivery_id=%s subscription=%s failed: %s",
+                    delivery.id,
+                    delivery.subscription,
+                    result.error,
+                )
+            else:
+                dead += 1
+                log.error(
+                    "delivery_id=%s subscription=%s dead: %s",
+                    delivery.id,
+                    delivery.subscription,
+                    result.error,
+                )
+    return DeliverySummary(queued=queued, sent=sent, failed=failed, dead=dead, skipped=skipped)
+
+
+def _digest_for(
+    archive: Archive, config: Config, sub: SubscriptionConfig, start: datetime, end: datetime
+) -> Digest:
+    feeds = archive.feeds()
+    keys = digest.feed_keys(sub, [f.key for f in feeds], {f.id: f.tags for f in config.feeds})
+    items = archive.items_first_seen(start, end, keys)
+    return digest.build(sub, items, {f.key: f.title for f in feeds}, start, end)

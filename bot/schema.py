@@ -145,3 +145,36 @@ events = Table(
     Column("delivered_at", UTCDateTime),
     Index("ix_events_delivered_at", "delivered_at"),
 )
+
+
+# A subscription exists from the first time any command loads it (a new one starts from then:
+# no backlog flood). last_period_end: where the next digest's items start.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_period_end", UTCDateTime),
+)
+
+# The outbox: one row per message to send, keyed by an idempotency key, moving
+# pending → sending (leased) → sent | failed (retry at next_attempt_at) | dead.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(300), nullable=False, unique=True),
+    Column("subscription", String(64), nullable=False),
+    Column("recipient", Text, nullable=False),  # an e-mail address, or a channel kind
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("message_id", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Index("ix_deliveries_state", "state", "next_attempt_at"),
+)

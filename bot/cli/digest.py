@@ -6,10 +6,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from bot import config as config_mod
 from bot import pipeline
-from bot.cli.root import Context, cli, pass_ctx
+from bot.cli.root import Context, cli, pass_ctx, worker_name
 from bot.errors import ReportbotError
 from bot.render import FORMATS
 
@@ -73,3 +76,87 @@ def digest_preview(
     except OSError as exc:
         raise ReportbotError(f"{out}: cannot write: {exc.strerror or exc}") from exc
     click.echo(f"wrote {fmt} digest ({rendered.subject}) to {out}", err=True)
+
+
+@digest_group.command("send")
+@click.argument("subscription", required=False)
+@click.option(
+    "--now",
+    "now_period",
+    is_flag=True,
+    help="Send the current period at once instead of waiting for the schedule.",
+)
+@pass_ctx
+def digest_send(ctx: Context, subscription: str | None, now_period: bool) -> None:
+    """Send the digests that are due (all subscriptions, or one), then retry failed sends.
+
+    Running it twice sends nothing the second time. Only e-mail subscriptions in digest
+    mode are sent so far; chat channels are listed as skipped.
+
+    \b
+    Example:
+      reportbot digest send
+      reportbot digest send weekly --now
+    """
+    cfg = config_mod.load(ctx.config_path)
+    with ctx.archive() as archive:
+        summary = pipeline.deliver_due(archive, cfg, worker_name(), subscription, now_period)
+    for sub_id in summary.skipped:
+        click.echo(f"{sub_id}: skipped (only e-mail digests are sent so far)", err=True)
+    click.echo(summary.line)
+
+
+@cli.group("deliveries", invoke_without_command=True)
+@click.option(
+    "--state",
+    type=click.Choice(["pending", "sending", "sent", "failed", "dead"]),
+    default=None,
+    help="Only deliveries in this state.",
+)
+@click.pass_context
+def deliveries_group(click_ctx: click.Context, state: str | None) -> None:
+    """List the outbox: every message, its state, attempts and last error.
+
+    \b
+    Example:
+      reportbot deliveries --state failed
+      reportbot deliveries retry 12
+    """
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx: Context = click_ctx.obj
+    with ctx.archive() as archive:
+        rows = archive.deliveries(state)
+    if not rows:
+        click.echo("no deliveries" + (f" in state {state}" if state else ""))
+        return
+    table = Table(title=f"{len(rows)} deliveries")
+    for name in ("id", "subscription", "recipient", "period end (UTC)", "state", "tries", "error"):
+        table.add_column(name, overflow="fold")
+    for d in rows:
+        table.add_row(
+            str(d.id),
+            escape(d.subscription),
+            escape(d.recipient),
+            d.period_end.strftime("%Y-%m-%d %H:%M"),
+            d.state,
+            str(d.attempts),
+            escape((d.last_error or "")[:80]),
+        )
+    Console().print(table)
+
+
+@deliveries_group.command("retry")
+@click.argument("delivery_id", metavar="ID", type=int)
+@pass_ctx
+def deliveries_retry(ctx: Context, delivery_id: int) -> None:
+    """Queue a failed or dead delivery again (it goes out with the next `digest send`).
+
+    \b
+    Example:
+      reportbot deliveries retry 12
+    """
+    with ctx.archive() as archive:
+        if not archive.retry_delivery(delivery_id):
+            raise ReportbotError(f"no failed or dead delivery with id {delivery_id}")
+    click.echo(f"delivery {delivery_id} is pending again")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 
 import click
 from rich.console import Console
@@ -14,11 +12,7 @@ from rich.table import Table
 
 from bot import config as config_mod
 from bot import pipeline
-from bot.cli.root import Context, cli, pass_ctx
-
-
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+from bot.cli.root import Context, cli, pass_ctx, worker_name
 
 
 @cli.command("poll")
@@ -47,7 +41,7 @@ def poll_cmd(ctx: Context, feed_id: str | None) -> None:
         def advance(outcome: pipeline.PollOutcome) -> None:
             bar.advance(task)
 
-        summary = asyncio.run(pipeline.poll_cycle(archive, cfg, _owner(), feed_id, advance))
+        summary = asyncio.run(pipeline.poll_cycle(archive, cfg, worker_name(), feed_id, advance))
     for outcome in summary.outcomes:
         if outcome.error:
             click.echo(f"{outcome.key}: failed: {outcome.error}", err=True)
@@ -75,7 +69,7 @@ def run_cmd(ctx: Context, tick: float) -> None:
     from bot.scheduler import run_forever
 
     cfg = config_mod.load(ctx.config_path)
-    owner = _owner()
+    owner = worker_name()
     with ctx.archive() as archive:
 
         async def cycle(stop: asyncio.Event) -> object:

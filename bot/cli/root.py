@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +62,11 @@ def cli(ctx: click.Context, config_path: Path | None, database: str | None) -> N
       reportbot import bot/data/communitycare-cspr-feed-dump.txt
     """
     ctx.obj = Context(config_path, database)
+
+
+def worker_name() -> str:
+    """Who holds a lease: host and process, so an operator can tell workers apart."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
 def shorten(text: str, limit: int) -> str:

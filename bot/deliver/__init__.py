@@ -1,0 +1,1 @@
+"""Delivery targets: one small module per target, each with one verb (send)."""

@@ -1,0 +1,202 @@
+"""E-mail digests through the outbox to a real SMTP server (aiosmtpd) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import email
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import Message
+from email.policy import default
+from itertools import pairwise
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from bot import schema
+from bot.archive import Archive
+from bot.config import Config, SmtpConfig, SubscriptionConfig
+from bot.deliver.smtp import clean_header
+from bot.pipeline import deliver_due, due_period, import_files
+from tests.conftest import DUMP
+
+
+@dataclass
+class Sink:
+    """An SMTP server's DATA handler: answers `reply` and keeps what it accepted."""
+
+    reply: str = "250 OK"
+    received: list[Message] = field(default_factory=list)
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        if self.reply.startswith("250"):
+            content = envelope.content  # type: ignore[attr-defined]
+            self.received.append(email.message_from_bytes(content, policy=default))
+        return self.reply
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[Sink, int]]:
+    handler = Sink()
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+def _config(port: int, **sub: object) -> Config:
+    fields: dict[str, object] = {"name": "Safeguarding reviews", **sub}
+    subscription = SubscriptionConfig(
+        id="weekly",
+        email=("a@example.org", "b@example.org"),
+        **fields,  # type: ignore[arg-type]
+    )
+    smtp = SmtpConfig.model_validate(
+        {
+            "host": "127.0.0.1",
+            "port": port,
+            "security": "none",
+            "from": "reportbot <bot@example.org>",
+        }
+    )
+    return Config(smtp=smtp, subscriptions=(subscription,))
+
+
+@pytest.fixture
+def filled(archive: Archive) -> Archive:
+    import_files(archive, [DUMP])
+    return archive
+
+
+def test_now_sends_one_message_per_address(filled: Archive, sink: tuple[Sink, int]) -> None:
+    handler, port = sink
+    config = _config(port, backfill=True)
+    summary = deliver_due(filled, config, "t", now_period=True)
+    assert (summary.queued, summary.sent, summary.failed, summary.dead) == (2, 2, 0, 0)
+    assert sorted(m["To"] for m in handler.received) == ["a@example.org", "b@example.org"]
+    msg = handler.received[0]
+    assert msg["Subject"].startswith("Safeguarding reviews: 10 new items")
+    assert msg["List-Id"] == "<weekly.example.org>"
+    assert msg["List-Unsubscribe"] == "<mailto:bot@example.org?subject=unsubscribe%20weekly>"
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert msg["Message-ID"] != handler.received[1]["Message-ID"]
+
+
+def test_second_run_sends_nothing(filled: Archive, sink: tuple[Sink, int]) -> None:
+    handler, port = sink
+    config = _config(port, backfill=True)
+    deliver_due(filled, config, "t", now_period=True)
+    summary = deliver_due(filled, config, "t")
+    assert (summary.queued, summary.sent) == (0, 0) and len(handler.received) == 2
+
+
+def test_new_subscription_has_no_backlog(filled: Archive, sink: tuple[Sink, int]) -> None:
+    handler, port = sink
+    summary = deliver_due(filled, _config(port), "t", now_period=True)
+    assert summary.sent == 0 and handler.received == []  # an empty period sends nothing
+
+
+def test_451_is_retried_later_with_the_same_message_id(
+    filled: Archive, sink: tuple[Sink, int]
+) -> None:
+    handler, port = sink
+    config = _config(port, backfill=True)
+    handler.reply = "451 try again later"
+    summary = deliver_due(filled, config, "t", now_period=True)
+    assert (summary.failed, summary.sent) == (2, 0)
+    failed = filled.deliveries("failed")
+    assert len(failed) == 2 and "451" in (failed[0].last_error or "")
+    handler.reply = "250 OK"
+    assert deliver_due(filled, config, "t").sent == 0  # not before its retry time
+    with filled.engine.begin() as conn:
+        conn.execute(sa.update(schema.deliveries).values(next_attempt_at=datetime.now(UTC)))
+    assert deliver_due(filled, config, "t").sent == 2
+    assert {d.attempts for d in filled.deliveries("sent")} == {2}
+
+
+def test_550_is_dead_at_once(filled: Archive, sink: tuple[Sink, int]) -> None:
+    handler, port = sink
+    handler.reply = "550 no such user"
+    summary = deliver_due(filled, _config(port, backfill=True), "t", now_period=True)
+    assert summary.dead == 2 and len(filled.deliveries("dead")) == 2
+
+
+def test_unreachable_server_fails_for_retry(filled: Archive) -> None:
+    summary = deliver_due(filled, _config(_free_port(), backfill=True), "t", now_period=True)
+    assert summary.failed == 2
+    assert "smtp: " in (filled.deliveries("failed")[0].last_error or "")
+
+
+def test_header_injection_is_neutralised(filled: Archive, sink: tuple[Sink, int]) -> None:
+    handler, port = sink
+    config = _config(port, backfill=True, name="Weekly\r\nBcc: evil@example.net")
+    deliver_due(filled, config, "t", now_period=True)
+    msg = handler.received[0]
+    assert msg["Bcc"] is None and "evil@example.net" in msg["Subject"]
+    assert clean_header("a\r\nb\x00c") == "a  b c"
+
+
+def test_three_week_outage_gives_one_period() -> None:
+    start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # a Monday's digest time
+    now = start + timedelta(weeks=3, hours=1)
+    period = due_period("0 8 * * mon", "Europe/London", start, now)
+    assert period == (start, datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
+
+
+def test_not_due_before_the_schedule() -> None:
+    start = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    assert due_period("0 8 * * mon", "Europe/London", start, start + timedelta(days=6)) is None
+
+
+@pytest.mark.parametrize(
+    "night", [datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 10, 25, tzinfo=UTC)]
+)
+def test_daylight_saving_nights_send_once(night: datetime) -> None:
+    """Daily at 01:30 London time across the clock change: one period per day, none lost."""
+    base = start = night - timedelta(days=1)
+    ends = []
+    for quarter in range(0, 72 * 4):  # the worker looks every 15 minutes for three days
+        now = base + timedelta(minutes=15 * quarter)
+        period = due_period("30 1 * * *", "Europe/London", start, now)
+        if period is not None:
+            ends.append(period[1])
+            start = period[1]
+    assert len(ends) == len(set(ends)) == 3
+    gaps = {b - a for a, b in pairwise(ends)}
+    assert all(timedelta(hours=23) <= g <= timedelta(hours=25) for g in gaps)
+
+
+def test_cli_digest_send_and_deliveries(
+    filled: Archive, sink: tuple[Sink, int], tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    from bot.cli import run
+
+    handler, port = sink
+    cfg = Path(str(tmp_path)) / "rb.toml"
+    cfg.write_text(
+        f'[archive]\nurl = "{filled.url}"\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\nfrom = "bot@example.org"\n'
+        '[[subscriptions]]\nid = "weekly"\nbackfill = true\nemail = ["a@example.org"]\n'
+        '[[subscriptions]]\nid = "team"\nchannel = { kind = "slack", url_env = "SLACK_URL" }\n'
+    )
+    assert run(["--config", str(cfg), "digest", "send", "--now"]) == 0
+    out, err = capsys.readouterr()
+    assert "queued 1, sent 1, failed 0 (will retry), dead 0" in out
+    assert "team: skipped" in err
+    assert run(["--config", str(cfg), "deliveries", "--state", "sent"]) == 0
+    assert "a@example.org" in capsys.readouterr().out
+    assert run(["--config", str(cfg), "deliveries", "retry", "99"]) == 1
+    assert "no failed or dead delivery with id 99" in capsys.readouterr().err
+    assert len(handler.received) == 1
