@@ -17,16 +17,15 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from bot import schema
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 from bot.errors import ArchiveError
 from bot.identity import content_hash, normalise_url
 from bot.models import (
@@ -135,6 +134,8 @@ class Archive:
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (idempotent)."""
+        from alembic import command  # imported here: a worker needs it once, at start
+
         cfg = _alembic_config()
         try:
             with self._write(migrating=True) as conn:
@@ -148,6 +149,9 @@ class Archive:
 
     def is_current(self) -> bool:
         """True when the database is at the newest migration."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision() == head
@@ -838,6 +842,8 @@ class Archive:
 
 
 def _alembic_config() -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(files("bot") / "migrations"))
     return cfg

@@ -19,10 +19,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot import digest, render
 from bot.archive import Archive, Extractor
 from bot.config import Config, SubscriptionConfig
-from bot.deliver import smtp
 from bot.dump import looks_like_dump, parse_dump
 from bot.errors import ConfigError, InputError, ParseError
 from bot.extract import RecurringIndex, extract
@@ -187,7 +185,8 @@ async def poll_cycle(
         config.feed(only)  # a clear error for an unknown id
     archive.sync_feeds([(f.id, f.url, f.title) for f in config.feeds])
     keys = [only] if only is not None else list(feeds)
-    claimed = archive.claim_due(keys, owner, worker.lease, force=only is not None)
+    # Claimed a batch at a time, so that several workers share one cycle's feeds.
+    batch = max(10, worker.concurrency * 2)
     outcomes: list[PollOutcome] = []
     fetcher = Fetcher(
         user_agent=worker.user_agent,
@@ -225,14 +224,26 @@ async def poll_cycle(
                 archive.release(state.id, owner)
                 return PollOutcome(key=state.key, status="failed", error=f"internal error: {exc}")
 
-        for finished in asyncio.as_completed([one(state) for state, _ in claimed]):
-            outcome = await finished
-            outcomes.append(outcome)
-            if outcome.error:
-                log.warning("feed_id=%s poll failed: %s", outcome.key, outcome.error)
-            if progress is not None:
-                progress(outcome)
-    archive.record_not_modified(quiet)
+        attempted: set[str] = set()  # a feed is tried once a cycle, whatever happened to it
+        while not (stop is not None and stop.is_set()):
+            remaining = [k for k in keys if k not in attempted]
+            if not remaining:
+                break
+            claimed = archive.claim_due(
+                remaining, owner, worker.lease, limit=batch, force=only is not None
+            )
+            attempted.update(key for _, key in claimed)
+            for finished in asyncio.as_completed([one(state) for state, _ in claimed]):
+                outcome = await finished
+                outcomes.append(outcome)
+                if outcome.error:
+                    log.warning("feed_id=%s poll failed: %s", outcome.key, outcome.error)
+                if progress is not None:
+                    progress(outcome)
+            archive.record_not_modified(quiet)
+            quiet.clear()
+            if len(claimed) < batch or only is not None:
+                break
     return PollSummary(outcomes=tuple(outcomes))
 
 
@@ -308,6 +319,8 @@ def preview_digest(
 ) -> Rendered:
     """Render what the subscription would receive for items first archived since `since`
     (default: the last 7 days). Sends nothing and changes nothing."""
+    from bot import digest, render  # digest code loads only where digests are made
+
     sub = _subscription(config, sub_id)
     now = now or datetime.now(UTC)
     start = since or now - timedelta(days=7)
@@ -391,6 +404,9 @@ def deliver_due(
 ) -> DeliverySummary:
     """Queue the periods that are due (or, with `now_period`, the current one at once), then
     send what the outbox holds. Running it twice sends nothing the second time."""
+    from bot import render
+    from bot.deliver import smtp
+
     now = now or datetime.now(UTC)
     subs = [config.subscription(only)] if only else list(config.subscriptions)
     email_subs = [s for s in subs if s.email and s.mode == "digest"]
@@ -457,6 +473,8 @@ def deliver_due(
 def _digest_for(
     archive: Archive, config: Config, sub: SubscriptionConfig, start: datetime, end: datetime
 ) -> Digest:
+    from bot import digest
+
     feeds = archive.feeds()
     keys = digest.feed_keys(sub, [f.key for f in feeds], {f.id: f.tags for f in config.feeds})
     items = archive.items_first_seen(start, end, keys)

@@ -182,10 +182,10 @@ def test_backoff_grows_and_is_capped() -> None:
 
 
 def test_two_workers_never_poll_one_feed_twice(archive: Archive, server: FeedServer) -> None:
-    """Two workers, each with its own engine and event loop, share 60 due feeds."""
-    for n in range(60):
+    """Two workers, each with its own engine and event loop, share 200 due feeds."""
+    for n in range(200):
         server.routes[f"/f{n}"] = lambda h, n=n: Reply(200, rss([(f"g{n}", "T", "B")]), delay=0.01)
-    config = _config(server, *(f"/f{n}" for n in range(60)))
+    config = _config(server, *(f"/f{n}" for n in range(200)))
     archive.sync_feeds([(f.id, f.url, f.title) for f in config.feeds])
     results: list[PollSummary] = []
 
@@ -201,4 +201,5 @@ def test_two_workers_never_poll_one_feed_twice(archive: Archive, server: FeedSer
         t.join()
     polled = [o.key for r in results for o in r.outcomes]
     assert sorted(polled) == sorted(f.id for f in config.feeds)  # each exactly once
-    assert len(server.requests) == 60 and archive.counts()["items"] == 60
+    assert len(server.requests) == 200 and archive.counts()["items"] == 200
+    assert len(results) == 2 and all(r.outcomes for r in results)  # both workers took some
