@@ -224,26 +224,40 @@ async def poll_cycle(
                 archive.release(state.id, owner)
                 return PollOutcome(key=state.key, status="failed", error=f"internal error: {exc}")
 
+        # Feeds are claimed a batch at a time, topped up as polls finish: several workers
+        # share one cycle's feeds, and no batch waits for its slowest feed.
         attempted: set[str] = set()  # a feed is tried once a cycle, whatever happened to it
-        while not (stop is not None and stop.is_set()):
-            remaining = [k for k in keys if k not in attempted]
-            if not remaining:
+        running: set[asyncio.Task[PollOutcome]] = set()
+        exhausted = False
+        while True:
+            stopping = stop is not None and stop.is_set()
+            if not exhausted and not stopping and len(running) <= batch // 2:
+                remaining = [k for k in keys if k not in attempted]
+                room = batch - len(running)
+                claimed = (
+                    archive.claim_due(
+                        remaining, owner, worker.lease, limit=room, force=only is not None
+                    )
+                    if remaining
+                    else []
+                )
+                attempted.update(key for _, key in claimed)
+                running.update(asyncio.ensure_future(one(state)) for state, _ in claimed)
+                exhausted = len(claimed) < room or only is not None
+            if not running:
                 break
-            claimed = archive.claim_due(
-                remaining, owner, worker.lease, limit=batch, force=only is not None
-            )
-            attempted.update(key for _, key in claimed)
-            for finished in asyncio.as_completed([one(state) for state, _ in claimed]):
-                outcome = await finished
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                outcome = task.result()
                 outcomes.append(outcome)
                 if outcome.error:
                     log.warning("feed_id=%s poll failed: %s", outcome.key, outcome.error)
                 if progress is not None:
                     progress(outcome)
-            archive.record_not_modified(quiet)
-            quiet.clear()
-            if len(claimed) < batch or only is not None:
-                break
+            if len(quiet) >= batch:
+                archive.record_not_modified(quiet)
+                quiet.clear()
+    archive.record_not_modified(quiet)
     return PollSummary(outcomes=tuple(outcomes))
 
 
