@@ -368,15 +368,8 @@ class Archive:
         )
         claimed: list[tuple[FeedState, str]] = []
         with self._write() as conn:
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = list(conn.execute(query))
-            if rows:
-                conn.execute(
-                    f.update()
-                    .where(f.c.id.in_([r.id for r in rows]))
-                    .values(lease_until=now + timedelta(seconds=lease_seconds), lease_owner=owner)
-                )
+            lease = {"lease_until": now + timedelta(seconds=lease_seconds), "lease_owner": owner}
+            rows = _lease(conn, f, query, lease)
             for r in rows:
                 state = FeedState(
                     id=r.id,
@@ -688,19 +681,12 @@ class Archive:
         if subscription is not None:
             query = query.where(d.c.subscription == subscription)
         with self._write() as conn:
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = list(conn.execute(query))
-            if rows:
-                conn.execute(
-                    d.update()
-                    .where(d.c.id.in_([r.id for r in rows]))
-                    .values(
-                        state="sending",
-                        lease_until=now + timedelta(seconds=lease_seconds),
-                        attempts=d.c.attempts + 1,
-                    )
-                )
+            lease = {
+                "state": "sending",
+                "lease_until": now + timedelta(seconds=lease_seconds),
+                "attempts": d.c.attempts + 1,
+            }
+            rows = _lease(conn, d, query, lease)
         return [_delivery(r, state="sending", attempts=r.attempts + 1) for r in rows]
 
     def finish_delivery(self, result: DeliveryResult, retry_at: datetime | None) -> None:
@@ -868,6 +854,17 @@ def _clean(item: Item) -> Item:
 
 def _strip_nul(value: str) -> str:
     return value.replace("\x00", "")
+
+
+def _lease(conn: Connection, table: sa.Table, query: Any, values: dict[str, Any]) -> list[Any]:
+    """Select due rows and mark them taken, in the caller's write transaction. PostgreSQL
+    skips rows another worker has locked (FOR UPDATE SKIP LOCKED); SQLite has one writer."""
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(conn.execute(query))
+    if rows:
+        conn.execute(table.update().where(table.c.id.in_([r.id for r in rows])).values(**values))
+    return rows
 
 
 def delivery_key(sub_id: str, period_end: datetime, recipient: str) -> str:

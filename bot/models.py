@@ -162,6 +162,23 @@ class FeedState:
     interval: float  # seconds between polls
     allow_private: bool = False
 
+    @classmethod
+    def first_poll(cls, url: str, allow_private: bool = False, key: str = "test") -> FeedState:
+        """A feed never polled before (no validators, no history): `feeds test`, tests."""
+        return cls(
+            id=0,
+            key=key,
+            url=url,
+            etag=None,
+            last_modified=None,
+            error_count=0,
+            healthy=True,
+            redirect_url=None,
+            redirect_count=0,
+            interval=3600.0,
+            allow_private=allow_private,
+        )
+
 
 @dataclass(frozen=True)
 class FetchResult:

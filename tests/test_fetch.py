@@ -27,19 +27,7 @@ def server() -> Iterator[FeedServer]:
 
 
 def _state(url: str, **kw: object) -> FeedState:
-    base = FeedState(
-        id=1,
-        key="t",
-        url=url,
-        etag=None,
-        last_modified=None,
-        error_count=0,
-        healthy=True,
-        redirect_url=None,
-        redirect_count=0,
-        interval=3600,
-        allow_private=True,
-    )
+    base = FeedState.first_poll(url, allow_private=True)
     return replace(base, **kw)  # type: ignore[arg-type]
 
 

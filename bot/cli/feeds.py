@@ -174,19 +174,7 @@ def feeds_test(ctx: Context, url: str, allow_private: bool) -> None:
       reportbot feeds test https://www.communitycare.co.uk/tag/child-safeguarding-practice-review-panel/feed/
     """
     worker = config_mod.load(ctx.config_path).worker
-    state = FeedState(
-        id=0,
-        key="test",
-        url=url,
-        etag=None,
-        last_modified=None,
-        error_count=0,
-        healthy=True,
-        redirect_url=None,
-        redirect_count=0,
-        interval=0,
-        allow_private=allow_private,
-    )
+    state = FeedState.first_poll(url, allow_private)
 
     async def fetch() -> tuple[str, bytes | None, str | None]:
         async with Fetcher(
