@@ -103,6 +103,10 @@ def html_to_text(markup: str) -> str:
     """Plain text of an HTML fragment, laid out as described in the module docstring."""
     if not markup.strip():
         return ""
+    if "<" not in markup and "&" not in markup:
+        # no markup at all (most titles and excerpts): what the walk below would give, as
+        # HTML reads it — one paragraph, ASCII white space collapsed — without parsing
+        return _SPACE.sub(" ", markup).strip(_ASCII_SPACE)
     try:
         root = lxml.html.fragment_fromstring(markup, create_parent="div")
     except (etree.ParserError, ValueError):

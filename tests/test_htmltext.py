@@ -41,3 +41,9 @@ def test_dump_text_round_trips_through_html(n: int) -> None:
 
 def test_sanitise_removes_javascript_links() -> None:
     assert "javascript" not in sanitise('<a href="javascript:alert(1)">x</a>')
+
+
+@pytest.mark.parametrize("text", ["Plain  text\n\nstill one paragraph", " a\xa0b ", "x"])
+def test_plain_text_fast_path_matches_the_parser(text: str) -> None:
+    # a <span> forces the parser; without markup the shortcut answers
+    assert html_to_text(text) == html_to_text(f"<span>{text}</span>")

@@ -202,4 +202,14 @@ def test_two_workers_never_poll_one_feed_twice(archive: Archive, server: FeedSer
     polled = [o.key for r in results for o in r.outcomes]
     assert sorted(polled) == sorted(f.id for f in config.feeds)  # each exactly once
     assert len(server.requests) == 200 and archive.counts()["items"] == 200
-    assert len(results) == 2 and all(r.outcomes for r in results)  # both workers took some
+
+
+def test_claims_are_disjoint_and_leases_expire(archive: Archive) -> None:
+    keys = [f"k{n}" for n in range(50)]
+    archive.sync_feeds([(k, f"https://feeds.example.org/{k}", "") for k in keys])
+    first = {k for _, k in archive.claim_due(keys, "w1", 600, limit=20)}
+    second = {k for _, k in archive.claim_due(keys, "w2", 600)}
+    assert len(first) == 20 and len(second) == 30 and not first & second
+    assert archive.claim_due(keys, "w3", 600) == []  # everything is leased
+    later = datetime.now(UTC) + timedelta(seconds=601)  # a dead worker's lease has expired
+    assert len(archive.claim_due(keys, "w3", 600, now=later)) == 50
