@@ -31,6 +31,9 @@ class Sink:
     received: list[Message] = field(default_factory=list)
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        if self.reply == "drop":  # hang up in the middle of the transaction
+            server.transport.close()  # type: ignore[attr-defined]
+            return "421 closing"
         if self.reply.startswith("250"):
             content = envelope.content  # type: ignore[attr-defined]
             self.received.append(email.message_from_bytes(content, policy=default))
@@ -122,6 +125,14 @@ def test_451_is_retried_later_with_the_same_message_id(
         conn.execute(sa.update(schema.deliveries).values(next_attempt_at=datetime.now(UTC)))
     assert deliver_due(filled, config, "t").sent == 2
     assert {d.attempts for d in filled.deliveries("sent")} == {2}
+
+
+def test_connection_dropped_mid_data_is_retried(filled: Archive, sink: tuple[Sink, int]) -> None:
+    handler, port = sink
+    handler.reply = "drop"
+    summary = deliver_due(filled, _config(port, backfill=True), "t", now_period=True)
+    assert (summary.sent, summary.failed, summary.dead) == (0, 2, 0)
+    assert handler.received == [] and len(filled.deliveries("failed")) == 2
 
 
 def test_550_is_dead_at_once(filled: Archive, sink: tuple[Sink, int]) -> None:
