@@ -1,0 +1,37 @@
+"""The archive: the only package that speaks SQL.
+
+`Archive` is one handle; its methods live by subject in base (engine, migrations,
+transactions), items (add returns only what is new or updated; reads), polling (claims,
+leases, poll results, events) and outbox (subscriptions, deliveries).
+"""
+
+from bot.archive.base import (
+    DEFAULT_URL,
+    ArchiveBase,
+    Extractor,
+    Feed,
+    _alembic_config,
+    _item_values,
+    engine_for,
+    redact,
+)
+from bot.archive.outbox import OutboxMixin, delivery_key
+from bot.archive.polling import PollingMixin
+
+
+class Archive(PollingMixin, OutboxMixin):
+    """A handle on one archive database."""
+
+
+__all__ = [
+    "DEFAULT_URL",
+    "Archive",
+    "ArchiveBase",
+    "Extractor",
+    "Feed",
+    "_alembic_config",
+    "_item_values",
+    "delivery_key",
+    "engine_for",
+    "redact",
+]

@@ -1,0 +1,297 @@
+"""The archive's foundation: engine set-up, migrations, transactions and row helpers.
+
+SQLite (the default) runs in WAL mode with a busy timeout, and every write transaction starts
+with BEGIN IMMEDIATE: a deferred transaction that reads and then writes fails at once with
+"database is locked" when another writer got there first, instead of waiting. PostgreSQL is
+used when the URL says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bot.errors import ArchiveError
+from bot.identity import normalise_url
+from bot.models import (
+    Extraction,
+    FeedInfo,
+    Item,
+    ParsedFeed,
+    StoredItem,
+    extraction_from_json,
+    extraction_to_json,
+)
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+# Called for each new or updated item while it is archived, in the same transaction.
+Extractor = Callable[[ParsedFeed, Item], Extraction]
+
+DEFAULT_URL = "sqlite:///state/reportbot.db"
+_BUSY_TIMEOUT_MS = 30_000
+_CHUNK = 500  # keys per IN (...) query: well under SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed as the archive knows it."""
+
+    id: int
+    key: str
+    title: str
+    link: str
+    url: str
+    description: str = ""
+    language: str = ""
+
+    def info(self) -> FeedInfo:
+        return FeedInfo(
+            title=self.title,
+            link=self.link,
+            description=self.description,
+            url=self.url,
+            language=self.language,
+        )
+
+
+def engine_for(url: str) -> Engine:
+    """An Engine for `url`, with SQLite set up for one writer and many readers."""
+    url = _normalise_db_url(url)
+    try:
+        sa_url = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ArchiveError(f"database URL {url!r} is not valid: {exc}") from exc
+    if sa_url.get_backend_name() != "sqlite":
+        return sa.create_engine(sa_url, pool_pre_ping=True)
+    if sa_url.database and sa_url.database != ":memory:":
+        Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(sa_url, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL never corrupts the file; a power cut can lose the last commits,
+        # which the next poll fetches again. FULL would fsync every feed's transaction.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _normalise_db_url(url: str) -> str:
+    # "postgresql://" and "postgres://" (Heroku style) mean psycopg 3, the driver we install.
+    return re.sub(r"^postgres(?:ql)?://", "postgresql+psycopg://", url.strip())
+
+
+def redact(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return sa.make_url(_normalise_db_url(url)).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<invalid database URL>"
+
+
+class ArchiveBase:
+    """A handle on one archive database: connection, schema and transactions."""
+
+    def __init__(self, url: str = DEFAULT_URL) -> None:
+        self.url = url
+        self.engine = engine_for(url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema -------------------------------------------------------------------------
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+        from alembic import command  # imported here: a worker needs it once, at start
+
+        cfg = _alembic_config()
+        try:
+            with self._write(migrating=True) as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except sa.exc.OperationalError as exc:
+            raise ArchiveError(
+                f"cannot open the archive at {redact(self.url)}: {_first_line(exc)}; "
+                "check the database URL and that the server is running"
+            ) from exc
+
+    def is_current(self) -> bool:
+        """True when the database is at the newest migration."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision() == head
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self, migrating: bool = False) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if migrating and sqlite:
+                # SQLite ignores this pragma inside a transaction, so it goes first: a batch
+                # migration that rebuilds a table must not cascade-delete what references it.
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            conn = conn.execution_options(write=True)
+            try:
+                with conn.begin():
+                    yield conn
+                    if migrating and sqlite:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                        if broken:
+                            raise ArchiveError(
+                                f"migration left {len(broken)} broken references; rolled back"
+                            )
+            finally:
+                if migrating and sqlite:
+                    conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise ArchiveError(
+                f"cannot read the archive at {redact(self.url)}: {_first_line(exc)}"
+            ) from exc
+
+
+def _alembic_config() -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(files("bot") / "migrations"))
+    return cfg
+
+
+_ITEM_COLUMNS = [f.name for f in fields(Item) if f.name != "key"] + ["key"]
+
+
+def _item_values(item: Item) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in _ITEM_COLUMNS}
+
+
+def _clean(item: Item) -> Item:
+    """Strip NUL characters (PostgreSQL rejects them in text) from every text field."""
+    changes: dict[str, Any] = {
+        f.name: _strip_nul(value)
+        for f in fields(Item)
+        if isinstance(value := getattr(item, f.name), str) and "\x00" in value
+    }
+    return replace(item, **changes) if changes else item
+
+
+def _strip_nul(value: str) -> str:
+    return value.replace("\x00", "")
+
+
+def _lease(conn: Connection, table: sa.Table, query: Any, values: dict[str, Any]) -> list[Any]:
+    """Select due rows and mark them taken, in the caller's write transaction. PostgreSQL
+    skips rows another worker has locked (FOR UPDATE SKIP LOCKED); SQLite has one writer."""
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(conn.execute(query))
+    if rows:
+        conn.execute(table.update().where(table.c.id.in_([r.id for r in rows])).values(**values))
+    return rows
+
+
+def _facts_values(facts: Extraction | None) -> dict[str, Any]:
+    if facts is None:
+        return {"facts": None, "extractor_version": None}
+    return {"facts": extraction_to_json(facts), "extractor_version": facts.version}
+
+
+def _stored(
+    pk: int,
+    feed_key: str,
+    item: Item,
+    digest: str,
+    previous: str | None,
+    first_seen: datetime,
+    last_seen: datetime,
+    facts: Extraction | None = None,
+) -> StoredItem:
+    return StoredItem(
+        id=pk,
+        feed_key=feed_key,
+        item=item,
+        content_hash=digest,
+        previous_content_hash=previous,
+        first_seen=first_seen,
+        last_seen=last_seen,
+        extraction=facts,
+    )
+
+
+def _row_to_stored(row: Any) -> StoredItem:
+    item = Item(**{name: getattr(row, name) for name in _ITEM_COLUMNS})
+    facts = extraction_from_json(row.facts) if row.facts else None
+    return _stored(
+        row.id,
+        row.feed_key,
+        item,
+        row.content_hash,
+        row.previous_content_hash,
+        row.first_seen,
+        row.last_seen,
+        facts,
+    )
+
+
+def _feed(row: Any) -> Feed:
+    return Feed(
+        id=row.id,
+        key=row.key,
+        title=row.title,
+        link=row.link,
+        url=row.url,
+        description=row.description,
+        language=row.language,
+    )
+
+
+def _slug(info: FeedInfo) -> str:
+    base = normalise_url(info.link) or normalise_url(info.url) or info.title or "feed"
+    base = re.sub(r"^www\.", "", base.lower())
+    slug = re.sub(r"[^a-z0-9]+", "-", base).strip("-")
+    return slug[:80].rstrip("-") or "feed"
+
+
+def _unique_key(slug: str, taken: set[str]) -> str:
+    key, n = slug, 2
+    while key in taken:
+        key, n = f"{slug}-{n}", n + 1
+    return key
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
