@@ -145,6 +145,7 @@ def test_run_polls_then_stops_on_sigterm_within_10s(server: FeedServer, tmp_path
     import time
 
     from bot.archive import Archive
+    from bot.errors import ArchiveError
 
     db = tmp_path / "a.db"
     cfg = tmp_path / "rb.toml"
@@ -162,8 +163,11 @@ def test_run_polls_then_stops_on_sigterm_within_10s(server: FeedServer, tmp_path
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if db.exists() and Archive(f"sqlite:///{db}").counts().get("items"):
-                break
+            try:
+                if db.exists() and Archive(f"sqlite:///{db}").counts().get("items"):
+                    break
+            except ArchiveError:
+                pass  # the worker has created the file but not yet migrated it
             time.sleep(0.2)
         assert Archive(f"sqlite:///{db}").counts()["items"] == 1
         proc.send_signal(signal.SIGTERM)
