@@ -189,18 +189,35 @@ def config_path(path: Path | None = None) -> tuple[Path, bool]:
 
 def problems(path: Path | None = None) -> list[str]:
     """Every problem with the configuration, each with its key path; [] when it is valid."""
+    return _read(path)[0]
+
+
+def load(path: Path | None = None) -> Config:
+    """Read the configuration; a missing default file means defaults."""
+    found, config = _read(path)
+    if found or config is None:
+        more = (
+            f" (and {len(found) - 1} more: run `reportbot config check`)" if len(found) > 1 else ""
+        )
+        raise ConfigError(found[0] + more)
+    return config
+
+
+def _read(path: Path | None) -> tuple[list[str], Config | None]:
+    """The file read and validated once: (problems, the config when there are none)."""
     chosen, explicit = config_path(path)
     if not chosen.exists():
-        return [f"{chosen}: config file not found"] if explicit else []
+        return ([f"{chosen}: config file not found"], None) if explicit else ([], Config())
     try:
         raw = tomllib.loads(chosen.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        return [f"{chosen}: cannot read config file: {exc}"]
+        return [f"{chosen}: cannot read config file: {exc}"], None
     except tomllib.TOMLDecodeError as exc:
-        return [f"{chosen}: not valid TOML: {exc}"]
+        return [f"{chosen}: not valid TOML: {exc}"], None
     found: list[str] = []
+    config: Config | None = None
     try:
-        Config.model_validate(raw)
+        config = Config.model_validate(raw)
     except ValidationError as exc:
         found = [f"{chosen}: {_describe(err)}" for err in exc.errors(include_url=False)]
     # checked on the raw table too, so a duplicate shows even beside other errors
@@ -210,21 +227,7 @@ def problems(path: Path | None = None) -> list[str]:
             problem = f"{chosen}: feeds[{n}].id: {feed_id!r} is used by another feed"
             if problem not in found:
                 found.append(problem)
-    return found
-
-
-def load(path: Path | None = None) -> Config:
-    """Read the configuration; a missing default file means defaults."""
-    found = problems(path)
-    if found:
-        more = (
-            f" (and {len(found) - 1} more: run `reportbot config check`)" if len(found) > 1 else ""
-        )
-        raise ConfigError(found[0] + more)
-    chosen, _ = config_path(path)
-    if not chosen.exists():
-        return Config()
-    return Config.model_validate(tomllib.loads(chosen.read_text(encoding="utf-8")))
+    return found, (config if not found else None)
 
 
 def database_url(config: Config, override: str | None = None) -> str:

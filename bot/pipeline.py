@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.archive import Archive, Extractor
-from bot.config import Config, SubscriptionConfig
+from bot.config import Config, SubscriptionConfig, WorkerConfig
 from bot.dump import looks_like_dump, parse_dump
 from bot.errors import ConfigError, InputError, ParseError
 from bot.extract import RecurringIndex, extract
@@ -188,15 +188,7 @@ async def poll_cycle(
     # Claimed a batch at a time, so that several workers share one cycle's feeds.
     batch = max(10, worker.concurrency * 2)
     outcomes: list[PollOutcome] = []
-    fetcher = Fetcher(
-        user_agent=worker.user_agent,
-        concurrency=worker.concurrency,
-        per_host=worker.per_host,
-        connect_timeout=worker.connect_timeout,
-        read_timeout=worker.read_timeout,
-        total_timeout=worker.total_timeout,
-        max_body_bytes=worker.max_body_bytes,
-    )
+    fetcher = fetcher_for(worker)
     slots = asyncio.Semaphore(worker.concurrency)
     quiet: list[tuple[FeedState, FetchResult, datetime]] = []  # healthy 304s, written together
     async with (
@@ -259,6 +251,35 @@ async def poll_cycle(
                 quiet.clear()
     archive.record_not_modified(quiet)
     return PollSummary(outcomes=tuple(outcomes))
+
+
+def fetcher_for(worker: WorkerConfig, concurrency: int | None = None) -> Fetcher:
+    """The Fetcher the [worker] settings describe."""
+    return Fetcher(
+        user_agent=worker.user_agent,
+        concurrency=concurrency or worker.concurrency,
+        per_host=min(worker.per_host, concurrency or worker.per_host),
+        connect_timeout=worker.connect_timeout,
+        read_timeout=worker.read_timeout,
+        total_timeout=worker.total_timeout,
+        max_body_bytes=worker.max_body_bytes,
+    )
+
+
+async def check_feed(worker: WorkerConfig, url: str, allow_private: bool) -> ParsedFeed:
+    """Fetch and parse one URL as a poll would (guard, caps, sandbox); nothing is stored."""
+    async with fetcher_for(worker, concurrency=1) as fetcher:
+        fetched = await fetcher.fetch(FeedState.first_poll(url, allow_private))
+    if fetched.error is not None or fetched.body is None:
+        raise InputError(url, fetched.error or "no body")
+    async with Sandbox(
+        workers=1, timeout=worker.parse_timeout, memory_mb=worker.parse_memory_mb
+    ) as sandbox:
+        try:
+            parsed: ParsedFeed = await sandbox.run(parse_feed, fetched.body, fetched.url)
+        except SandboxError as exc:
+            raise InputError(fetched.url, str(exc)) from exc
+    return parsed
 
 
 async def _poll_one(

@@ -15,7 +15,8 @@ from rich.table import Table
 
 from bot import export, pipeline
 from bot.cli.facts import print_facts
-from bot.cli.root import Context, cli, pass_ctx, shorten
+from bot.cli.root import Context, cli, pass_ctx
+from bot.digest import shorten
 from bot.errors import InputError, ReportbotError
 from bot.extract import top_figures, top_quote
 from bot.models import FeedInfo, StoredItem

@@ -12,7 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot import pipeline
-from bot.cli.root import Context, cli, pass_ctx, shorten
+from bot.cli.root import Context, cli, pass_ctx
+from bot.digest import shorten
 from bot.errors import InputError
 from bot.extract import extract
 from bot.models import Extraction, extraction_to_json

@@ -18,11 +18,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot import config as config_mod
+from bot import pipeline
 from bot.cli.root import Context, cli, pass_ctx
-from bot.errors import ConfigError, ParseError, ReportbotError
-from bot.fetch import Fetcher
-from bot.models import FeedState
-from bot.parse import parse_feed
+from bot.errors import ConfigError
 
 
 @cli.group("config")
@@ -174,28 +172,7 @@ def feeds_test(ctx: Context, url: str, allow_private: bool) -> None:
       reportbot feeds test https://www.communitycare.co.uk/tag/child-safeguarding-practice-review-panel/feed/
     """
     worker = config_mod.load(ctx.config_path).worker
-    state = FeedState.first_poll(url, allow_private)
-
-    async def fetch() -> tuple[str, bytes | None, str | None]:
-        async with Fetcher(
-            worker.user_agent,
-            1,
-            1,
-            worker.connect_timeout,
-            worker.read_timeout,
-            worker.total_timeout,
-            worker.max_body_bytes,
-        ) as fetcher:
-            result = await fetcher.fetch(state)
-        return result.url, result.body, result.error
-
-    final_url, body, error = asyncio.run(fetch())
-    if error is not None or body is None:
-        raise ReportbotError(error or f"{url}: no body")
-    try:
-        parsed = parse_feed(body, final_url)
-    except ParseError as exc:
-        raise ReportbotError(str(exc)) from exc
+    parsed = asyncio.run(pipeline.check_feed(worker, url, allow_private))
     click.echo(f"{parsed.feed.title or '(untitled)'}: {len(parsed.items)} items ({parsed.format})")
 
 

@@ -69,10 +69,6 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
-def shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
 def run(argv: list[str] | None = None) -> int:
     """Run one command; user errors become one line on stderr and a non-zero code."""
     try:
