@@ -106,7 +106,57 @@ class ChannelConfig(_Strict):
     def _check(self) -> ChannelConfig:
         if bool(self.url_env) == bool(self.url_file):
             raise ValueError("url_env: give exactly one of url_env or url_file (never the URL)")
+        if self.kind == "webhook" and not self.secret_env:
+            raise ValueError("secret_env: a webhook channel needs the HMAC key's variable name")
         return self
+
+    def url(self) -> str:
+        """The webhook URL, read when needed: it is a secret, so it is never in the file."""
+        if self.url_env:
+            value = os.environ.get(self.url_env, "").strip()
+            where = f"${self.url_env}"
+        else:
+            where = self.url_file
+            try:
+                value = Path(self.url_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"{self.kind}: cannot read url_file {where}: {exc.strerror}"
+                ) from exc
+        if not value:
+            raise ConfigError(f"{self.kind}: the webhook URL in {where} is not set")
+        if urlsplit(value).scheme not in ("http", "https"):
+            raise ConfigError(f"{self.kind}: the value of {where} is not an http(s) URL")
+        return value
+
+    def secret(self) -> bytes:
+        value = os.environ.get(self.secret_env, "") if self.secret_env else ""
+        if self.kind == "webhook" and not value:
+            raise ConfigError(f"{self.kind}: the signing key ${self.secret_env} is not set")
+        return value.encode()
+
+
+class WebConfig(_Strict):
+    """The one-click unsubscribe endpoint (RFC 8058). Links are signed with an HMAC key."""
+
+    public_url: str  # how subscribers reach it, e.g. https://bot.example.org
+    listen: str = "127.0.0.1:8025"
+    secret_env: str = "REPORTBOT_WEB_SECRET"
+
+    @model_validator(mode="after")
+    def _check(self) -> WebConfig:
+        if urlsplit(self.public_url).scheme != "https":
+            raise ValueError("public_url: must be an https URL (RFC 8058 one-click)")
+        host, _, port = self.listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"listen: {self.listen!r} is not host:port")
+        return self
+
+    def secret(self) -> bytes:
+        value = os.environ.get(self.secret_env, "")
+        if len(value) < 16:
+            raise ConfigError(f"web: ${self.secret_env} must hold a key of at least 16 characters")
+        return value.encode()
 
 
 class SubscriptionConfig(_Strict):
@@ -153,6 +203,7 @@ class Config(_Strict):
     smtp: SmtpConfig | None = None
     subscriptions: tuple[SubscriptionConfig, ...] = ()
     admin: ChannelConfig | None = None
+    web: WebConfig | None = None
 
     def subscription(self, sub_id: str) -> SubscriptionConfig:
         for sub in self.subscriptions:

@@ -36,9 +36,7 @@ def build(
     end: datetime,
     unsubscribe: str = "",
 ) -> Digest:
-    chosen = [s for s in items if _keeps(sub, s) and start <= s.first_seen < end]
-    chosen.sort(key=lambda s: (s.item.published or s.first_seen, s.id), reverse=True)
-    chosen = chosen[: sub.max_items]
+    chosen = select(sub, items, start, end)[: sub.max_items]
     digest_items = tuple(_digest_item(s, feed_titles.get(s.feed_key, s.feed_key)) for s in chosen)
     feeds = tuple(dict.fromkeys(i.feed_title for i in digest_items))
     return Digest(
@@ -50,6 +48,15 @@ def build(
         feeds=feeds,
         unsubscribe=unsubscribe,
     )
+
+
+def select(
+    sub: SubscriptionConfig, items: Sequence[StoredItem], start: datetime, end: datetime
+) -> list[StoredItem]:
+    """The items the subscription wants from this period, newest first (not cut)."""
+    chosen = [s for s in items if _keeps(sub, s) and start <= s.first_seen < end]
+    chosen.sort(key=lambda s: (s.item.published or s.first_seen, s.id), reverse=True)
+    return chosen
 
 
 def _keeps(sub: SubscriptionConfig, stored: StoredItem) -> bool:

@@ -250,14 +250,25 @@ class Delivery:
     attempts: int
     last_error: str | None = None
     message_id: str | None = None
+    item_id: int | None = None  # `each` mode: the item; None for a digest period
+    parts_sent: int = 0  # chat messages of this delivery already accepted
+    uncertain: bool = False  # may have arrived before (see schema.deliveries)
+
+    @property
+    def is_email(self) -> bool:
+        return "@" in self.recipient
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """What a send did. `retry` False with an error means dead: do not try again."""
+    """What a send did. `retry` False with an error means dead: do not try again;
+    `unknown`: the request left and no answer came, so it may have arrived."""
 
     delivery_id: int
     ok: bool
     error: str | None = None
     retry: bool = True
     message_id: str | None = None
+    unknown: bool = False
+    retry_after: float | None = None  # seconds the receiver asked us to wait (429)
+    parts_sent: int | None = None  # chat: how many parts are now accepted

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -271,3 +271,42 @@ def shorten_keep_lines(text: str, limit: int) -> str:
     cut = text[: limit - 1]
     cut = cut.rsplit("\n", 1)[0] if "\n" in cut[limit // 2 :] else cut.rsplit(" ", 1)[0]
     return cut.rstrip() + "…"
+
+
+def render_alerts(alerts: list[tuple[datetime, str, str]], kind: str) -> str:
+    """Admin alerts (time, kind, message) as one message for a channel of this kind."""
+    title = f"reportbot: {len(alerts)} alert{'' if len(alerts) == 1 else 's'}"
+    lines = [
+        f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC {what}: {message}" for at, what, message in alerts
+    ]
+    if kind == "slack":
+        text = shorten_keep_lines(
+            "\n".join(slack_escape(line) for line in lines), SLACK_MAX_SECTION
+        )
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        return json.dumps({"text": title, "blocks": blocks}, ensure_ascii=False)
+    if kind == "discord":
+        content = shorten_keep_lines("\n".join([title, *lines]), DISCORD_MAX_CONTENT)
+        return json.dumps(
+            {"content": content, "allowed_mentions": {"parse": []}}, ensure_ascii=False
+        )
+    if kind == "teams":
+        body = [{"type": "TextBlock", "text": title, "weight": "Bolder", "wrap": True}]
+        body += [{"type": "TextBlock", "text": line, "wrap": True} for line in lines]
+        card = {
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard",
+            "version": "1.4",
+            "body": body,
+        }
+        return json.dumps(
+            {
+                "type": "message",
+                "attachments": [
+                    {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+                ],
+            },
+            ensure_ascii=False,
+        )
+    items = [{"at": iso(at), "kind": what, "message": message} for at, what, message in alerts]
+    return json.dumps({"alerts": items}, ensure_ascii=False)

@@ -23,6 +23,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import (
+    false as sa_false,
+)
+from sqlalchemy import (
     true as sa_true,
 )
 
@@ -176,5 +179,22 @@ deliveries = Table(
     Column("message_id", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    Column("item_id", Integer),  # `each` mode: the one item this message is about
+    # a digest cut into several chat messages: how many went out (a retry sends the rest)
+    Column("parts_sent", Integer, nullable=False, server_default="0"),
+    # it may have been delivered before: its lease expired mid-send, or the request left and
+    # no answer came (state unknown). A resend of such a row can be a duplicate.
+    Column("uncertain", Boolean, nullable=False, server_default=sa_false()),
     Index("ix_deliveries_state", "state", "next_attempt_at"),
+)
+
+# Addresses that asked to stop (one-click link or `subscribers remove`): checked when a
+# period is queued and again just before each send.
+unsubscribes = Table(
+    "unsubscribes",
+    metadata,
+    Column("subscription", String(64), primary_key=True),
+    Column("address", String(320), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("via", String(20), nullable=False),
 )

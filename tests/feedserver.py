@@ -18,6 +18,17 @@ class Reply:
     delay: float = 0.0  # seconds before the body is sent
     chunks: Iterator[bytes] | None = None  # stream these instead of body (no Content-Length)
     truncate_to: int | None = None  # send only this many bytes of body, then close
+    hang_up: bool = False  # read the request, then close without any answer
+
+
+@dataclass(frozen=True)
+class Received:
+    """One POST as the server saw it."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float  # time.monotonic() on arrival
 
 
 Handler = Callable[[dict[str, str]], Reply]
@@ -34,6 +45,7 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Handler] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.posts: list[Received] = []
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -42,11 +54,21 @@ class FeedServer:
             def log_message(self, *args: object) -> None:  # keep test output clean
                 pass
 
-            def do_GET(self) -> None:
+            def do_POST(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                server.requests.append((self.path, headers))
+                body = self.rfile.read(int(headers.get("content-length") or 0))
+                server.posts.append(Received(self.path, headers, body, time.monotonic()))
+                self.do_GET(recorded=True)
+
+            def do_GET(self, recorded: bool = False) -> None:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                if not recorded:
+                    server.requests.append((self.path, headers))
                 route = server.routes.get(self.path)
                 reply = route(headers) if route else Reply(404, b"not found")
+                if reply.hang_up:
+                    self.close_connection = True
+                    return
                 if reply.delay:
                     time.sleep(reply.delay)
                 self.send_response(reply.status)

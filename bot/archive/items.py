@@ -226,6 +226,17 @@ class ItemsMixin(ArchiveBase):
         with self._read() as conn:
             return [_row_to_stored(row) for row in conn.execute(query)]
 
+    def items_by_id(self, ids: Sequence[int]) -> list[StoredItem]:
+        t, f = schema.items, schema.feeds
+        query = (
+            sa.select(t, f.c.key.label("feed_key"))
+            .join(f, f.c.id == t.c.feed_id)
+            .where(t.c.id.in_(list(ids)))
+            .order_by(t.c.id)
+        )
+        with self._read() as conn:
+            return [_row_to_stored(row) for row in conn.execute(query)]
+
     def find(self, guid: str) -> list[StoredItem]:
         """Items whose GUID (or link, for items without one) matches, compared normalised."""
         wanted = normalise_url(guid) or guid.strip()

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from bot import schema
-from bot.models import (
-    Delivery,
-    DeliveryResult,
-)
-
-if TYPE_CHECKING:
-    pass
-
 from bot.archive.base import ArchiveBase, _lease, _strip_nul
+from bot.models import Delivery, DeliveryResult
 
 
 class OutboxMixin(ArchiveBase):
@@ -46,18 +39,27 @@ class OutboxMixin(ArchiveBase):
         recipients: Sequence[str],
         start: datetime,
         end: datetime,
+        items: Sequence[int] | None = None,
     ) -> int:
-        """Queue one delivery per recipient for the period and move the subscription's
-        last_period_end to `end`, in one transaction; a period already queued is not queued
-        again (the idempotency key). Returns how many rows were new."""
+        """Queue the period's messages and move the subscription's last_period_end to `end`,
+        in one transaction. A digest: one row per recipient; `each` mode (`items` given): one
+        row per item and recipient. Rows already queued are not queued again (the idempotency
+        key), nor are addresses that unsubscribed. Returns how many rows were new."""
         now = datetime.now(UTC)
-        d, s = schema.deliveries, schema.subscriptions
+        d, s, u = schema.deliveries, schema.subscriptions, schema.unsubscribes
         created = 0
         with self._write() as conn:
-            for recipient in recipients:
-                key = delivery_key(sub_id, end, recipient)
-                exists = conn.execute(sa.select(d.c.id).where(d.c.key == key)).first()
-                if exists is None:
+            gone = {
+                r.address
+                for r in conn.execute(sa.select(u.c.address).where(u.c.subscription == sub_id))
+            }
+            targets = [r for r in recipients if r.lower() not in gone]
+            for item_id in [None] if items is None else items:
+                for recipient in targets:
+                    key = delivery_key(sub_id, end, recipient, item_id)
+                    exists = conn.execute(sa.select(d.c.id).where(d.c.key == key)).first()
+                    if exists is not None:
+                        continue
                     conn.execute(
                         d.insert().values(
                             key=key,
@@ -65,6 +67,7 @@ class OutboxMixin(ArchiveBase):
                             recipient=recipient,
                             period_start=start,
                             period_end=end,
+                            item_id=item_id,
                             state="pending",
                             attempts=0,
                             created_at=now,
@@ -77,19 +80,23 @@ class OutboxMixin(ArchiveBase):
     def claim_deliveries(
         self, owner: str, lease_seconds: float, subscription: str | None = None
     ) -> list[Delivery]:
-        """Lease the deliveries that are due: pending, failed whose retry time came, and
-        sending ones whose lease expired (a crashed worker's: sent again, same Message-ID)."""
+        """Lease the deliveries that are due: pending; failed or unknown whose retry time
+        came; and sending ones whose lease expired. Those were interrupted mid-send (a
+        crashed worker's), so they may have arrived: they are marked uncertain and sent again
+        with the same idempotency key (Message-ID, X-Reportbot-Delivery)."""
         now = datetime.now(UTC)
         d = schema.deliveries
+        expired = sa.and_(d.c.state == "sending", d.c.lease_until < now)
         due = sa.or_(
             d.c.state == "pending",
-            sa.and_(d.c.state == "failed", d.c.next_attempt_at <= now),
-            sa.and_(d.c.state == "sending", d.c.lease_until < now),
+            sa.and_(d.c.state.in_(["failed", "unknown"]), d.c.next_attempt_at <= now),
+            expired,
         )
         query = sa.select(d).where(due).order_by(d.c.id)
         if subscription is not None:
             query = query.where(d.c.subscription == subscription)
         with self._write() as conn:
+            conn.execute(d.update().where(expired).values(uncertain=True))
             lease = {
                 "state": "sending",
                 "lease_until": now + timedelta(seconds=lease_seconds),
@@ -99,28 +106,37 @@ class OutboxMixin(ArchiveBase):
         return [_delivery(r, state="sending", attempts=r.attempts + 1) for r in rows]
 
     def finish_delivery(self, result: DeliveryResult, retry_at: datetime | None) -> None:
-        """Record a send: sent (only now, after it succeeded), failed with a retry time, or
-        dead."""
+        """Record a send: sent (only now, after it succeeded); failed or unknown with a retry
+        time; or dead. Chat deliveries also record how many of their parts went out."""
         now = datetime.now(UTC)
         d = schema.deliveries
+        error = _strip_nul(result.error or "")[:2000]
+        values: dict[str, Any]
         if result.ok:
-            values: dict[str, Any] = {
-                "state": "sent",
-                "sent_at": now,
-                "last_error": None,
-                "message_id": result.message_id,
-            }
-        elif result.retry and retry_at is not None:
-            values = {
-                "state": "failed",
-                "next_attempt_at": retry_at,
-                "last_error": _strip_nul(result.error or "")[:2000],
-            }
+            values = {"state": "sent", "sent_at": now, "last_error": None}
+            values["message_id"] = result.message_id
+        elif retry_at is not None and (result.retry or result.unknown):
+            state = "unknown" if result.unknown else "failed"
+            values = {"state": state, "next_attempt_at": retry_at, "last_error": error}
         else:
-            values = {"state": "dead", "last_error": _strip_nul(result.error or "")[:2000]}
+            values = {"state": "dead", "last_error": error}
+        if result.unknown:
+            values["uncertain"] = True
+        if result.parts_sent is not None:
+            values["parts_sent"] = result.parts_sent
         with self._write() as conn:
             conn.execute(
                 d.update().where(d.c.id == result.delivery_id).values(lease_until=None, **values)
+            )
+
+    def cancel_delivery(self, delivery_id: int, reason: str) -> None:
+        """Not to be sent after all (the address unsubscribed after it was queued)."""
+        d = schema.deliveries
+        with self._write() as conn:
+            conn.execute(
+                d.update()
+                .where(d.c.id == delivery_id)
+                .values(state="cancelled", lease_until=None, last_error=reason)
             )
 
     def deliveries(self, state: str | None = None) -> list[Delivery]:
@@ -132,19 +148,97 @@ class OutboxMixin(ArchiveBase):
             return [_delivery(r) for r in conn.execute(query)]
 
     def retry_delivery(self, delivery_id: int) -> bool:
-        """Make a failed or dead delivery pending again; False if there is no such row."""
+        """Make a failed, unknown or dead delivery pending again; False if there is none."""
         d = schema.deliveries
         with self._write() as conn:
             done = conn.execute(
                 d.update()
-                .where(d.c.id == delivery_id, d.c.state.in_(["failed", "dead"]))
+                .where(d.c.id == delivery_id, d.c.state.in_(["failed", "unknown", "dead"]))
                 .values(state="pending", next_attempt_at=None)
             )
             return bool(done.rowcount)
 
+    def outbox_counts(self) -> dict[str, int]:
+        """Deliveries per state."""
+        d = schema.deliveries
+        query = sa.select(d.c.state, sa.func.count()).group_by(d.c.state)
+        with self._read() as conn:
+            return {state: int(n) for state, n in conn.execute(query)}
 
-def delivery_key(sub_id: str, period_end: datetime, recipient: str) -> str:
-    """The idempotency key of one message: subscription + period + recipient."""
+    def oldest_waiting(self) -> datetime | None:
+        """When the oldest delivery still waiting to go out was queued."""
+        d = schema.deliveries
+        waiting = d.c.state.in_(["pending", "sending", "failed", "unknown"])
+        with self._read() as conn:
+            oldest: datetime | None = conn.execute(
+                sa.select(sa.func.min(d.c.created_at)).where(waiting)
+            ).scalar()
+        return oldest
+
+    # -- unsubscribes ---------------------------------------------------------------------
+
+    def unsubscribe(self, sub_id: str, address: str, via: str) -> bool:
+        """Stop sending this subscription to this address; False if it had already stopped.
+        Queued messages to it are cancelled before they go out."""
+        u = schema.unsubscribes
+        address = address.strip().lower()
+        with self._write() as conn:
+            found = conn.execute(
+                sa.select(u.c.address).where(u.c.subscription == sub_id, u.c.address == address)
+            ).first()
+            if found is not None:
+                return False
+            conn.execute(
+                u.insert().values(
+                    subscription=sub_id, address=address, at=datetime.now(UTC), via=via
+                )
+            )
+        return True
+
+    def resubscribe(self, sub_id: str, address: str) -> bool:
+        u = schema.unsubscribes
+        with self._write() as conn:
+            done = conn.execute(
+                u.delete().where(u.c.subscription == sub_id, u.c.address == address.strip().lower())
+            )
+            return bool(done.rowcount)
+
+    def unsubscribed(self, sub_id: str | None = None) -> dict[str, set[str]]:
+        """Addresses that asked to stop, per subscription."""
+        u = schema.unsubscribes
+        query = sa.select(u.c.subscription, u.c.address)
+        if sub_id is not None:
+            query = query.where(u.c.subscription == sub_id)
+        out: dict[str, set[str]] = {}
+        with self._read() as conn:
+            for sub, address in conn.execute(query):
+                out.setdefault(sub, set()).add(address)
+        return out
+
+    # -- admin events ---------------------------------------------------------------------
+
+    def record_event(self, kind: str, message: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                schema.events.insert().values(
+                    at=datetime.now(UTC), kind=kind, message=_strip_nul(message)[:2000]
+                )
+            )
+
+    def mark_events_delivered(self, ids: Sequence[int]) -> None:
+        e = schema.events
+        with self._write() as conn:
+            conn.execute(
+                e.update().where(e.c.id.in_(list(ids))).values(delivered_at=datetime.now(UTC))
+            )
+
+
+def delivery_key(
+    sub_id: str, period_end: datetime, recipient: str, item_id: int | None = None
+) -> str:
+    """The idempotency key of one message: subscription + period (or item) + recipient."""
+    if item_id is not None:
+        return f"each:{sub_id}:{item_id}:{recipient.lower()}"
     return f"digest:{sub_id}:{period_end.astimezone(UTC).isoformat()}:{recipient.lower()}"
 
 
@@ -160,5 +254,8 @@ def _delivery(row: Any, **changes: Any) -> Delivery:
         "attempts": row.attempts,
         "last_error": row.last_error,
         "message_id": row.message_id,
+        "item_id": row.item_id,
+        "parts_sent": row.parts_sent,
+        "uncertain": bool(row.uncertain),
     }
     return Delivery(**(values | changes))

@@ -90,8 +90,9 @@ def digest_preview(
 def digest_send(ctx: Context, subscription: str | None, now_period: bool) -> None:
     """Send the digests that are due (all subscriptions, or one), then retry failed sends.
 
-    Running it twice sends nothing the second time. Only e-mail subscriptions in digest
-    mode are sent so far; chat channels are listed as skipped.
+    Digest subscriptions send their period when its schedule time has passed; `each`
+    subscriptions send every item archived since the last run. Running it twice sends
+    nothing the second time. The worker (`reportbot run`) does this on every tick.
 
     \b
     Example:
@@ -101,15 +102,13 @@ def digest_send(ctx: Context, subscription: str | None, now_period: bool) -> Non
     cfg = config_mod.load(ctx.config_path)
     with ctx.archive() as archive:
         summary = pipeline.deliver_due(archive, cfg, worker_name(), subscription, now_period)
-    for sub_id in summary.skipped:
-        click.echo(f"{sub_id}: skipped (only e-mail digests are sent so far)", err=True)
     click.echo(summary.line)
 
 
 @cli.group("deliveries", invoke_without_command=True)
 @click.option(
     "--state",
-    type=click.Choice(["pending", "sending", "sent", "failed", "dead"]),
+    type=click.Choice(["pending", "sending", "sent", "failed", "unknown", "dead", "cancelled"]),
     default=None,
     help="Only deliveries in this state.",
 )
@@ -150,7 +149,7 @@ def deliveries_group(click_ctx: click.Context, state: str | None) -> None:
 @click.argument("delivery_id", metavar="ID", type=int)
 @pass_ctx
 def deliveries_retry(ctx: Context, delivery_id: int) -> None:
-    """Queue a failed or dead delivery again (it goes out with the next `digest send`).
+    """Queue a failed, unknown or dead delivery again (it goes out with the next `digest send`).
 
     \b
     Example:
@@ -158,5 +157,5 @@ def deliveries_retry(ctx: Context, delivery_id: int) -> None:
     """
     with ctx.archive() as archive:
         if not archive.retry_delivery(delivery_id):
-            raise ReportbotError(f"no failed or dead delivery with id {delivery_id}")
+            raise ReportbotError(f"no failed, unknown or dead delivery with id {delivery_id}")
     click.echo(f"delivery {delivery_id} is pending again")

@@ -28,8 +28,11 @@ POLICY = SMTP.clone(max_line_length=998)
 TIMEOUT = 30.0
 
 
-def build(delivery: Delivery, text: Rendered, html: Rendered, cfg: SmtpConfig) -> EmailMessage:
-    """The message for one delivery: multipart/alternative, text first, HTML second."""
+def build(
+    delivery: Delivery, text: Rendered, html: Rendered, cfg: SmtpConfig, one_click: str = ""
+) -> EmailMessage:
+    """The message for one delivery: multipart/alternative, text first, HTML second.
+    `one_click`: the https unsubscribe link (RFC 8058), when the endpoint is served."""
     sender_name, sender_address = parseaddr(clean_header(cfg.from_))
     domain = sender_address.rpartition("@")[2] or "reportbot.invalid"
     msg = EmailMessage(policy=POLICY)
@@ -40,7 +43,11 @@ def build(delivery: Delivery, text: Rendered, html: Rendered, cfg: SmtpConfig) -
     msg["Message-ID"] = f"<{hashlib.sha256(delivery.key.encode()).hexdigest()[:32]}@{domain}>"
     msg["List-Id"] = f"<{clean_header(delivery.subscription)}.{domain}>"
     unsubscribe = f"mailto:{sender_address}?subject={quote('unsubscribe ' + delivery.subscription)}"
-    msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+    if one_click:
+        msg["List-Unsubscribe"] = f"<{clean_header(one_click)}>, <{unsubscribe}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    else:
+        msg["List-Unsubscribe"] = f"<{unsubscribe}>"
     if cfg.reply_to:
         msg["Reply-To"] = clean_header(cfg.reply_to)
     msg["Auto-Submitted"] = "auto-generated"

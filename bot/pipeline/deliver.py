@@ -1,0 +1,396 @@
+"""Digests and delivery.
+
+queue    due periods (digest mode) or new items (each mode) ─► archive.queue_period
+claim    archive.claim_deliveries (leased; expired leases come back marked uncertain)
+render   digest.build ─► render.render (per recipient for e-mail: its unsubscribe link)
+send     deliver.smtp (one connection per batch) | deliver.channels (chat, paced)
+record   archive.finish_delivery, only after the send's outcome is known
+alerts   archive.events ─► render.render_alerts ─► the admin channel
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.archive import Archive
+from bot.config import Config, SubscriptionConfig
+from bot.errors import ConfigError
+from bot.models import Delivery, DeliveryResult, Digest, Rendered
+
+log = logging.getLogger("reportbot.pipeline")
+
+
+# -- digests ------------------------------------------------------------------------------
+
+# Used by `digest preview demo` (and `make demo`) when the config names no "demo" subscription.
+DEMO_SUBSCRIPTION = SubscriptionConfig(
+    id="demo", name="Safeguarding reviews: weekly digest", email=("demo@example.invalid",)
+)
+
+
+def preview_digest(
+    archive: Archive,
+    config: Config,
+    sub_id: str,
+    fmt: str,
+    since: datetime | None = None,
+    now: datetime | None = None,
+) -> Rendered:
+    """Render what the subscription would receive for items first archived since `since`
+    (default: the last 7 days). Sends nothing and changes nothing."""
+    from bot import digest, render  # digest code loads only where digests are made
+
+    sub = _subscription(config, sub_id)
+    now = now or datetime.now(UTC)
+    start = since or now - timedelta(days=7)
+    feeds = archive.feeds()
+    tags = {f.id: f.tags for f in config.feeds}
+    keys = digest.feed_keys(sub, [f.key for f in feeds], tags)
+    chosen = [f for f in feeds if keys is None or f.key in keys]
+    items = archive.items_first_seen(start, now + timedelta(seconds=1), keys)
+    built = digest.build(
+        sub, items, {f.key: f.title for f in feeds}, start, now + timedelta(seconds=1)
+    )
+    if len(chosen) == 1 and chosen[0].link:
+        built = replace(built, more_link=chosen[0].link)
+    return render.render(built, fmt)
+
+
+def _subscription(config: Config, sub_id: str) -> SubscriptionConfig:
+    if sub_id == "demo" and not any(s.id == "demo" for s in config.subscriptions):
+        return DEMO_SUBSCRIPTION
+    return config.subscription(sub_id)
+
+
+# -- delivery -----------------------------------------------------------------------------
+
+RETRY_MIN = 60.0
+RETRY_MAX = 6 * 3600.0
+GIVE_UP_AFTER = timedelta(days=3)
+MAX_ALERTS = 20  # per admin message; the rest go in the next one
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    queued: int = 0
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    dead: int = 0
+    cancelled: int = 0
+    alerts: int = 0
+
+    @property
+    def line(self) -> str:
+        line = (
+            f"queued {self.queued}, sent {self.sent}, failed {self.failed} (will retry), "
+            f"dead {self.dead}"
+        )
+        extras = [
+            f"{n} {name}"
+            for n, name in (
+                (self.unknown, "unknown (sent again later)"),
+                (self.cancelled, "cancelled (unsubscribed)"),
+                (self.alerts, "admin alerts sent"),
+            )
+            if n
+        ]
+        return ", ".join([line, *extras])
+
+
+def due_period(
+    schedule: str, timezone: str, start: datetime, now: datetime
+) -> tuple[datetime, datetime] | None:
+    """The period to send now: from `start` to the latest schedule time that has passed, or
+    None. After an outage this is ONE period up to the latest time (never a burst of missed
+    weeks); times are computed in the subscription's time zone, so a daylight-saving change
+    neither skips nor repeats one."""
+    zone = ZoneInfo(timezone)
+    trigger = CronTrigger.from_crontab(schedule, timezone=zone)
+    latest: datetime | None = None
+    # The autumn night repeats an hour: 01:30 happens twice. A schedule time is one wall-clock
+    # time, so its second occurrence is not a new period.
+    wall = start.astimezone(zone).replace(tzinfo=None)
+    probe = start + timedelta(seconds=1)
+    for _ in range(100_000):  # a minutely schedule after a long outage still ends
+        nxt = trigger.get_next_fire_time(None, probe)
+        if nxt is None or nxt > now:
+            break
+        if nxt < probe:  # inside the repeated hour the trigger can answer a time already past
+            probe += timedelta(minutes=30)
+            continue
+        if nxt.astimezone(zone).replace(tzinfo=None) != wall:
+            latest = nxt
+            wall = nxt.astimezone(zone).replace(tzinfo=None)
+        probe = nxt + timedelta(seconds=1)
+    return (start, latest.astimezone(UTC)) if latest is not None else None
+
+
+def deliver_due(
+    archive: Archive,
+    config: Config,
+    owner: str,
+    only: str | None = None,
+    now_period: bool = False,
+    now: datetime | None = None,
+) -> DeliverySummary:
+    """deliver_cycle for callers without an event loop (the CLI)."""
+    return asyncio.run(deliver_cycle(archive, config, owner, only, now_period, now))
+
+
+async def deliver_cycle(
+    archive: Archive,
+    config: Config,
+    owner: str,
+    only: str | None = None,
+    now_period: bool = False,
+    now: datetime | None = None,
+) -> DeliverySummary:
+    """Queue what is due (with `now_period`, the current period at once), send what the
+    outbox holds, then the admin alerts. Running it twice sends nothing the second time."""
+    now = now or datetime.now(UTC)
+    subs = [config.subscription(only)] if only else list(config.subscriptions)
+    queued = _queue(archive, config, subs, now_period, now)
+    claimed = archive.claim_deliveries(owner, config.worker.lease, only)
+    live, cancelled = _drop_unsubscribed(archive, config, claimed)
+    emails = [d for d in live if d.is_email]
+    chats = [d for d in live if not d.is_email]
+    results: list[DeliveryResult] = []
+    if emails:
+        results += await _send_emails(archive, config, emails, now)
+    if chats:
+        results += await _post_chats(archive, config, chats)
+    counts = _record(archive, {d.id: d for d in live}, results, now)
+    alerts = await _send_alerts(archive, config)
+    return DeliverySummary(queued=queued, cancelled=cancelled, alerts=alerts, **counts)
+
+
+def _queue(
+    archive: Archive,
+    config: Config,
+    subs: Sequence[SubscriptionConfig],
+    now_period: bool,
+    now: datetime,
+) -> int:
+    from bot import digest
+
+    states = archive.subscription_states([s.id for s in subs], [s.id for s in subs if s.backfill])
+    queued = 0
+    for sub in subs:
+        created, last_end = states[sub.id]
+        start = last_end or created
+        recipients = sub.email or ((sub.channel.kind,) if sub.channel else ())
+        if sub.mode == "each":
+            if now <= start:
+                continue  # the clock went back: nothing is due until it passes `start`
+            chosen = digest.select(sub, _items(archive, config, sub, start, now), start, now)
+            # oldest first, so a channel reads them in the order they happened
+            ids = [s.id for s in reversed(chosen)]
+            queued += archive.queue_period(sub.id, recipients, start, now, items=ids)
+            continue
+        period = (start, now) if now_period else due_period(sub.schedule, sub.timezone, start, now)
+        if period is None:
+            continue
+        has_items = bool(_digest_for(archive, config, sub, *period).items)
+        queued += archive.queue_period(sub.id, recipients if has_items else (), *period)
+    return queued
+
+
+def _drop_unsubscribed(
+    archive: Archive, config: Config, claimed: Sequence[Delivery]
+) -> tuple[list[Delivery], int]:
+    """Unsubscribes take effect before the send, even for messages queued before them."""
+    gone = archive.unsubscribed()
+    configured = {s.id for s in config.subscriptions}
+    live: list[Delivery] = []
+    for d in claimed:
+        if d.subscription not in configured:
+            archive.cancel_delivery(d.id, "the subscription is no longer in the config")
+        elif d.is_email and d.recipient.lower() in gone.get(d.subscription, set()):
+            archive.cancel_delivery(d.id, "unsubscribed")
+        else:
+            live.append(d)
+    return live, len(claimed) - len(live)
+
+
+async def _send_emails(
+    archive: Archive, config: Config, emails: Sequence[Delivery], now: datetime
+) -> list[DeliveryResult]:
+    from bot import render
+    from bot.deliver import smtp
+
+    if config.smtp is None:
+        error = "no [smtp] section in the config"
+        for d in emails:
+            archive.finish_delivery(
+                DeliveryResult(d.id, ok=False, error=error), now + timedelta(seconds=RETRY_MIN)
+            )
+        raise ConfigError("e-mail deliveries are queued but the config has no [smtp] section")
+    secret = config.web.secret() if config.web else b""
+    digests: dict[tuple[str, datetime, datetime, int | None], Digest] = {}
+    messages: list[tuple[int, EmailMessage]] = []
+    for d in emails:
+        built = _cached_digest(archive, config, d, digests)
+        one_click = ""
+        if config.web is not None:
+            from bot.web import unsubscribe_link
+
+            one_click = unsubscribe_link(config.web, secret, d.subscription, d.recipient)
+            built = replace(built, unsubscribe=one_click)
+        text, html = render.render(built, "text"), render.render(built, "html")
+        messages.append((d.id, smtp.build(d, text, html, config.smtp, one_click)))
+    # smtplib blocks; a thread keeps the event loop (and SIGTERM handling) responsive
+    return await asyncio.to_thread(smtp.send, messages, config.smtp)
+
+
+async def _post_chats(
+    archive: Archive, config: Config, chats: Sequence[Delivery]
+) -> list[DeliveryResult]:
+    from bot import render
+    from bot.deliver.channels import ChatJob, post_all
+
+    digests: dict[tuple[str, datetime, datetime, int | None], Digest] = {}
+    rendered: dict[tuple[str, datetime, datetime, int | None], Rendered] = {}
+    jobs: list[ChatJob] = []
+    results: list[DeliveryResult] = []
+    for d in chats:
+        channel = config.subscription(d.subscription).channel
+        assert channel is not None  # a chat delivery is only queued for a channel
+        try:
+            url, secret = channel.url(), channel.secret()
+        except ConfigError as exc:  # an unset variable: fixable, so retried later
+            results.append(DeliveryResult(d.id, ok=False, error=str(exc)))
+            continue
+        key = (d.subscription, d.period_start, d.period_end, d.item_id)
+        if key not in rendered:
+            built = _cached_digest(archive, config, d, digests)
+            fmt = "json" if channel.kind == "webhook" else channel.kind
+            rendered[key] = render.render(built, fmt)
+        jobs.append(
+            ChatJob(
+                delivery_id=d.id,
+                kind=channel.kind,
+                url=url,
+                key=d.key,
+                payloads=rendered[key].payloads,
+                parts_sent=d.parts_sent,
+                secret=secret,
+            )
+        )
+    return results + await post_all(jobs, config.worker.concurrency)
+
+
+def _record(
+    archive: Archive,
+    claimed: dict[int, Delivery],
+    results: Sequence[DeliveryResult],
+    now: datetime,
+) -> dict[str, int]:
+    counts = {"sent": 0, "failed": 0, "unknown": 0, "dead": 0}
+    for result in results:
+        delivery = claimed[result.delivery_id]
+        retry_at = None
+        retriable = not result.ok and (result.retry or result.unknown)
+        if retriable and now - delivery.period_end < GIVE_UP_AFTER:
+            delay = min(RETRY_MAX, RETRY_MIN * 2 ** (delivery.attempts - 1))
+            delay *= random.uniform(0.8, 1.2)  # jitter: failed sends do not retry in step
+            delay = max(delay, min(result.retry_after or 0.0, RETRY_MAX))
+            retry_at = now + timedelta(seconds=delay)
+        archive.finish_delivery(result, retry_at)
+        where = f"delivery_id={delivery.id} subscription={delivery.subscription}"
+        if result.ok:
+            counts["sent"] += 1
+        elif retry_at is not None:
+            counts["unknown" if result.unknown else "failed"] += 1
+            log.warning("%s %s: %s", where, "unknown" if result.unknown else "failed", result.error)
+        else:
+            counts["dead"] += 1
+            log.error("%s dead: %s", where, result.error)
+            archive.record_event(
+                "delivery_dead",
+                f"delivery {delivery.id} of subscription {delivery.subscription} to "
+                f"{delivery.recipient} gave up after {delivery.attempts} attempts: {result.error}",
+            )
+    return counts
+
+
+async def _send_alerts(archive: Archive, config: Config) -> int:
+    """Undelivered admin events to the admin channel; marked delivered only once sent."""
+    if config.admin is None:
+        return 0
+    from bot import render
+    from bot.deliver.channels import ChatJob, post_all
+
+    events = archive.events(undelivered_only=True)[:MAX_ALERTS]
+    if not events:
+        return 0
+    try:
+        url, secret = config.admin.url(), config.admin.secret()
+    except ConfigError as exc:
+        log.warning("admin alerts not sent: %s", exc)
+        return 0
+    alerts = [(e["at"], e["kind"], str(e["message"])[:500]) for e in events]
+    payload = render.render_alerts(alerts, config.admin.kind)
+    first, last = events[0]["id"], events[-1]["id"]
+    job = ChatJob(0, config.admin.kind, url, f"alerts:{first}-{last}", (payload,), secret=secret)
+    (result,) = await post_all([job])
+    if not result.ok:
+        log.warning("admin alerts not sent (tried again next cycle): %s", result.error)
+        return 0
+    archive.mark_events_delivered([e["id"] for e in events])
+    return len(events)
+
+
+def _cached_digest(
+    archive: Archive,
+    config: Config,
+    d: Delivery,
+    cache: dict[tuple[str, datetime, datetime, int | None], Digest],
+) -> Digest:
+    """The digest a delivery carries: its period's, or its one item's (`each` mode)."""
+    from bot import digest
+
+    key = (d.subscription, d.period_start, d.period_end, d.item_id)
+    if key not in cache:
+        sub = config.subscription(d.subscription)
+        if d.item_id is None:
+            cache[key] = _digest_for(archive, config, sub, d.period_start, d.period_end)
+        else:
+            items = archive.items_by_id([d.item_id])
+            titles = {f.key: f.title for f in archive.feeds()}
+            first_seen = items[0].first_seen if items else d.period_start
+            each = sub.model_copy(update={"max_items": 1})
+            cache[key] = digest.build(
+                each, items, titles, first_seen, first_seen + timedelta(seconds=1)
+            )
+    return cache[key]
+
+
+def _items(
+    archive: Archive, config: Config, sub: SubscriptionConfig, start: datetime, end: datetime
+) -> list:  # type: ignore[type-arg]
+    from bot import digest
+
+    feeds = archive.feeds()
+    keys = digest.feed_keys(sub, [f.key for f in feeds], {f.id: f.tags for f in config.feeds})
+    return archive.items_first_seen(start, end, keys)
+
+
+def _digest_for(
+    archive: Archive, config: Config, sub: SubscriptionConfig, start: datetime, end: datetime
+) -> Digest:
+    from bot import digest
+
+    feeds = archive.feeds()
+    keys = digest.feed_keys(sub, [f.key for f in feeds], {f.id: f.tags for f in config.feeds})
+    items = archive.items_first_seen(start, end, keys)
+    return digest.build(sub, items, {f.key: f.title for f in feeds}, start, end)
