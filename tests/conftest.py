@@ -9,8 +9,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 
 from bot.archive import Archive
+from tests.smtpsink import Sink, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -69,3 +71,23 @@ def archive(archive_url: str) -> Iterator[Archive]:
     arch.upgrade()
     yield arch
     arch.close()
+
+
+@pytest.fixture
+def filled(archive: Archive) -> Archive:
+    """An archive holding the dump's ten articles."""
+    from bot.pipeline import import_files
+
+    import_files(archive, [DUMP])
+    return archive
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[Sink, int]]:
+    """An SMTP server on loopback answering 250 (or handler.reply): (handler, port)."""
+    handler = Sink()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()

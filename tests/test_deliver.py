@@ -2,58 +2,18 @@
 
 from __future__ import annotations
 
-import email
-import socket
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import Message
-from email.policy import default
 from itertools import pairwise
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from bot import schema
 from bot.archive import Archive
 from bot.config import Config, SmtpConfig, SubscriptionConfig
 from bot.deliver.smtp import clean_header
-from bot.pipeline import deliver_due, due_period, import_files
-from tests.conftest import DUMP
-
-
-@dataclass
-class Sink:
-    """An SMTP server's DATA handler: answers `reply` and keeps what it accepted."""
-
-    reply: str = "250 OK"
-    received: list[Message] = field(default_factory=list)
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        if self.reply == "drop":  # hang up in the middle of the transaction
-            server.transport.close()  # type: ignore[attr-defined]
-            return "421 closing"
-        if self.reply.startswith("250"):
-            content = envelope.content  # type: ignore[attr-defined]
-            self.received.append(email.message_from_bytes(content, policy=default))
-        return self.reply
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def sink() -> Iterator[tuple[Sink, int]]:
-    handler = Sink()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
+from bot.pipeline import deliver_due, due_period
+from tests.smtpsink import Sink, free_port
 
 
 def _config(port: int, **sub: object) -> Config:
@@ -72,12 +32,6 @@ def _config(port: int, **sub: object) -> Config:
         }
     )
     return Config(smtp=smtp, subscriptions=(subscription,))
-
-
-@pytest.fixture
-def filled(archive: Archive) -> Archive:
-    import_files(archive, [DUMP])
-    return archive
 
 
 def test_now_sends_one_message_per_address(filled: Archive, sink: tuple[Sink, int]) -> None:
@@ -143,7 +97,7 @@ def test_550_is_dead_at_once(filled: Archive, sink: tuple[Sink, int]) -> None:
 
 
 def test_unreachable_server_fails_for_retry(filled: Archive) -> None:
-    summary = deliver_due(filled, _config(_free_port(), backfill=True), "t", now_period=True)
+    summary = deliver_due(filled, _config(free_port(), backfill=True), "t", now_period=True)
     assert summary.failed == 2
     assert "smtp: " in (filled.deliveries("failed")[0].last_error or "")
 

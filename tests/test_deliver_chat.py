@@ -19,8 +19,7 @@ import sqlalchemy as sa
 from bot import schema
 from bot.archive import Archive
 from bot.config import ChannelConfig, Config, SubscriptionConfig
-from bot.pipeline import deliver_due, import_files
-from tests.conftest import DUMP
+from bot.pipeline import deliver_due
 from tests.feedserver import FeedServer, Reply
 
 SECRET = "s3cret-key-for-tests"
@@ -30,12 +29,6 @@ SECRET = "s3cret-key-for-tests"
 def receiver() -> Iterator[FeedServer]:
     with FeedServer() as server:
         yield server
-
-
-@pytest.fixture
-def filled(archive: Archive) -> Archive:
-    import_files(archive, [DUMP])
-    return archive
 
 
 def _config(

@@ -5,7 +5,15 @@ Every command's help ends with an example (tests/test_cli_help.py asserts it). A
 prints one line, "reportbot: error: ...", and exits 1; click's usage errors exit 2.
 """
 
-from bot.cli import archive, db, digest, facts, feeds, poll  # noqa: F401  (registers them)
+from bot.cli import (  # noqa: F401  (registers them)
+    archive,
+    db,
+    digest,
+    facts,
+    feeds,
+    poll,
+    subscribers,
+)
 from bot.cli.root import cli, main, run
 
 __all__ = ["cli", "main", "run"]

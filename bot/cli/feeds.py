@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
@@ -19,6 +18,7 @@ from rich.table import Table
 
 from bot import config as config_mod
 from bot import pipeline
+from bot.cli.configfile import read_toml, write_checked
 from bot.cli.root import Context, cli, pass_ctx
 from bot.errors import ConfigError
 
@@ -115,7 +115,7 @@ def feeds_add(
         https://www.communitycare.co.uk/tag/child-safeguarding-practice-review-panel/feed/
     """
     path, _ = config_mod.config_path(ctx.config_path)
-    doc = _read(path)
+    doc = read_toml(path)
     feed_id = feed_id or _id_from(url)
     entry = tomlkit.table()
     entry["id"] = feed_id
@@ -132,7 +132,7 @@ def feeds_add(
         feeds = tomlkit.aot()
         doc["feeds"] = feeds
     feeds.append(entry)
-    _write_checked(path, doc)
+    write_checked(path, doc)
     click.echo(f"added feed {feed_id} to {path}")
 
 
@@ -147,7 +147,7 @@ def feeds_remove(ctx: Context, feed_id: str) -> None:
       reportbot feeds remove cspr
     """
     path, _ = config_mod.config_path(ctx.config_path)
-    doc = _read(path)
+    doc = read_toml(path)
     feeds = doc.get("feeds") or []
     keep = [f for f in feeds if f.get("id") != feed_id]
     if len(keep) == len(feeds):
@@ -156,7 +156,7 @@ def feeds_remove(ctx: Context, feed_id: str) -> None:
         feeds.pop()
     for f in keep:
         feeds.append(f)
-    _write_checked(path, doc)
+    write_checked(path, doc)
     click.echo(f"removed feed {feed_id} from {path}")
 
 
@@ -174,27 +174,6 @@ def feeds_test(ctx: Context, url: str, allow_private: bool) -> None:
     worker = config_mod.load(ctx.config_path).worker
     parsed = asyncio.run(pipeline.check_feed(worker, url, allow_private))
     click.echo(f"{parsed.feed.title or '(untitled)'}: {len(parsed.items)} items ({parsed.format})")
-
-
-def _read(path: Path) -> tomlkit.TOMLDocument:
-    if not path.exists():
-        return tomlkit.document()
-    try:
-        return tomlkit.parse(path.read_text(encoding="utf-8"))
-    except Exception as exc:  # tomlkit raises several kinds; all mean "fix the file"
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-
-
-def _write_checked(path: Path, doc: tomlkit.TOMLDocument) -> None:
-    """Write via a temporary file, and only if the result is a valid config."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".new")
-    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
-    found = config_mod.problems(tmp)
-    if found:
-        tmp.unlink()
-        raise ConfigError(found[0].replace(str(tmp), str(path)) + " (file left unchanged)")
-    tmp.replace(path)
 
 
 def _id_from(url: str) -> str:

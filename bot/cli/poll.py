@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from http.server import ThreadingHTTPServer
 
 import click
 from rich.console import Console
@@ -12,7 +13,9 @@ from rich.table import Table
 
 from bot import config as config_mod
 from bot import pipeline
+from bot.archive import Archive
 from bot.cli.root import Context, cli, pass_ctx, worker_name
+from bot.errors import ReportbotError
 
 
 @cli.command("poll")
@@ -58,9 +61,11 @@ def poll_cmd(ctx: Context, feed_id: str | None) -> None:
 )
 @pass_ctx
 def run_cmd(ctx: Context, tick: float) -> None:
-    """Run the worker: poll due feeds on every tick until SIGTERM or Ctrl-C.
+    """Run the worker: on every tick poll the due feeds, then send what is due, until
+    SIGTERM or Ctrl-C. With [web] configured it also serves the one-click unsubscribe link.
 
-    Several workers may share one PostgreSQL archive: each feed is leased to one at a time.
+    Several workers may share one PostgreSQL archive: each feed and each delivery is leased
+    to one worker at a time.
 
     \b
     Example:
@@ -76,11 +81,38 @@ def run_cmd(ctx: Context, tick: float) -> None:
             summary = await pipeline.poll_cycle(archive, cfg, owner, stop=stop)
             if summary.outcomes:
                 click.echo(summary.line)
+            if stop.is_set():
+                return summary
+            try:
+                sent = await pipeline.deliver_cycle(archive, cfg, owner)
+            except ReportbotError as exc:  # e.g. no [smtp]: polling goes on, say what to fix
+                click.echo(f"reportbot: delivery: {exc}", err=True)
+                return summary
+            if sent.queued or sent.sent or sent.failed or sent.dead or sent.alerts:
+                click.echo(sent.line)
             return summary
 
+        web = _serve_web(cfg, archive) if cfg.web is not None else None
         click.echo(f"worker {owner} polling {len(cfg.feeds)} feeds every {tick:g} s")
-        run_forever(cycle, tick)
+        try:
+            run_forever(cycle, tick)
+        finally:
+            if web is not None:
+                web.shutdown()
     click.echo("worker stopped")
+
+
+def _serve_web(cfg: config_mod.Config, archive: Archive) -> ThreadingHTTPServer:
+    from bot import web
+
+    assert cfg.web is not None
+    server = web.serve(
+        cfg.web,
+        cfg.web.secret(),
+        lambda sub, address: archive.unsubscribe(sub, address, via="one-click"),
+    )
+    click.echo(f"serving one-click unsubscribe on {cfg.web.listen}")
+    return server
 
 
 @cli.command("status")

@@ -1,0 +1,118 @@
+"""Subscriber commands: list, add, remove.
+
+Addresses live in the config file (`email = [...]`); an unsubscribe is recorded in the
+archive instead, like the one-click link does, so it works with a read-only config and
+takes effect before the next send, even for messages already queued.
+"""
+
+from __future__ import annotations
+
+import click
+import tomlkit
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from bot import config as config_mod
+from bot.cli.configfile import read_toml, write_checked
+from bot.cli.root import Context, cli, pass_ctx
+from bot.errors import ConfigError
+
+
+@cli.group("subscribers")
+def subscribers_group() -> None:
+    """List, add and remove the e-mail subscribers of a subscription.
+
+    \b
+    Example:
+      reportbot subscribers list weekly
+    """
+
+
+@subscribers_group.command("list")
+@click.argument("subscription", required=False)
+@pass_ctx
+def subscribers_list(ctx: Context, subscription: str | None) -> None:
+    """Every subscription's destinations, and who unsubscribed.
+
+    \b
+    Example:
+      reportbot subscribers list
+      reportbot subscribers list weekly
+    """
+    cfg = config_mod.load(ctx.config_path)
+    subs = [cfg.subscription(subscription)] if subscription else list(cfg.subscriptions)
+    if not subs:
+        click.echo("no subscriptions configured (see docs/CONFIG.md, [[subscriptions]])")
+        return
+    with ctx.archive() as archive:
+        gone = archive.unsubscribed()
+    table = Table(title="Subscribers")
+    for name in ("subscription", "mode", "destination", "status"):
+        table.add_column(name, overflow="fold")
+    for sub in subs:
+        mode = sub.mode if sub.mode == "each" else f"digest ({sub.schedule}, {sub.timezone})"
+        if sub.channel is not None:
+            table.add_row(escape(sub.id), mode, f"{sub.channel.kind} channel", "active")
+        for address in sub.email:
+            left = address.lower() in gone.get(sub.id, set())
+            table.add_row(
+                escape(sub.id), mode, escape(address), "unsubscribed" if left else "active"
+            )
+    Console().print(table)
+
+
+@subscribers_group.command("remove")
+@click.argument("subscription")
+@click.argument("address")
+@pass_ctx
+def subscribers_remove(ctx: Context, subscription: str, address: str) -> None:
+    """Unsubscribe an address; it receives nothing more, not even messages already queued.
+
+    \b
+    Example:
+      reportbot subscribers remove weekly a@example.org
+    """
+    cfg = config_mod.load(ctx.config_path)
+    sub = cfg.subscription(subscription)
+    if address.lower() not in {a.lower() for a in sub.email}:
+        raise ConfigError(
+            f"{address} is not a subscriber of {subscription!r}; "
+            "`reportbot subscribers list` shows them"
+        )
+    with ctx.archive() as archive:
+        changed = archive.unsubscribe(subscription, address, via="cli")
+    click.echo(f"{address} {'unsubscribed from' if changed else 'had already left'} {subscription}")
+
+
+@subscribers_group.command("add")
+@click.argument("subscription")
+@click.argument("address")
+@pass_ctx
+def subscribers_add(ctx: Context, subscription: str, address: str) -> None:
+    """Add an address to an e-mail subscription (or take back its unsubscribe).
+
+    The config file is edited with its comments kept; it starts with the next period.
+
+    \b
+    Example:
+      reportbot subscribers add weekly c@example.org
+    """
+    cfg = config_mod.load(ctx.config_path)
+    sub = cfg.subscription(subscription)
+    if sub.channel is not None:
+        raise ConfigError(f"{subscription!r} posts to a {sub.channel.kind} channel, not e-mail")
+    if address.lower() not in {a.lower() for a in sub.email}:
+        path, _ = config_mod.config_path(ctx.config_path)
+        doc = read_toml(path)
+        for entry in doc.get("subscriptions") or []:
+            if entry.get("id") == subscription:
+                emails = entry.get("email")
+                if emails is None:
+                    entry["email"] = tomlkit.array()
+                    emails = entry["email"]
+                emails.append(address)
+        write_checked(path, doc)
+    with ctx.archive() as archive:
+        archive.resubscribe(subscription, address)
+    click.echo(f"{address} subscribed to {subscription}")
