@@ -88,6 +88,7 @@ class SmtpConfig(_Strict):
     password_env: str = ""
     from_: str = Field(alias="from")
     reply_to: str = ""
+    connections: int = Field(default=2, ge=1, le=10)  # sent over at once, per batch
 
     @model_validator(mode="after")
     def _check(self) -> SmtpConfig:

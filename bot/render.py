@@ -13,6 +13,7 @@ the platforms' documented limits:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -47,7 +48,10 @@ def templates_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "templates"
 
 
+@functools.lru_cache(maxsize=8)
 def environment(directory: Path | None = None) -> jinja2.Environment:
+    """One Environment per template directory: it caches the compiled templates (compiling
+    them for every message was most of the cost of a send)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(directory or templates_dir())),
         autoescape=jinja2.select_autoescape(["html", "html.j2"]),

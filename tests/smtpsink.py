@@ -15,6 +15,7 @@ class Sink:
 
     reply: str = "250 OK"
     received: list[Message] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # the same messages, as they came
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         if self.reply == "drop":  # hang up in the middle of the transaction
@@ -23,6 +24,7 @@ class Sink:
         if self.reply.startswith("250"):
             content = envelope.content  # type: ignore[attr-defined]
             self.received.append(email.message_from_bytes(content, policy=default))
+            self.raw.append(content)
         return self.reply
 
 

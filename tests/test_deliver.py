@@ -165,3 +165,16 @@ def test_cli_digest_send_and_deliveries(
     assert run(["--config", str(cfg), "deliveries", "retry", "99"]) == 1
     assert "no failed, unknown or dead delivery with id 99" in capsys.readouterr().err
     assert len(handler.received) == 1
+
+
+def test_non_ascii_subject_and_sender_are_encoded(filled: Archive, sink: tuple[Sink, int]) -> None:
+    handler, port = sink
+    base = _config(port, backfill=True, name="Revues de sécurité — hebdo")
+    assert base.smtp is not None
+    smtp = base.smtp.model_copy(update={"from_": "Équipe veille <bot@example.org>"})
+    deliver_due(filled, Config(smtp=smtp, subscriptions=base.subscriptions), "t", now_period=True)
+    msg = handler.received[0]
+    assert msg["Subject"].startswith("Revues de sécurité — hebdo: 10 new items")
+    assert msg["From"].addresses[0].display_name == "Équipe veille"
+    headers = handler.raw[0].split(b"\r\n\r\n", 1)[0]
+    assert b"Subject: =?utf-8?" in headers and headers.isascii()  # RFC 2047, 7-bit

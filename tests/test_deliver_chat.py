@@ -102,7 +102,7 @@ def test_slack_posts_at_most_one_a_second(
     summary = deliver_due(filled, cfg, "w1")
     assert summary.sent == len(receiver.posts) >= 3
     gaps = [b.at - a.at for a, b in zip(receiver.posts, receiver.posts[1:], strict=False)]
-    assert min(gaps) >= 0.95  # monotonic clock on arrival; 50 ms for scheduling slack
+    assert min(gaps) >= 1.0  # paced from each answer, so arrivals are a second apart too
 
 
 def test_429_waits_for_retry_after_and_holds_the_destination(

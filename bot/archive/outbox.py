@@ -54,31 +54,44 @@ class OutboxMixin(ArchiveBase):
                 for r in conn.execute(sa.select(u.c.address).where(u.c.subscription == sub_id))
             }
             targets = [r for r in recipients if r.lower() not in gone]
-            for item_id in [None] if items is None else items:
-                for recipient in targets:
-                    key = delivery_key(sub_id, end, recipient, item_id)
-                    exists = conn.execute(sa.select(d.c.id).where(d.c.key == key)).first()
-                    if exists is not None:
-                        continue
-                    conn.execute(
-                        d.insert().values(
-                            key=key,
-                            subscription=sub_id,
-                            recipient=recipient,
-                            period_start=start,
-                            period_end=end,
-                            item_id=item_id,
-                            state="pending",
-                            attempts=0,
-                            created_at=now,
-                        )
-                    )
-                    created += 1
+            rows = {
+                delivery_key(sub_id, end, recipient, item_id): (recipient, item_id)
+                for item_id in ([None] if items is None else items)
+                for recipient in targets
+            }
+            keys = list(rows)
+            for n in range(0, len(keys), 500):  # bound the IN list
+                chunk = keys[n : n + 500]
+                for (key,) in conn.execute(sa.select(d.c.key).where(d.c.key.in_(chunk))):
+                    rows.pop(key)
+            if rows:
+                conn.execute(
+                    d.insert(),
+                    [
+                        {
+                            "key": key,
+                            "subscription": sub_id,
+                            "recipient": recipient,
+                            "period_start": start,
+                            "period_end": end,
+                            "item_id": item_id,
+                            "state": "pending",
+                            "attempts": 0,
+                            "created_at": now,
+                        }
+                        for key, (recipient, item_id) in rows.items()
+                    ],
+                )
+            created = len(rows)
             conn.execute(s.update().where(s.c.id == sub_id).values(last_period_end=end))
         return created
 
     def claim_deliveries(
-        self, owner: str, lease_seconds: float, subscription: str | None = None
+        self,
+        owner: str,
+        lease_seconds: float,
+        subscription: str | None = None,
+        limit: int | None = None,
     ) -> list[Delivery]:
         """Lease the deliveries that are due: pending; failed or unknown whose retry time
         came; and sending ones whose lease expired. Those were interrupted mid-send (a
@@ -95,6 +108,8 @@ class OutboxMixin(ArchiveBase):
         query = sa.select(d).where(due).order_by(d.c.id)
         if subscription is not None:
             query = query.where(d.c.subscription == subscription)
+        if limit is not None:
+            query = query.limit(limit)
         with self._write() as conn:
             conn.execute(d.update().where(expired).values(uncertain=True))
             lease = {
@@ -106,28 +121,22 @@ class OutboxMixin(ArchiveBase):
         return [_delivery(r, state="sending", attempts=r.attempts + 1) for r in rows]
 
     def finish_delivery(self, result: DeliveryResult, retry_at: datetime | None) -> None:
-        """Record a send: sent (only now, after it succeeded); failed or unknown with a retry
-        time; or dead. Chat deliveries also record how many of their parts went out."""
+        self.finish_deliveries([(result, retry_at)])
+
+    def finish_deliveries(self, outcomes: Sequence[tuple[DeliveryResult, datetime | None]]) -> None:
+        """Record sends, in one transaction: sent (only now, after it succeeded); failed or
+        unknown with a retry time; or dead. Chat deliveries also record how many of their
+        parts went out."""
         now = datetime.now(UTC)
         d = schema.deliveries
-        error = _strip_nul(result.error or "")[:2000]
-        values: dict[str, Any]
-        if result.ok:
-            values = {"state": "sent", "sent_at": now, "last_error": None}
-            values["message_id"] = result.message_id
-        elif retry_at is not None and (result.retry or result.unknown):
-            state = "unknown" if result.unknown else "failed"
-            values = {"state": state, "next_attempt_at": retry_at, "last_error": error}
-        else:
-            values = {"state": "dead", "last_error": error}
-        if result.unknown:
-            values["uncertain"] = True
-        if result.parts_sent is not None:
-            values["parts_sent"] = result.parts_sent
         with self._write() as conn:
-            conn.execute(
-                d.update().where(d.c.id == result.delivery_id).values(lease_until=None, **values)
-            )
+            for result, retry_at in outcomes:
+                values = _outcome_values(result, retry_at, now)
+                conn.execute(
+                    d.update()
+                    .where(d.c.id == result.delivery_id)
+                    .values(lease_until=None, **values)
+                )
 
     def cancel_delivery(self, delivery_id: int, reason: str) -> None:
         """Not to be sent after all (the address unsubscribed after it was queued)."""
@@ -240,6 +249,26 @@ def delivery_key(
     if item_id is not None:
         return f"each:{sub_id}:{item_id}:{recipient.lower()}"
     return f"digest:{sub_id}:{period_end.astimezone(UTC).isoformat()}:{recipient.lower()}"
+
+
+def _outcome_values(
+    result: DeliveryResult, retry_at: datetime | None, now: datetime
+) -> dict[str, Any]:
+    error = _strip_nul(result.error or "")[:2000]
+    values: dict[str, Any]
+    if result.ok:
+        values = {"state": "sent", "sent_at": now, "last_error": None}
+        values["message_id"] = result.message_id
+    elif retry_at is not None and (result.retry or result.unknown):
+        state = "unknown" if result.unknown else "failed"
+        values = {"state": state, "next_attempt_at": retry_at, "last_error": error}
+    else:
+        values = {"state": "dead", "last_error": error}
+    if result.unknown:
+        values["uncertain"] = True
+    if result.parts_sent is not None:
+        values["parts_sent"] = result.parts_sent
+    return values
 
 
 def _delivery(row: Any, **changes: Any) -> Delivery:

@@ -84,7 +84,7 @@ def run_cmd(ctx: Context, tick: float) -> None:
             if stop.is_set():
                 return summary
             try:
-                sent = await pipeline.deliver_cycle(archive, cfg, owner)
+                sent = await pipeline.deliver_cycle(archive, cfg, owner, stop=stop)
             except ReportbotError as exc:  # e.g. no [smtp]: polling goes on, say what to fix
                 click.echo(f"reportbot: delivery: {exc}", err=True)
                 return summary

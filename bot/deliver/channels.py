@@ -30,9 +30,13 @@ TARGETS: dict[str, ModuleType] = {
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
 
-async def post_all(jobs: Sequence[ChatJob], concurrency: int = 20) -> list[DeliveryResult]:
+async def post_all(
+    jobs: Sequence[ChatJob], concurrency: int = 20, pace: dict[str, float] | None = None
+) -> list[DeliveryResult]:
     """Send every job; one result per job, in no particular order. Never raises for
-    network or HTTP trouble."""
+    network or HTTP trouble. `pace` maps a URL to its last post (time.monotonic()); pass
+    the same dict to successive calls so a destination's pace holds across batches."""
+    pace = {} if pace is None else pace
     by_destination: dict[str, list[ChatJob]] = {}
     for job in jobs:
         by_destination.setdefault(job.url, []).append(job)
@@ -42,29 +46,35 @@ async def post_all(jobs: Sequence[ChatJob], concurrency: int = 20) -> list[Deliv
     async with httpx.AsyncClient(
         timeout=TIMEOUT, follow_redirects=False, headers=headers, limits=limits
     ) as client:
-
-        async def one_destination(queue: list[ChatJob]) -> list[DeliveryResult]:
-            async with gate:
-                return await _destination(client, queue)
-
-        groups = await asyncio.gather(*(one_destination(q) for q in by_destination.values()))
+        groups = await asyncio.gather(
+            *(_destination(client, queue, pace, gate) for queue in by_destination.values())
+        )
     return [result for group in groups for result in group]
 
 
-async def _destination(client: httpx.AsyncClient, queue: list[ChatJob]) -> list[DeliveryResult]:
+async def _destination(
+    client: httpx.AsyncClient,
+    queue: list[ChatJob],
+    pace: dict[str, float],
+    gate: asyncio.Semaphore,
+) -> list[DeliveryResult]:
+    """One destination's jobs in order. The gate bounds requests in flight, not
+    destinations: one waiting out its pace does not hold a place."""
     results: list[DeliveryResult] = []
-    last_post = 0.0
     held: Posted | None = None  # a 429 from this destination holds back the rest
     for job in queue:
         target = TARGETS[job.kind]
         sent = job.parts_sent
         outcome: Posted | None = held
         while outcome is None and sent < len(job.payloads):
-            wait = last_post + float(target.MIN_INTERVAL) - time.monotonic()
+            wait = pace.get(job.url, -1e9) + float(target.MIN_INTERVAL) - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            last_post = time.monotonic()
-            posted = await _send(target, client, job, sent)
+            async with gate:
+                posted = await _send(target, client, job, sent)
+            # paced from the answer, not the request: the receiver has seen this one by
+            # now, so it sees the next one at least MIN_INTERVAL later whatever its queues
+            pace[job.url] = time.monotonic()
             if posted.ok:
                 sent += 1
             else:

@@ -13,10 +13,14 @@ import smtplib
 import ssl
 import unicodedata
 from collections.abc import Sequence
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from concurrent.futures import ThreadPoolExecutor
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import quote
 
 from bot.config import SmtpConfig
@@ -24,21 +28,41 @@ from bot.errors import ConfigError
 from bot.models import Delivery, DeliveryResult, Rendered
 
 # 998: RFC 5322's line limit, so a long List-Unsubscribe is never folded into pieces.
-POLICY = SMTP.clone(max_line_length=998)
+# The compat32 MIME classes rather than EmailMessage: the modern API parses every header it
+# is given (about 2 ms a message here, two thirds of the cost of a send), and everything we
+# set is already cleaned and encoded below.
+POLICY = compat32.clone(max_line_length=998)
 TIMEOUT = 30.0
+# Quoted-printable, not the base64 Python picks for UTF-8: digests are mostly ASCII, so QP
+# is a third smaller, stays readable in a raw view, and is still 7-bit safe for any relay.
+_QP = Charset("utf-8")
+_QP.body_encoding = QP
+
+
+def body_parts(text: Rendered, html: Rendered) -> tuple[MIMEText, MIMEText]:
+    """The text and HTML alternatives. Parts never change once made, so one pair can be
+    shared by every recipient of the same digest."""
+    return (
+        MIMEText(text.body, "plain", _QP, policy=POLICY),  # type: ignore[arg-type]
+        MIMEText(html.body, "html", _QP, policy=POLICY),  # type: ignore[arg-type]
+    )
 
 
 def build(
-    delivery: Delivery, text: Rendered, html: Rendered, cfg: SmtpConfig, one_click: str = ""
-) -> EmailMessage:
+    delivery: Delivery,
+    subject: str,
+    parts: tuple[MIMEText, MIMEText],
+    cfg: SmtpConfig,
+    one_click: str = "",
+) -> Message:
     """The message for one delivery: multipart/alternative, text first, HTML second.
     `one_click`: the https unsubscribe link (RFC 8058), when the endpoint is served."""
     sender_name, sender_address = parseaddr(clean_header(cfg.from_))
     domain = sender_address.rpartition("@")[2] or "reportbot.invalid"
-    msg = EmailMessage(policy=POLICY)
-    msg["From"] = str(Address(display_name=sender_name, addr_spec=sender_address))
+    msg = MIMEMultipart("alternative", policy=POLICY)
+    msg["From"] = formataddr((sender_name, sender_address), charset="utf-8")
     msg["To"] = clean_header(delivery.recipient)
-    msg["Subject"] = clean_header(text.subject)
+    msg["Subject"] = _encoded(clean_header(subject), "Subject")
     msg["Date"] = format_datetime(delivery.period_end)
     msg["Message-ID"] = f"<{hashlib.sha256(delivery.key.encode()).hexdigest()[:32]}@{domain}>"
     msg["List-Id"] = f"<{clean_header(delivery.subscription)}.{domain}>"
@@ -49,11 +73,16 @@ def build(
     else:
         msg["List-Unsubscribe"] = f"<{unsubscribe}>"
     if cfg.reply_to:
-        msg["Reply-To"] = clean_header(cfg.reply_to)
+        msg["Reply-To"] = formataddr(parseaddr(clean_header(cfg.reply_to)), charset="utf-8")
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text.body)
-    msg.add_alternative(html.body, subtype="html")
+    msg.attach(parts[0])
+    msg.attach(parts[1])
     return msg
+
+
+def _encoded(value: str, name: str) -> str:
+    """RFC 2047 encoded words for a non-ASCII value; ASCII stays readable as it is."""
+    return value if value.isascii() else Header(value, "utf-8", header_name=name).encode()
 
 
 def clean_header(value: str) -> str:
@@ -61,9 +90,23 @@ def clean_header(value: str) -> str:
     return "".join(" " if unicodedata.category(c) == "Cc" else c for c in value).strip()
 
 
-def send(messages: Sequence[tuple[int, EmailMessage]], cfg: SmtpConfig) -> list[DeliveryResult]:
-    """Send each (delivery id, message) over one connection; a dropped connection is
-    reopened for the rest. Never raises for SMTP trouble: see DeliveryResult."""
+def send(messages: Sequence[tuple[int, Message]], cfg: SmtpConfig) -> list[DeliveryResult]:
+    """Send each (delivery id, message) over `cfg.connections` connections at once (each
+    message waits for the server's answer, so a second connection keeps the link busy).
+    Never raises for SMTP trouble: see DeliveryResult."""
+    lanes = max(1, min(cfg.connections, len(messages)))
+    if lanes == 1:
+        return _send_over_one(messages, cfg)
+    chunks = [messages[n::lanes] for n in range(lanes)]
+    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="smtp") as pool:
+        done = pool.map(_send_over_one, chunks, [cfg] * lanes)
+        return [result for chunk in done for result in chunk]
+
+
+def _send_over_one(
+    messages: Sequence[tuple[int, Message]], cfg: SmtpConfig
+) -> list[DeliveryResult]:
+    """One connection for the whole batch; a dropped connection is reopened for the rest."""
     results: list[DeliveryResult] = []
     client: smtplib.SMTP | None = None
     try:

@@ -16,7 +16,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
+from email.mime.text import MIMEText
+from html import escape
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -77,6 +79,10 @@ RETRY_MIN = 60.0
 RETRY_MAX = 6 * 3600.0
 GIVE_UP_AFTER = timedelta(days=3)
 MAX_ALERTS = 20  # per admin message; the rest go in the next one
+BATCH = 1000  # deliveries leased at a time: a crash leaves at most this many to expire
+# Stands for the recipient's own unsubscribe link while a digest is rendered once for all
+# recipients; each message then gets its link put in (rendering is the costly part).
+_LINK = "https://unsubscribe.reportbot.invalid/link"
 
 
 @dataclass(frozen=True)
@@ -154,24 +160,37 @@ async def deliver_cycle(
     only: str | None = None,
     now_period: bool = False,
     now: datetime | None = None,
+    stop: asyncio.Event | None = None,
 ) -> DeliverySummary:
     """Queue what is due (with `now_period`, the current period at once), send what the
-    outbox holds, then the admin alerts. Running it twice sends nothing the second time."""
+    outbox holds, in leased batches, then the admin alerts. Running it twice sends nothing
+    the second time. `stop` ends it between batches (the rest waits in the outbox)."""
     now = now or datetime.now(UTC)
     subs = [config.subscription(only)] if only else list(config.subscriptions)
     queued = _queue(archive, config, subs, now_period, now)
-    claimed = archive.claim_deliveries(owner, config.worker.lease, only)
-    live, cancelled = _drop_unsubscribed(archive, config, claimed)
-    emails = [d for d in live if d.is_email]
-    chats = [d for d in live if not d.is_email]
-    results: list[DeliveryResult] = []
-    if emails:
-        results += await _send_emails(archive, config, emails, now)
-    if chats:
-        results += await _post_chats(archive, config, chats)
-    counts = _record(archive, {d.id: d for d in live}, results, now)
+    totals = {"sent": 0, "failed": 0, "unknown": 0, "dead": 0, "cancelled": 0}
+    pace: dict[str, float] = {}  # each chat webhook's last post, across batches
+    # Every claimed row leaves the due set (sent, retry later, dead, cancelled), so the
+    # loop ends; the cap is a guard against a bug turning it into a busy loop.
+    for _ in range(10_000):
+        if stop is not None and stop.is_set():
+            break
+        claimed = archive.claim_deliveries(owner, config.worker.lease, only, limit=BATCH)
+        if not claimed:
+            break
+        live, cancelled = _drop_unsubscribed(archive, config, claimed)
+        emails = [d for d in live if d.is_email]
+        chats = [d for d in live if not d.is_email]
+        results: list[DeliveryResult] = []
+        if emails:
+            results += await _send_emails(archive, config, emails, now)
+        if chats:
+            results += await _post_chats(archive, config, chats, pace)
+        counts = _record(archive, {d.id: d for d in live}, results, now)
+        for name, n in [*counts.items(), ("cancelled", cancelled)]:
+            totals[name] += n
     alerts = await _send_alerts(archive, config)
-    return DeliverySummary(queued=queued, cancelled=cancelled, alerts=alerts, **counts)
+    return DeliverySummary(queued=queued, alerts=alerts, **totals)
 
 
 def _queue(
@@ -236,29 +255,41 @@ async def _send_emails(
             )
         raise ConfigError("e-mail deliveries are queued but the config has no [smtp] section")
     secret = config.web.secret() if config.web else b""
-    digests: dict[tuple[str, datetime, datetime, int | None], Digest] = {}
-    messages: list[tuple[int, EmailMessage]] = []
+    digests = _Digests(archive, config, emails)
+    bodies: dict[tuple[str, datetime, datetime, int | None], tuple[Rendered, Rendered]] = {}
+    shared: dict[tuple[str, datetime, datetime, int | None], tuple[MIMEText, MIMEText]] = {}
+    messages: list[tuple[int, Message]] = []
     for d in emails:
-        built = _cached_digest(archive, config, d, digests)
-        one_click = ""
-        if config.web is not None:
-            from bot.web import unsubscribe_link
+        key = (d.subscription, d.period_start, d.period_end, d.item_id)
+        if key not in bodies:
+            built = digests.of(d)
+            if config.web is not None:
+                built = replace(built, unsubscribe=_LINK)
+            bodies[key] = render.render(built, "text"), render.render(built, "html")
+        text, html = bodies[key]
+        if config.web is None:  # the same body for every recipient: build it once
+            if key not in shared:
+                shared[key] = smtp.body_parts(text, html)
+            messages.append((d.id, smtp.build(d, text.subject, shared[key], config.smtp)))
+            continue
+        from bot.web import unsubscribe_link
 
-            one_click = unsubscribe_link(config.web, secret, d.subscription, d.recipient)
-            built = replace(built, unsubscribe=one_click)
-        text, html = render.render(built, "text"), render.render(built, "html")
-        messages.append((d.id, smtp.build(d, text, html, config.smtp, one_click)))
+        one_click = unsubscribe_link(config.web, secret, d.subscription, d.recipient)
+        text = replace(text, body=text.body.replace(_LINK, one_click))
+        html = replace(html, body=html.body.replace(_LINK, escape(one_click)))
+        parts = smtp.body_parts(text, html)
+        messages.append((d.id, smtp.build(d, text.subject, parts, config.smtp, one_click)))
     # smtplib blocks; a thread keeps the event loop (and SIGTERM handling) responsive
     return await asyncio.to_thread(smtp.send, messages, config.smtp)
 
 
 async def _post_chats(
-    archive: Archive, config: Config, chats: Sequence[Delivery]
+    archive: Archive, config: Config, chats: Sequence[Delivery], pace: dict[str, float]
 ) -> list[DeliveryResult]:
     from bot import render
     from bot.deliver.channels import ChatJob, post_all
 
-    digests: dict[tuple[str, datetime, datetime, int | None], Digest] = {}
+    digests = _Digests(archive, config, chats)
     rendered: dict[tuple[str, datetime, datetime, int | None], Rendered] = {}
     jobs: list[ChatJob] = []
     results: list[DeliveryResult] = []
@@ -272,7 +303,7 @@ async def _post_chats(
             continue
         key = (d.subscription, d.period_start, d.period_end, d.item_id)
         if key not in rendered:
-            built = _cached_digest(archive, config, d, digests)
+            built = digests.of(d)
             fmt = "json" if channel.kind == "webhook" else channel.kind
             rendered[key] = render.render(built, fmt)
         jobs.append(
@@ -286,7 +317,7 @@ async def _post_chats(
                 secret=secret,
             )
         )
-    return results + await post_all(jobs, config.worker.concurrency)
+    return results + await post_all(jobs, config.worker.concurrency, pace)
 
 
 def _record(
@@ -296,6 +327,8 @@ def _record(
     now: datetime,
 ) -> dict[str, int]:
     counts = {"sent": 0, "failed": 0, "unknown": 0, "dead": 0}
+    outcomes: list[tuple[DeliveryResult, datetime | None]] = []
+    dead: list[str] = []
     for result in results:
         delivery = claimed[result.delivery_id]
         retry_at = None
@@ -305,7 +338,7 @@ def _record(
             delay *= random.uniform(0.8, 1.2)  # jitter: failed sends do not retry in step
             delay = max(delay, min(result.retry_after or 0.0, RETRY_MAX))
             retry_at = now + timedelta(seconds=delay)
-        archive.finish_delivery(result, retry_at)
+        outcomes.append((result, retry_at))
         where = f"delivery_id={delivery.id} subscription={delivery.subscription}"
         if result.ok:
             counts["sent"] += 1
@@ -315,11 +348,13 @@ def _record(
         else:
             counts["dead"] += 1
             log.error("%s dead: %s", where, result.error)
-            archive.record_event(
-                "delivery_dead",
+            dead.append(
                 f"delivery {delivery.id} of subscription {delivery.subscription} to "
-                f"{delivery.recipient} gave up after {delivery.attempts} attempts: {result.error}",
+                f"{delivery.recipient} gave up after {delivery.attempts} attempts: {result.error}"
             )
+    archive.finish_deliveries(outcomes)
+    for message in dead:  # after the rows: an alert never names a delivery still in flight
+        archive.record_event("delivery_dead", message)
     return counts
 
 
@@ -350,29 +385,35 @@ async def _send_alerts(archive: Archive, config: Config) -> int:
     return len(events)
 
 
-def _cached_digest(
-    archive: Archive,
-    config: Config,
-    d: Delivery,
-    cache: dict[tuple[str, datetime, datetime, int | None], Digest],
-) -> Digest:
-    """The digest a delivery carries: its period's, or its one item's (`each` mode)."""
-    from bot import digest
+class _Digests:
+    """The digests one batch of deliveries carries, each built once: a period's, or one
+    item's (`each` mode). Items and feed titles are read once per batch, not per delivery."""
 
-    key = (d.subscription, d.period_start, d.period_end, d.item_id)
-    if key not in cache:
-        sub = config.subscription(d.subscription)
-        if d.item_id is None:
-            cache[key] = _digest_for(archive, config, sub, d.period_start, d.period_end)
-        else:
-            items = archive.items_by_id([d.item_id])
-            titles = {f.key: f.title for f in archive.feeds()}
-            first_seen = items[0].first_seen if items else d.period_start
-            each = sub.model_copy(update={"max_items": 1})
-            cache[key] = digest.build(
-                each, items, titles, first_seen, first_seen + timedelta(seconds=1)
-            )
-    return cache[key]
+    def __init__(self, archive: Archive, config: Config, batch: Sequence[Delivery]) -> None:
+        self.archive, self.config = archive, config
+        self.built: dict[tuple[str, datetime, datetime, int | None], Digest] = {}
+        wanted = sorted({d.item_id for d in batch if d.item_id is not None})
+        self.items = {s.id: s for s in archive.items_by_id(wanted)} if wanted else {}
+        self.titles = {f.key: f.title for f in archive.feeds()}
+
+    def of(self, d: Delivery) -> Digest:
+        from bot import digest
+
+        key = (d.subscription, d.period_start, d.period_end, d.item_id)
+        if key not in self.built:
+            sub = self.config.subscription(d.subscription)
+            if d.item_id is None:
+                self.built[key] = _digest_for(
+                    self.archive, self.config, sub, d.period_start, d.period_end
+                )
+            else:
+                found = self.items.get(d.item_id)
+                items = [found] if found is not None else []
+                first_seen = found.first_seen if found is not None else d.period_start
+                each = sub.model_copy(update={"max_items": 1})
+                end = first_seen + timedelta(seconds=1)
+                self.built[key] = digest.build(each, items, self.titles, first_seen, end)
+        return self.built[key]
 
 
 def _items(
