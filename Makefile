@@ -37,11 +37,12 @@ unit: $(VENV)/.installed-test
 
 test: lint typecheck unit
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-test
 	$(BIN)/python bench/import_dump.py
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/extract_eval.py
 	$(BIN)/python bench/poll.py
+	$(BIN)/python bench/deliver.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -191,6 +191,8 @@ class SubscriptionConfig(_Strict):
             CronTrigger.from_crontab(self.schedule, timezone=ZoneInfo(self.timezone))
         except ValueError as exc:
             raise ValueError(f"schedule: {self.schedule!r} is not a crontab line: {exc}") from exc
+        if self.template and not Path(self.template).is_dir():
+            raise ValueError(f"template: {self.template!r} is not a folder of templates")
         for address in self.email:
             if "@" not in address or any(c in address for c in "\r\n,;<> "):
                 raise ValueError(f"email: {address!r} is not one e-mail address")

@@ -51,9 +51,14 @@ def templates_dir() -> Path:
 @functools.lru_cache(maxsize=8)
 def environment(directory: Path | None = None) -> jinja2.Environment:
     """One Environment per template directory: it caches the compiled templates (compiling
-    them for every message was most of the cost of a send)."""
+    them for every message was most of the cost of a send). A subscription's own folder
+    (`template`) comes first; a template it lacks comes from the built-in ones."""
+    builtin = jinja2.FileSystemLoader(str(templates_dir()))
+    loader: jinja2.BaseLoader = builtin
+    if directory is not None:
+        loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(directory)), builtin])
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(directory or templates_dir())),
+        loader=loader,
         autoescape=jinja2.select_autoescape(["html", "html.j2"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -70,8 +75,9 @@ def slack_escape(value: object) -> str:
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render(digest: Digest, fmt: str, env: jinja2.Environment | None = None) -> Rendered:
-    env = env or environment()
+def render(digest: Digest, fmt: str, template_dir: str = "") -> Rendered:
+    """The digest in one format; `template_dir`: a subscription's own templates folder."""
+    env = environment(Path(template_dir) if template_dir else None)
     subject = _subject(digest)
     builders: dict[str, Callable[[Digest, jinja2.Environment, str], Rendered]] = {
         "html": _html,
@@ -210,23 +216,7 @@ def _teams(digest: Digest, env: jinja2.Environment, subject: str) -> Rendered:
                 f": [read them all]({digest.more_link})" if digest.more_link else ""
             )
             body.append({"type": "TextBlock", "text": more, "wrap": True})
-        payload = json.dumps(
-            {
-                "type": "message",
-                "attachments": [
-                    {
-                        "contentType": "application/vnd.microsoft.card.adaptive",
-                        "content": {
-                            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-                            "type": "AdaptiveCard",
-                            "version": "1.4",
-                            "body": body,
-                        },
-                    }
-                ],
-            },
-            ensure_ascii=False,
-        )
+        payload = _teams_message(body)
         if len(payload.encode()) <= TEAMS_MAX_BYTES or not items:
             return Rendered(format="teams", subject=subject, payloads=(payload,))
         items = items[: max(0, len(items) * 3 // 4)]
@@ -297,20 +287,18 @@ def render_alerts(alerts: list[tuple[datetime, str, str]], kind: str) -> str:
     if kind == "teams":
         body = [{"type": "TextBlock", "text": title, "weight": "Bolder", "wrap": True}]
         body += [{"type": "TextBlock", "text": line, "wrap": True} for line in lines]
-        card = {
-            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-            "type": "AdaptiveCard",
-            "version": "1.4",
-            "body": body,
-        }
-        return json.dumps(
-            {
-                "type": "message",
-                "attachments": [
-                    {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
-                ],
-            },
-            ensure_ascii=False,
-        )
+        return _teams_message(body)
     items = [{"at": iso(at), "kind": what, "message": message} for at, what, message in alerts]
     return json.dumps({"alerts": items}, ensure_ascii=False)
+
+
+def _teams_message(body: list[dict[str, Any]]) -> str:
+    """A Workflows webhook message: one Adaptive Card (schema 1.4) with these elements."""
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+    }
+    attachment = {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+    return json.dumps({"type": "message", "attachments": [attachment]}, ensure_ascii=False)

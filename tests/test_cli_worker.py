@@ -178,3 +178,17 @@ def test_run_polls_then_stops_on_sigterm_within_10s(server: FeedServer, tmp_path
         proc.kill()
     assert proc.returncode == 0, err
     assert "worker stopped" in out and "Traceback" not in err
+
+
+def test_example_config_is_valid_with_every_example_uncommented(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    text = (ROOT / "config" / "reportbot.example.toml").read_text(encoding="utf-8")
+    uncommented = re.sub(r"^# (\[|[a-z_]+ = )", r"\1", text, flags=re.MULTILINE)
+    assert uncommented.count("[[subscriptions]]") == 2 and "[web]" in uncommented
+    path = tmp_path / "all.toml"
+    path.write_text(uncommented, encoding="utf-8")
+    code, out, err = _cli(capsys, "--config", str(path), "config", "check")
+    assert (code, err) == (0, "") and "config OK" in out

@@ -141,3 +141,44 @@ def test_generic_json_schema(weekly: Digest) -> None:
     assert data["period"] == {"start": "2025-03-31T07:00:00Z", "end": "2025-04-07T07:00:00Z"}
     first = data["items"][0]
     assert {"title", "link", "published", "feed", "excerpt", "figures", "quote"} <= set(first)
+
+
+def test_subscription_template_folder_overrides_one_format(
+    weekly: Digest, tmp_path: os.PathLike[str]
+) -> None:
+    from pathlib import Path
+
+    folder = Path(tmp_path) / "mine"
+    folder.mkdir()
+    (folder / "email.txt.j2").write_text("{{ subject }}: {{ items | length }} items\n")
+    assert render.render(weekly, "text", str(folder)).body == (
+        f"{render.render(weekly, 'text').subject}: 10 items\n"
+    )
+    # a format the folder lacks comes from the built-in templates
+    assert render.render(weekly, "html", str(folder)).body == render.render(weekly, "html").body
+
+
+ALERTS = [(SEEN, "feed_unhealthy", "feed <cspr> & co failed 10 times: HTTP 503 @everyone")]
+
+
+def test_alerts_for_slack_are_escaped() -> None:
+    payload = json.loads(render.render_alerts(ALERTS, "slack"))
+    text = payload["blocks"][0]["text"]["text"]
+    assert "&lt;cspr&gt; &amp; co" in text and "2025-04-06 12:00 UTC feed_unhealthy" in text
+
+
+def test_alerts_for_discord_cannot_ping() -> None:
+    payload = json.loads(render.render_alerts(ALERTS, "discord"))
+    assert payload["allowed_mentions"] == {"parse": []}
+    assert len(payload["content"]) <= render.DISCORD_MAX_CONTENT
+
+
+def test_alerts_for_teams_and_webhook() -> None:
+    card = json.loads(render.render_alerts(ALERTS, "teams"))["attachments"][0]["content"]
+    assert card["type"] == "AdaptiveCard" and "feed_unhealthy" in card["body"][1]["text"]
+    body = json.loads(render.render_alerts(ALERTS, "webhook"))
+    assert body == {
+        "alerts": [
+            {"at": "2025-04-06T12:00:00Z", "kind": "feed_unhealthy", "message": ALERTS[0][2]}
+        ]
+    }

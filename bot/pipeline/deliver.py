@@ -64,7 +64,7 @@ def preview_digest(
     )
     if len(chosen) == 1 and chosen[0].link:
         built = replace(built, more_link=chosen[0].link)
-    return render.render(built, fmt)
+    return render.render(built, fmt, sub.template)
 
 
 def _subscription(config: Config, sub_id: str) -> SubscriptionConfig:
@@ -265,7 +265,8 @@ async def _send_emails(
             built = digests.of(d)
             if config.web is not None:
                 built = replace(built, unsubscribe=_LINK)
-            bodies[key] = render.render(built, "text"), render.render(built, "html")
+            folder = config.subscription(d.subscription).template
+            bodies[key] = render.render(built, "text", folder), render.render(built, "html", folder)
         text, html = bodies[key]
         if config.web is None:  # the same body for every recipient: build it once
             if key not in shared:
@@ -305,7 +306,8 @@ async def _post_chats(
         if key not in rendered:
             built = digests.of(d)
             fmt = "json" if channel.kind == "webhook" else channel.kind
-            rendered[key] = render.render(built, fmt)
+            folder = config.subscription(d.subscription).template
+            rendered[key] = render.render(built, fmt, folder)
         jobs.append(
             ChatJob(
                 delivery_id=d.id,
