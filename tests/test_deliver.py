@@ -178,3 +178,44 @@ def test_non_ascii_subject_and_sender_are_encoded(filled: Archive, sink: tuple[S
     assert msg["From"].addresses[0].display_name == "Équipe veille"
     headers = handler.raw[0].split(b"\r\n\r\n", 1)[0]
     assert b"Subject: =?utf-8?" in headers and headers.isascii()  # RFC 2047, 7-bit
+
+
+def test_consecutive_periods_hold_every_item_once(
+    filled: Archive, sink: tuple[Sink, int], tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from bot.pipeline import import_files
+    from tests.feedserver import rss
+
+    handler, port = sink
+    config = _config(port, backfill=True)
+    deliver_due(filled, config, "t", now_period=True)
+    later = Path(str(tmp_path)) / "later.xml"
+    later.write_bytes(rss([("g1", "Panel review one", "x"), ("g2", "Panel review two", "y")]))
+    import_files(filled, [later])
+    deliver_due(filled, config, "t", now_period=True)
+    to_a = [m for m in handler.received if m["To"] == "a@example.org"]
+    counts = [str(m["Subject"]).split(": ")[1].split(",")[0] for m in to_a]
+    assert counts == ["10 new items", "2 new items"]
+    second = to_a[1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Panel review one" in second and "Toddler" not in second
+
+
+def test_clock_going_back_sends_nothing_and_then_one_period(
+    filled: Archive, sink: tuple[Sink, int]
+) -> None:
+    handler, port = sink
+    config = _config(port, backfill=True)
+    first = deliver_due(filled, config, "t", now_period=True)
+    assert first.sent == 2
+    (row,) = filled.deliveries()[:1]
+    back = row.period_end - timedelta(hours=2)  # the clock jumped back two hours
+    assert deliver_due(filled, config, "t", now=back).queued == 0
+    week = row.period_end + timedelta(days=8)  # and forward past the next Monday 08:00
+    assert deliver_due(filled, config, "t", now=week).queued == 0  # nothing new to send
+    ends = {d.period_end for d in filled.deliveries()}
+    assert len(ends) == 1 and len(handler.received) == 2
+    with filled.engine.connect() as conn:
+        last = conn.execute(sa.select(schema.subscriptions.c.last_period_end)).scalar_one()
+    assert last > row.period_end  # the empty period was passed over, not queued again later
