@@ -198,3 +198,15 @@ unsubscribes = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("via", String(20), nullable=False),
 )
+
+
+# One row per worker process (host:pid), written on every tick: `reportbot health` reads the
+# newest, and an operator can see which workers are alive.
+workers = Table(
+    "workers",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("version", String(40), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("last_tick_at", UTCDateTime, nullable=False),
+)

@@ -225,3 +225,14 @@ def test_upgrade_from_first_migration_keeps_items(archive_url: str) -> None:
     assert arch.counts()["items"] == 10
     assert {s.item.title for s in arch.items()} == {i.title for i in doc.items}
     arch.close()
+
+
+def test_workers_starting_together_migrate_once(archive_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    handles = [Archive(archive_url) for _ in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda a: a.upgrade(), handles))  # raises if any of them failed
+    assert all(h.is_current() for h in handles)
+    for h in handles:
+        h.close()

@@ -170,6 +170,9 @@ def test_run_polls_then_stops_on_sigterm_within_10s(server: FeedServer, tmp_path
                 pass  # the worker has created the file but not yet migrated it
             time.sleep(0.2)
         assert Archive(f"sqlite:///{db}").counts()["items"] == 1
+        while time.monotonic() < deadline and Archive(f"sqlite:///{db}").last_tick() is None:
+            time.sleep(0.2)  # the tick's heartbeat comes after its poll and deliveries
+        assert run(["--config", str(cfg), "health"]) == 0
         proc.send_signal(signal.SIGTERM)
         start = time.monotonic()
         out, err = proc.communicate(timeout=10)

@@ -131,6 +131,10 @@ class ArchiveBase:
         cfg = _alembic_config()
         try:
             with self._write(migrating=True) as conn:
+                if conn.dialect.name == "postgresql":
+                    # several workers start at once: one migrates, the others wait here and
+                    # then find nothing to do (SQLite's BEGIN IMMEDIATE already serialises)
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except sa.exc.OperationalError as exc:
@@ -181,6 +185,9 @@ class ArchiveBase:
             raise ArchiveError(
                 f"cannot read the archive at {redact(self.url)}: {_first_line(exc)}"
             ) from exc
+
+
+_LOCK = 0x7265706F72740001  # "report" + 1: the advisory lock taken while migrating
 
 
 def _alembic_config() -> AlembicConfig:

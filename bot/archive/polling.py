@@ -332,3 +332,32 @@ class PollingMixin(ItemsMixin):
             query = query.where(e.c.delivered_at.is_(None))
         with self._read() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
+
+    # -- workers --------------------------------------------------------------------------
+
+    def heartbeat(self, name: str, version: str, started_at: datetime) -> None:
+        """Record that this worker completed a tick now."""
+        w = schema.workers
+        now = datetime.now(UTC)
+        with self._write() as conn:
+            done = conn.execute(
+                w.update().where(w.c.name == name).values(last_tick_at=now, version=version)
+            )
+            if not done.rowcount:
+                conn.execute(
+                    w.insert().values(
+                        name=name, version=version, started_at=started_at, last_tick_at=now
+                    )
+                )
+
+    def last_tick(self) -> datetime | None:
+        """When any worker last completed a tick."""
+        w = schema.workers
+        with self._read() as conn:
+            last: datetime | None = conn.execute(sa.select(sa.func.max(w.c.last_tick_at))).scalar()
+        return last
+
+    def ping(self) -> None:
+        """Raise ArchiveError unless the database answers."""
+        with self._read() as conn:
+            conn.execute(sa.text("SELECT 1"))

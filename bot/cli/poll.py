@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 
 import click
@@ -11,11 +12,11 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from bot import __version__, pipeline
 from bot import config as config_mod
-from bot import pipeline
 from bot.archive import Archive
 from bot.cli.root import Context, cli, pass_ctx, worker_name
-from bot.errors import ReportbotError
+from bot.errors import ConfigError, ReportbotError
 
 
 @cli.command("poll")
@@ -75,6 +76,7 @@ def run_cmd(ctx: Context, tick: float) -> None:
 
     cfg = config_mod.load(ctx.config_path)
     owner = worker_name()
+    started = datetime.now(UTC)
     with ctx.archive() as archive:
 
         async def cycle(stop: asyncio.Event) -> object:
@@ -87,9 +89,11 @@ def run_cmd(ctx: Context, tick: float) -> None:
                 sent = await pipeline.deliver_cycle(archive, cfg, owner, stop=stop)
             except ReportbotError as exc:  # e.g. no [smtp]: polling goes on, say what to fix
                 click.echo(f"reportbot: delivery: {exc}", err=True)
+                archive.heartbeat(owner, __version__, started)
                 return summary
             if sent.queued or sent.sent or sent.failed or sent.dead or sent.alerts:
                 click.echo(sent.line)
+            archive.heartbeat(owner, __version__, started)
             return summary
 
         web = _serve_web(cfg, archive) if cfg.web is not None else None
@@ -149,3 +153,32 @@ def status_cmd(ctx: Context) -> None:
             health,
         )
     Console().print(table)
+
+
+@cli.command("health")
+@click.option(
+    "--max-age",
+    default="5m",
+    show_default=True,
+    help="How old the last worker tick may be.",
+)
+@pass_ctx
+def health_cmd(ctx: Context, max_age: str) -> None:
+    """Exit 0 if the database answers, its schema is current and a worker ticked recently;
+    otherwise print what is wrong in one line and exit 1. Changes nothing.
+
+    \b
+    Example:
+      reportbot health --max-age 3m
+    """
+    from bot import health
+
+    try:
+        limit = timedelta(seconds=config_mod.parse_duration(max_age))
+    except ValueError as exc:
+        raise ConfigError(f"--max-age: {exc}") from exc
+    url = config_mod.database_url(config_mod.load(ctx.config_path), ctx.database)
+    found = health.problems(url, limit)
+    if found:
+        raise ReportbotError(found[0])
+    click.echo("healthy")
