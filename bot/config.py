@@ -8,6 +8,7 @@ config/reportbot.toml when it exists; with none, the defaults apply. The databas
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
@@ -223,6 +224,25 @@ class Config(_Strict):
                 raise ValueError(f"feeds[{n}].id: {feed.id!r} is used by another feed")
             seen.add(feed.id)
         return self
+
+    def secret_values(self) -> list[str]:
+        """Every secret the config points at, as set now: for logs to hide."""
+        names: list[str] = []
+        channels = [s.channel for s in self.subscriptions if s.channel] + (
+            [self.admin] if self.admin else []
+        )
+        for channel in channels:
+            names += [channel.url_env, channel.secret_env]
+        if self.smtp is not None:
+            names.append(self.smtp.password_env)
+        if self.web is not None:
+            names.append(self.web.secret_env)
+        values = [os.environ.get(name, "") for name in names if name]
+        for channel in channels:
+            if channel.url_file:
+                with contextlib.suppress(OSError):  # reported when the channel is used
+                    values.append(Path(channel.url_file).read_text(encoding="utf-8").strip())
+        return [v for v in values if v]
 
     def feed(self, feed_id: str) -> FeedConfig:
         for feed in self.feeds:

@@ -67,7 +67,7 @@ def serve(
                 return
             sub, address = found
             unsubscribe(sub, address)
-            log.info("subscription=%s unsubscribed one address (one-click)", sub)
+            log.info("unsubscribed", extra={"subscription": sub, "via": "one-click"})
             self._page(200, "You are unsubscribed.", "No further messages will be sent.")
 
         def _checked(self, path: str) -> tuple[str, str] | None:

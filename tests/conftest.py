@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
+from bot import logs
 from bot.archive import Archive
 from tests.smtpsink import Sink, free_port
 
@@ -24,11 +26,15 @@ PG_URL = os.environ.get(
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads the developer's config or database by accident."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test reads the developer's config or database by accident, and the log handler a
+    CLI call installs (on that test's captured stderr) goes with the test."""
     monkeypatch.delenv("REPORTBOT_DATABASE_URL", raising=False)
     monkeypatch.delenv("REPORTBOT_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
+    yield
+    logging.getLogger().handlers.clear()
+    logs._secrets.clear()
 
 
 @pytest.fixture

@@ -180,7 +180,8 @@ def test_run_polls_then_stops_on_sigterm_within_10s(server: FeedServer, tmp_path
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert "worker stopped" in out and "Traceback" not in err
+    assert "worker stopped" in err and "Traceback" not in err
+    assert 'msg="poll cycle" polled=1' in err and out == ""  # a worker writes logs only
 
 
 def test_example_config_is_valid_with_every_example_uncommented(

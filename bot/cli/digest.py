@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bot import config as config_mod
 from bot import pipeline
 from bot.cli.root import Context, cli, pass_ctx, worker_name
 from bot.errors import ReportbotError
@@ -62,7 +61,7 @@ def digest_preview(
       reportbot digest preview demo --format html --out digest.html
       reportbot digest preview weekly --format slack --since 2025-01-01
     """
-    cfg = config_mod.load(ctx.config_path)
+    cfg = ctx.config()
     start = since.replace(tzinfo=UTC) if since is not None else None
     with ctx.archive() as archive:
         rendered = pipeline.preview_digest(archive, cfg, subscription, fmt, start)
@@ -99,7 +98,7 @@ def digest_send(ctx: Context, subscription: str | None, now_period: bool) -> Non
       reportbot digest send
       reportbot digest send weekly --now
     """
-    cfg = config_mod.load(ctx.config_path)
+    cfg = ctx.config()
     with ctx.archive() as archive:
         summary = pipeline.deliver_due(archive, cfg, worker_name(), subscription, now_period)
     click.echo(summary.line)

@@ -47,7 +47,7 @@ def config_check(ctx: Context) -> None:
         click.echo(problem, err=True)
     if found:
         raise click.exceptions.Exit(2)
-    cfg = config_mod.load(ctx.config_path)
+    cfg = ctx.config()
     path, _ = config_mod.config_path(ctx.config_path)
     where = str(path) if path.exists() else "defaults (no config file)"
     click.echo(f"config OK: {where}, {len(cfg.feeds)} feeds")
@@ -72,7 +72,7 @@ def feeds_list(ctx: Context) -> None:
     Example:
       reportbot feeds list
     """
-    cfg = config_mod.load(ctx.config_path)
+    cfg = ctx.config()
     if not cfg.feeds:
         click.echo("no feeds configured: add one with `reportbot feeds add URL`")
         return
@@ -171,7 +171,7 @@ def feeds_test(ctx: Context, url: str, allow_private: bool) -> None:
     Example:
       reportbot feeds test https://www.communitycare.co.uk/tag/child-safeguarding-practice-review-panel/feed/
     """
-    worker = config_mod.load(ctx.config_path).worker
+    worker = ctx.config().worker
     parsed = asyncio.run(pipeline.check_feed(worker, url, allow_private))
     click.echo(f"{parsed.feed.title or '(untitled)'}: {len(parsed.items)} items ({parsed.format})")
 

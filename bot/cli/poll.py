@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 
@@ -17,6 +19,8 @@ from bot import config as config_mod
 from bot.archive import Archive
 from bot.cli.root import Context, cli, pass_ctx, worker_name
 from bot.errors import ConfigError, ReportbotError
+
+log = logging.getLogger("reportbot.worker")
 
 
 @cli.command("poll")
@@ -38,7 +42,7 @@ def poll_cmd(ctx: Context, feed_id: str | None) -> None:
       reportbot poll
       reportbot poll --feed cspr
     """
-    cfg = config_mod.load(ctx.config_path)
+    cfg = ctx.config()
     with ctx.archive() as archive, Progress(transient=True) as bar:
         task = bar.add_task("polling", total=None)
 
@@ -74,7 +78,7 @@ def run_cmd(ctx: Context, tick: float) -> None:
     """
     from bot.scheduler import run_forever
 
-    cfg = config_mod.load(ctx.config_path)
+    cfg = ctx.config()
     owner = worker_name()
     started = datetime.now(UTC)
     with ctx.archive() as archive:
@@ -82,28 +86,27 @@ def run_cmd(ctx: Context, tick: float) -> None:
         async def cycle(stop: asyncio.Event) -> object:
             summary = await pipeline.poll_cycle(archive, cfg, owner, stop=stop)
             if summary.outcomes:
-                click.echo(summary.line)
+                log.info("poll cycle", extra=summary.fields())
             if stop.is_set():
                 return summary
             try:
                 sent = await pipeline.deliver_cycle(archive, cfg, owner, stop=stop)
             except ReportbotError as exc:  # e.g. no [smtp]: polling goes on, say what to fix
-                click.echo(f"reportbot: delivery: {exc}", err=True)
-                archive.heartbeat(owner, __version__, started)
-                return summary
-            if sent.queued or sent.sent or sent.failed or sent.dead or sent.alerts:
-                click.echo(sent.line)
+                log.error("delivery cycle failed", extra={"error": str(exc)})
+            else:
+                if sent.queued or sent.sent or sent.failed or sent.dead or sent.alerts:
+                    log.info("delivery cycle", extra=asdict(sent))
             archive.heartbeat(owner, __version__, started)
             return summary
 
         web = _serve_web(cfg, archive) if cfg.web is not None else None
-        click.echo(f"worker {owner} polling {len(cfg.feeds)} feeds every {tick:g} s")
+        log.info("worker started", extra={"worker": owner, "feeds": len(cfg.feeds), "tick": tick})
         try:
             run_forever(cycle, tick)
         finally:
             if web is not None:
                 web.shutdown()
-    click.echo("worker stopped")
+    log.info("worker stopped", extra={"worker": owner})
 
 
 def _serve_web(cfg: config_mod.Config, archive: Archive) -> ThreadingHTTPServer:
@@ -115,7 +118,7 @@ def _serve_web(cfg: config_mod.Config, archive: Archive) -> ThreadingHTTPServer:
         cfg.web.secret(),
         lambda sub, address: archive.unsubscribe(sub, address, via="one-click"),
     )
-    click.echo(f"serving one-click unsubscribe on {cfg.web.listen}")
+    log.info("serving one-click unsubscribe", extra={"listen": cfg.web.listen})
     return server
 
 
@@ -177,7 +180,7 @@ def health_cmd(ctx: Context, max_age: str) -> None:
         limit = timedelta(seconds=config_mod.parse_duration(max_age))
     except ValueError as exc:
         raise ConfigError(f"--max-age: {exc}") from exc
-    url = config_mod.database_url(config_mod.load(ctx.config_path), ctx.database)
+    url = config_mod.database_url(ctx.config(), ctx.database)
     found = health.problems(url, limit)
     if found:
         raise ReportbotError(found[0])

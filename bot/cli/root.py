@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from bot import __version__, config
+from bot import __version__, config, logs
 from bot.archive import Archive
 from bot.errors import ReportbotError
 
@@ -23,9 +23,15 @@ class Context:
         self.config_path = config_path
         self.database = database
 
+    def config(self) -> config.Config:
+        """The validated config; its secrets are hidden from every log line from now on."""
+        loaded = config.load(self.config_path)
+        logs.add_secrets(loaded.secret_values())
+        return loaded
+
     @contextmanager
     def archive(self) -> Iterator[Archive]:
-        url = config.database_url(config.load(self.config_path), self.database)
+        url = config.database_url(self.config(), self.database)
         archive = Archive(url)
         try:
             archive.upgrade()
@@ -53,14 +59,34 @@ pass_ctx = click.make_pass_decorator(Context)
     help="Archive database URL (default: $REPORTBOT_DATABASE_URL, else [archive] url, "
     "else sqlite:///state/reportbot.db).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS),
+    default="kv",
+    show_default=True,
+    help="Log lines on stderr: key=value, or one JSON object per line.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, database: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    config_path: Path | None,
+    database: str | None,
+    log_format: str,
+    log_level: str,
+) -> None:
     """Watch report feeds, archive every item once, extract facts, send digests.
 
     \b
     Example:
       reportbot import bot/data/communitycare-cspr-feed-dump.txt
     """
+    logs.setup(log_format, log_level)
     ctx.obj = Context(config_path, database)
 
 

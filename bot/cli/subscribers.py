@@ -40,7 +40,7 @@ def subscribers_list(ctx: Context, subscription: str | None) -> None:
       reportbot subscribers list
       reportbot subscribers list weekly
     """
-    cfg = config_mod.load(ctx.config_path)
+    cfg = ctx.config()
     subs = [cfg.subscription(subscription)] if subscription else list(cfg.subscriptions)
     if not subs:
         click.echo("no subscriptions configured (see docs/CONFIG.md, [[subscriptions]])")
@@ -73,7 +73,7 @@ def subscribers_remove(ctx: Context, subscription: str, address: str) -> None:
     Example:
       reportbot subscribers remove weekly a@example.org
     """
-    cfg = config_mod.load(ctx.config_path)
+    cfg = ctx.config()
     sub = cfg.subscription(subscription)
     if address.lower() not in {a.lower() for a in sub.email}:
         raise ConfigError(
@@ -98,7 +98,7 @@ def subscribers_add(ctx: Context, subscription: str, address: str) -> None:
     Example:
       reportbot subscribers add weekly c@example.org
     """
-    cfg = config_mod.load(ctx.config_path)
+    cfg = ctx.config()
     sub = cfg.subscription(subscription)
     if sub.channel is not None:
         raise ConfigError(f"{subscription!r} posts to a {sub.channel.kind} channel, not e-mail")

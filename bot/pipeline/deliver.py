@@ -341,15 +341,16 @@ def _record(
             delay = max(delay, min(result.retry_after or 0.0, RETRY_MAX))
             retry_at = now + timedelta(seconds=delay)
         outcomes.append((result, retry_at))
-        where = f"delivery_id={delivery.id} subscription={delivery.subscription}"
+        where = {"delivery_id": delivery.id, "subscription": delivery.subscription}
         if result.ok:
             counts["sent"] += 1
         elif retry_at is not None:
             counts["unknown" if result.unknown else "failed"] += 1
-            log.warning("%s %s: %s", where, "unknown" if result.unknown else "failed", result.error)
+            state = "unknown" if result.unknown else "failed"
+            log.warning(f"delivery {state}", extra={**where, "error": result.error})
         else:
             counts["dead"] += 1
-            log.error("%s dead: %s", where, result.error)
+            log.error("delivery dead", extra={**where, "error": result.error})
             dead.append(
                 f"delivery {delivery.id} of subscription {delivery.subscription} to "
                 f"{delivery.recipient} gave up after {delivery.attempts} attempts: {result.error}"
@@ -373,7 +374,7 @@ async def _send_alerts(archive: Archive, config: Config) -> int:
     try:
         url, secret = config.admin.url(), config.admin.secret()
     except ConfigError as exc:
-        log.warning("admin alerts not sent: %s", exc)
+        log.warning("admin alerts not sent", extra={"error": str(exc)})
         return 0
     alerts = [(e["at"], e["kind"], str(e["message"])[:500]) for e in events]
     payload = render.render_alerts(alerts, config.admin.kind)
@@ -381,7 +382,7 @@ async def _send_alerts(archive: Archive, config: Config) -> int:
     job = ChatJob(0, config.admin.kind, url, f"alerts:{first}-{last}", (payload,), secret=secret)
     (result,) = await post_all([job])
     if not result.ok:
-        log.warning("admin alerts not sent (tried again next cycle): %s", result.error)
+        log.warning("admin alerts not sent; tried again next cycle", extra={"error": result.error})
         return 0
     archive.mark_events_delivered([e["id"] for e in events])
     return len(events)

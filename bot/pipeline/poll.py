@@ -48,6 +48,16 @@ class PollSummary:
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 
+    def fields(self) -> dict[str, int]:
+        """The cycle in numbers, for a log line."""
+        return {
+            "polled": len(self.outcomes) - self.count("skipped"),
+            "not_modified": self.count("not_modified"),
+            "failed": self.count("failed"),
+            "new_items": sum(o.new for o in self.outcomes),
+            "updated_items": sum(o.updated for o in self.outcomes),
+        }
+
     @property
     def line(self) -> str:
         new = sum(o.new for o in self.outcomes)
@@ -127,7 +137,7 @@ async def poll_cycle(
                 archive.release(state.id, owner)
                 return PollOutcome(key=state.key, status="skipped")
             except Exception as exc:  # one broken feed must not stop the cycle
-                log.exception("poll of feed %s failed unexpectedly", state.key)
+                log.exception("poll failed unexpectedly", extra={"feed_id": state.key})
                 archive.release(state.id, owner)
                 return PollOutcome(key=state.key, status="failed", error=f"internal error: {exc}")
 
@@ -158,7 +168,9 @@ async def poll_cycle(
                 outcome = task.result()
                 outcomes.append(outcome)
                 if outcome.error:
-                    log.warning("feed_id=%s poll failed: %s", outcome.key, outcome.error)
+                    log.warning(
+                        "poll failed", extra={"feed_id": outcome.key, "error": outcome.error}
+                    )
                 if progress is not None:
                     progress(outcome)
             if len(quiet) >= batch:
@@ -231,7 +243,9 @@ async def _poll_one(
                 )
                 facts = {i.key: e for i, e in zip(changed, extractions, strict=True)}
             except SandboxError as exc:
-                log.warning("feed_id=%s fact extraction failed: %s", state.key, exc)
+                log.warning(
+                    "fact extraction failed", extra={"feed_id": state.key, "error": str(exc)}
+                )
     errors_after = 0 if error is None else state.error_count + 1
     ttl = parsed.feed.ttl if parsed is not None else None
     delay = next_poll_delay(state.interval, errors_after, fetched.retry_after, ttl)
