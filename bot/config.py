@@ -138,6 +138,19 @@ class ChannelConfig(_Strict):
         return value.encode()
 
 
+class MetricsConfig(_Strict):
+    """The Prometheus endpoint (/metrics), served by `reportbot run`."""
+
+    listen: str = "127.0.0.1:9464"
+
+    @model_validator(mode="after")
+    def _check(self) -> MetricsConfig:
+        host, _, port = self.listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"listen: {self.listen!r} is not host:port")
+        return self
+
+
 class WebConfig(_Strict):
     """The one-click unsubscribe endpoint (RFC 8058). Links are signed with an HMAC key."""
 
@@ -208,6 +221,7 @@ class Config(_Strict):
     subscriptions: tuple[SubscriptionConfig, ...] = ()
     admin: ChannelConfig | None = None
     web: WebConfig | None = None
+    metrics: MetricsConfig | None = None
 
     def subscription(self, sub_id: str) -> SubscriptionConfig:
         for sub in self.subscriptions:

@@ -146,11 +146,13 @@ def test_run_polls_then_stops_on_sigterm_within_10s(server: FeedServer, tmp_path
 
     from bot.archive import Archive
     from bot.errors import ArchiveError
+    from tests.smtpsink import free_port
 
     db = tmp_path / "a.db"
     cfg = tmp_path / "rb.toml"
+    metrics_port = free_port()
     cfg.write_text(
-        f'[archive]\nurl = "sqlite:///{db}"\n'
+        f'[archive]\nurl = "sqlite:///{db}"\n[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n'
         f'[[feeds]]\nid = "ok"\nurl = "{server.url("/feed")}"\nallow_private = true\n'
     )
     proc = subprocess.Popen(
@@ -173,6 +175,12 @@ def test_run_polls_then_stops_on_sigterm_within_10s(server: FeedServer, tmp_path
         while time.monotonic() < deadline and Archive(f"sqlite:///{db}").last_tick() is None:
             time.sleep(0.2)  # the tick's heartbeat comes after its poll and deliveries
         assert run(["--config", str(cfg), "health"]) == 0
+        scraped = _scrape(f"http://127.0.0.1:{metrics_port}/metrics")
+        assert scraped['reportbot_polls_total{status="new"}'] == 1.0
+        assert scraped['reportbot_items_archived_total{kind="new"}'] == 1.0
+        assert scraped["reportbot_fetch_seconds_count"] >= 1.0
+        assert scraped["reportbot_feeds_unhealthy"] == 0.0
+        assert scraped["reportbot_last_tick_timestamp_seconds"] > time.time() - 60
         proc.send_signal(signal.SIGTERM)
         start = time.monotonic()
         out, err = proc.communicate(timeout=10)
@@ -196,3 +204,17 @@ def test_example_config_is_valid_with_every_example_uncommented(
     path.write_text(uncommented, encoding="utf-8")
     code, out, err = _cli(capsys, "--config", str(path), "config", "check")
     assert (code, err) == (0, "") and "config OK" in out
+
+
+def _scrape(url: str) -> dict[str, float]:
+    """Prometheus text format → {"name{labels}": value}."""
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values

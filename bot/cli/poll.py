@@ -87,6 +87,8 @@ def run_cmd(ctx: Context, tick: float) -> None:
             summary = await pipeline.poll_cycle(archive, cfg, owner, stop=stop)
             if summary.outcomes:
                 log.info("poll cycle", extra=summary.fields())
+            if metrics is not None:
+                metrics.observe_poll(summary.outcomes)
             if stop.is_set():
                 return summary
             try:
@@ -96,16 +98,26 @@ def run_cmd(ctx: Context, tick: float) -> None:
             else:
                 if sent.queued or sent.sent or sent.failed or sent.dead or sent.alerts:
                     log.info("delivery cycle", extra=asdict(sent))
+                if metrics is not None:
+                    metrics.observe_delivery(asdict(sent))
             archive.heartbeat(owner, __version__, started)
             return summary
 
         web = _serve_web(cfg, archive) if cfg.web is not None else None
+        metrics, metrics_server = None, None
+        if cfg.metrics is not None:
+            from bot.metrics import Metrics
+
+            metrics = Metrics(archive)
+            metrics_server = metrics.serve(cfg.metrics.listen)
+            log.info("serving metrics", extra={"listen": cfg.metrics.listen})
         log.info("worker started", extra={"worker": owner, "feeds": len(cfg.feeds), "tick": tick})
         try:
             run_forever(cycle, tick)
         finally:
-            if web is not None:
-                web.shutdown()
+            for server in (web, metrics_server):
+                if server is not None:
+                    server.shutdown()
     log.info("worker stopped", extra={"worker": owner})
 
 

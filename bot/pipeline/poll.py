@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,8 @@ class PollOutcome:
     new: int = 0
     updated: int = 0
     error: str | None = None
+    fetch_seconds: float | None = None  # the conditional GET, redirects included
+    extract_seconds: float | None = None  # facts of the new and changed items
 
 
 @dataclass(frozen=True)
@@ -216,13 +219,16 @@ async def _poll_one(
     state: FeedState,
     quiet: list[tuple[FeedState, FetchResult, datetime]],
 ) -> PollOutcome:
+    began = time.perf_counter()
     fetched = await fetcher.fetch(state)
+    fetch_seconds = time.perf_counter() - began
+    extract_seconds: float | None = None
     plain = not fetched.permanent_redirect and not state.redirect_url
     if fetched.not_modified and state.healthy and not state.error_count and plain:
         # a healthy feed's 304: batched (see Archive.record_not_modified)
         delay = next_poll_delay(state.interval, 0, None, None)
         quiet.append((state, fetched, datetime.now(UTC) + timedelta(seconds=delay)))
-        return PollOutcome(key=state.key, status="not_modified")
+        return PollOutcome(key=state.key, status="not_modified", fetch_seconds=fetch_seconds)
     parsed: ParsedFeed | None = None
     error = fetched.error
     facts: dict[str, Extraction] = {}
@@ -238,9 +244,11 @@ async def _poll_one(
         ]
         if changed:
             try:
+                began = time.perf_counter()
                 extractions = await sandbox.run(
                     extract_batch, [i.text for i in changed], [i.text for i in parsed.items]
                 )
+                extract_seconds = time.perf_counter() - began
                 facts = {i.key: e for i, e in zip(changed, extractions, strict=True)}
             except SandboxError as exc:
                 log.warning(
@@ -255,11 +263,16 @@ async def _poll_one(
         return facts.get(item.key) or extract(item.text)
 
     result = archive.record_poll(state, fetched, parsed, stored_facts, next_at, error)
-    if error is not None:
-        return PollOutcome(key=state.key, status="failed", error=error)
-    if fetched.not_modified:
-        return PollOutcome(key=state.key, status="not_modified")
-    status = "new" if result.new or result.updated else "unchanged"
-    return PollOutcome(
-        key=state.key, status=status, new=len(result.new), updated=len(result.updated)
+    outcome = PollOutcome(
+        key=state.key,
+        status="new" if result.new or result.updated else "unchanged",
+        new=len(result.new),
+        updated=len(result.updated),
+        fetch_seconds=fetch_seconds,
+        extract_seconds=extract_seconds,
     )
+    if error is not None:
+        return replace(outcome, status="failed", error=error)
+    if fetched.not_modified:
+        return replace(outcome, status="not_modified")
+    return outcome
