@@ -43,6 +43,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/extract_eval.py
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/deliver.py
+	$(BIN)/python bench/scaleout.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
