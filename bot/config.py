@@ -138,6 +138,12 @@ class ChannelConfig(_Strict):
         return value.encode()
 
 
+def _check_listen(listen: str) -> None:
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"listen: {listen!r} is not host:port")
+
+
 class MetricsConfig(_Strict):
     """The Prometheus endpoint (/metrics), served by `reportbot run`."""
 
@@ -145,9 +151,7 @@ class MetricsConfig(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> MetricsConfig:
-        host, _, port = self.listen.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"listen: {self.listen!r} is not host:port")
+        _check_listen(self.listen)
         return self
 
 
@@ -162,9 +166,7 @@ class WebConfig(_Strict):
     def _check(self) -> WebConfig:
         if urlsplit(self.public_url).scheme != "https":
             raise ValueError("public_url: must be an https URL (RFC 8058 one-click)")
-        host, _, port = self.listen.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"listen: {self.listen!r} is not host:port")
+        _check_listen(self.listen)
         return self
 
     def secret(self) -> bytes:

@@ -89,3 +89,34 @@ def test_email_header_injection_refused(tmp_path: Path) -> None:
         tmp_path, '[[subscriptions]]\nid = "w"\nemail = ["a@x.org\\nBcc: evil@y.org"]\n'
     )
     assert any("is not one e-mail address" in p for p in found)
+
+
+def test_delivery_sections_report_every_problem_with_its_path(tmp_path: Path) -> None:
+    path = tmp_path / "rb.toml"
+    path.write_text(
+        '[web]\npublic_url = "http://bot.example.org"\n'
+        '[metrics]\nlisten = "9464"\n'
+        '[[subscriptions]]\nid = "hook"\nchannel = { kind = "webhook", url_env = "U" }\n'
+        '[[subscriptions]]\nid = "mine"\ntemplate = "no/such/folder"\nemail = ["a@example.org"]\n'
+    )
+    found = [p.split(": ", 1)[1] for p in config.problems(path)]
+    assert found == [
+        "subscriptions[0].channel.secret_env: a webhook channel needs the HMAC key's variable name",
+        "subscriptions[1].template: 'no/such/folder' is not a folder of templates",
+        "web.public_url: must be an https URL (RFC 8058 one-click)",
+        "metrics.listen: '9464' is not host:port",
+    ]
+
+
+def test_channel_url_comes_from_a_file_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = tmp_path / "slack-url"
+    secret.write_text("https://hooks.slack.com/services/T/B/x\n")
+    assert config.ChannelConfig(kind="slack", url_file=str(secret)).url().endswith("/x")
+    monkeypatch.setenv("TEAMS_URL", "ftp://nope")
+    with pytest.raises(ConfigError, match=r"teams: the value of \$TEAMS_URL is not an http"):
+        config.ChannelConfig(kind="teams", url_env="TEAMS_URL").url()
+    gone = config.ChannelConfig(kind="discord", url_file=str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="discord: cannot read url_file"):
+        gone.url()

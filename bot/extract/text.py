@@ -280,12 +280,13 @@ class RecurringIndex:
         head = para.split(None, self.ENDS + 1)
         if len(head) < 5:
             return ()
-        exact = "=" + para.lower()
         if len(head) <= self.ENDS:
-            return (exact,)
+            return ("=" + para.lower(),)
+        # A longer paragraph's ends key alone: two exact copies share their ends anyway, so
+        # an exact key would find nothing more (and lower-casing every paragraph was slow).
         tail = para.rsplit(None, self.ENDS)[-self.ENDS :]
         ends = [w.strip(_PUNCTUATION).lower() for w in head[: self.ENDS] + tail]
-        return (exact, "~" + " ".join(ends))
+        return ("~" + " ".join(ends),)
 
     def recurs(self, block: str, own_text: str) -> bool:
         if not self._docs:
