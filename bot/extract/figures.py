@@ -183,7 +183,7 @@ def find_figures(article: Article) -> Iterator[Figure]:
     section = _sections(article)
     last_section = -1
     pos = 0
-    for at in _triggers(text):
+    for at in _triggers(text, article.lower):
         if at < pos:
             continue  # inside the previous figure ("300" of "116,300")
         k = bisect.bisect_right(sentence_starts, at) - 1
@@ -276,9 +276,10 @@ def _excluded_spans(text: str) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
-def _triggers(text: str) -> list[int]:
+def _triggers(text: str, low: str = "") -> list[int]:
+    """Where a figure may start; `low`: the text lower-cased, when the caller has it."""
     positions = [m.start() for m in _DIGIT_TRIGGER.finditer(text)]
-    low = text.lower()
+    low = low or text.lower()
     if len(low) != len(text):  # a character whose lower case is longer: offsets would shift
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     for m in _WORD_TRIGGER.finditer(low):

@@ -40,7 +40,6 @@ _TAG_AFTER = re.compile(
 _VERB = re.compile(rf"\b(?:{alternation(_VERBS.split('|'))})\b")
 # the same without a leading \b, which would stop the engine skipping ahead by first letter;
 # the caller checks the left boundary itself
-_VERB_SCAN = re.compile(rf"(?:{alternation(_VERBS.split('|'))})\b")
 _TRAILING_NAME = re.compile(rf"(?:^|\s)({_NAME})$")
 _ACCORDING = re.compile(r"\baccording to (?P<subj>[^,.;:“”]+)", re.IGNORECASE)
 # "Annie Hudson", "Rachel de Souza": a charset first lets the engine skip ahead quickly
@@ -129,11 +128,7 @@ _LEAD_CONJUNCTION = re.compile(r"^(?:and|but|while|then|meanwhile|however)\s+", 
 def find_quotes(article: Article) -> Iterator[Quote]:
     text = article.text
     speakers = _Speakers(text)
-    verbs = [
-        m.start()
-        for m in _VERB_SCAN.finditer(text)
-        if not text[m.start() - 1 : m.start()].isalnum()
-    ]
+    verbs = verb_positions(text)
     previous: Quote | None = None  # the last quote of the previous paragraph
     carried_open = False  # did the previous paragraph end inside a quote?
     by_block: dict[int, list[Sentence]] = {}
@@ -252,6 +247,25 @@ def _attribute(
     if m:
         return _speaker_from(m.group("subj"), speakers)
     return None
+
+
+_VERB_LIST = tuple(_VERBS.split("|"))
+
+
+def verb_positions(text: str) -> list[int]:
+    """Where a speech verb stands as a word, in order: one C-speed substring search per verb
+    (a regex alternation tried at every position took a tenth of the extraction time)."""
+    found: list[int] = []
+    for verb in _VERB_LIST:
+        size = len(verb)
+        at = text.find(verb)
+        while at != -1:
+            after = text[at + size : at + size + 1]
+            if not text[at - 1 : at].isalnum() and not (after.isalnum() or after == "_"):
+                found.append(at)
+            at = text.find(verb, at + 1)
+    found.sort()
+    return found
 
 
 def _note_reported_speech(

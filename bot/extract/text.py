@@ -56,9 +56,9 @@ _PARAGRAPH = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]*)*")
 _BLANK_LINE = re.compile(r"\n\s*\n")
 
 
-def _promo_positions(text: str) -> list[int]:
-    """Where promo phrases start: one C-speed substring search per phrase over the text."""
-    low = text.lower()
+def _promo_positions(low: str) -> list[int]:
+    """Where promo phrases start: one C-speed substring search per phrase over the
+    lower-cased text."""
     found: list[int] = []
     for phrase in _PROMO_PHRASES:
         at = low.find(phrase)
@@ -117,6 +117,7 @@ class Article:
     text: str
     blocks: tuple[Block, ...]
     sentences: tuple[Sentence, ...]
+    lower: str = ""  # text.lower() when it keeps every offset, else "" (made once, read twice)
 
     def span(self, start: int, end: int) -> str:
         return self.text[start:end]
@@ -136,7 +137,8 @@ def analyse(text: str, recurring: RecurringIndex | None = None) -> Article:
     text = plain_text(text)
     raw = _raw_blocks(text)
     kinds = [_kind(text, s, e) for s, e in raw]
-    promo_at = sorted(_promo_positions(text))
+    low = text.lower()
+    promo_at = sorted(_promo_positions(low))
     promo = [
         _any_between(promo_at, s, e)
         or bool(_FILENAME.match(text, s, e))
@@ -156,7 +158,10 @@ def analyse(text: str, recurring: RecurringIndex | None = None) -> Article:
             continue  # nothing reads the sentences of boilerplate
         spans = split_sentences(text, block.start, block.end)
         sentences += [Sentence(s, e, index) for s, e in spans]
-    return Article(text=text, blocks=blocks, sentences=tuple(sentences))
+    same_offsets = len(low) == len(text)  # a few characters lower-case to two ("İ")
+    return Article(
+        text=text, blocks=blocks, sentences=tuple(sentences), lower=low if same_offsets else ""
+    )
 
 
 def _raw_blocks(text: str) -> list[tuple[int, int]]:
@@ -285,8 +290,8 @@ class RecurringIndex:
         # A longer paragraph's ends key alone: two exact copies share their ends anyway, so
         # an exact key would find nothing more (and lower-casing every paragraph was slow).
         tail = para.rsplit(None, self.ENDS)[-self.ENDS :]
-        ends = [w.strip(_PUNCTUATION).lower() for w in head[: self.ENDS] + tail]
-        return ("~" + " ".join(ends),)
+        words = " ".join(head[: self.ENDS] + tail).lower().split()  # one lower() for twelve
+        return ("~" + " ".join([w.strip(_PUNCTUATION) for w in words]),)
 
     def recurs(self, block: str, own_text: str) -> bool:
         if not self._docs:

@@ -104,3 +104,30 @@ def test_quote_spans_are_exact() -> None:
 def test_unbalanced_and_garbage_input() -> None:
     assert extract("”””“““ ” “").quotes is not None
     assert extract(bytes(range(256)).decode("latin-1")).figures == ()
+
+
+def test_verb_positions_match_a_word_bounded_regex() -> None:
+    """The substring search finds exactly what the plain regex finds, on the dump and on
+    text that glues verbs to letters, digits, underscores and each other."""
+    import random
+    import re
+
+    from bot.dump import parse_dump
+    from bot.extract.quotes import _VERBS, verb_positions
+    from tests.conftest import DUMP
+
+    oracle = re.compile(rf"(?:{_VERBS})\b")
+
+    def expected(text: str) -> list[int]:
+        return [
+            m.start()
+            for m in oracle.finditer(text)
+            if not text[m.start() - 1 : m.start()].isalnum()
+        ]
+
+    texts = [i.text for i in parse_dump(DUMP.read_text(encoding="utf-8"), "d").items]
+    rng = random.Random(3)
+    pieces = [*_VERBS.split("|"), "x", "_", "9", " ", ", ", "“", "é", "pointed", "out", "went"]
+    texts += ["".join(rng.choice(pieces) for _ in range(400)) for _ in range(200)]
+    for text in texts:
+        assert verb_positions(text) == expected(text)
