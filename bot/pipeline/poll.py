@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from bot import memory
 from bot.archive import Archive
 from bot.config import Config, WorkerConfig
 from bot.errors import InputError, ParseError
@@ -180,6 +181,8 @@ async def poll_cycle(
                 archive.record_not_modified(quiet)
                 quiet.clear()
     archive.record_not_modified(quiet)
+    if outcomes:
+        memory.trim()  # the cycle's documents are gone: do not keep the worker at its peak
     return PollSummary(outcomes=tuple(outcomes))
 
 
