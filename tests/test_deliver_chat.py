@@ -221,3 +221,20 @@ def test_teams_gets_one_adaptive_card(
     card = json.loads(post.body)["attachments"][0]
     assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
     assert len(post.body) <= 28 * 1024
+
+
+def test_missing_smtp_fails_the_emails_but_chats_still_go(
+    filled: Archive, receiver: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.errors import ConfigError
+
+    receiver.routes["/hook"] = lambda h: _ok()
+    chat = _config(receiver, monkeypatch, "webhook", "/hook")
+    mail = SubscriptionConfig(id="weekly", email=("a@example.org",), backfill=True)
+    cfg = Config(subscriptions=(*chat.subscriptions, mail))
+    with pytest.raises(ConfigError, match=r"no \[smtp\] section"):
+        deliver_due(filled, cfg, "w1", now_period=True)
+    assert len(receiver.posts) == 1  # the chat went out
+    (waiting,) = filled.deliveries("failed")
+    assert waiting.recipient == "a@example.org"
+    assert waiting.last_error == "no [smtp] section in the config"

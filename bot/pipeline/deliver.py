@@ -170,6 +170,7 @@ async def deliver_cycle(
     queued = _queue(archive, config, subs, now_period, now)
     totals = {"sent": 0, "failed": 0, "unknown": 0, "dead": 0, "cancelled": 0}
     pace: dict[str, float] = {}  # each chat webhook's last post, across batches
+    no_smtp = False
     # Every claimed row leaves the due set (sent, retry later, dead, cancelled), so the
     # loop ends; the cap is a guard against a bug turning it into a busy loop.
     for _ in range(10_000):
@@ -182,14 +183,20 @@ async def deliver_cycle(
         emails = [d for d in live if d.is_email]
         chats = [d for d in live if not d.is_email]
         results: list[DeliveryResult] = []
-        if emails:
-            results += await _send_emails(archive, config, emails, now)
+        if emails and config.smtp is None:  # chats still go; the e-mails wait for a fix
+            no_smtp = True
+            error = "no [smtp] section in the config"
+            results += [DeliveryResult(d.id, ok=False, error=error) for d in emails]
+        elif emails:
+            results += await _send_emails(archive, config, emails)
         if chats:
             results += await _post_chats(archive, config, chats, pace)
         counts = _record(archive, {d.id: d for d in live}, results, now)
         for name, n in [*counts.items(), ("cancelled", cancelled)]:
             totals[name] += n
     alerts = await _send_alerts(archive, config)
+    if no_smtp:
+        raise ConfigError("e-mail deliveries are queued but the config has no [smtp] section")
     return DeliverySummary(queued=queued, alerts=alerts, **totals)
 
 
@@ -242,18 +249,12 @@ def _drop_unsubscribed(
 
 
 async def _send_emails(
-    archive: Archive, config: Config, emails: Sequence[Delivery], now: datetime
+    archive: Archive, config: Config, emails: Sequence[Delivery]
 ) -> list[DeliveryResult]:
     from bot import render
     from bot.deliver import smtp
 
-    if config.smtp is None:
-        error = "no [smtp] section in the config"
-        for d in emails:
-            archive.finish_delivery(
-                DeliveryResult(d.id, ok=False, error=error), now + timedelta(seconds=RETRY_MIN)
-            )
-        raise ConfigError("e-mail deliveries are queued but the config has no [smtp] section")
+    assert config.smtp is not None  # checked by the caller
     secret = config.web.secret() if config.web else b""
     digests = _Digests(archive, config, emails)
     bodies: dict[tuple[str, datetime, datetime, int | None], tuple[Rendered, Rendered]] = {}
@@ -339,7 +340,9 @@ def _record(
             delay = min(RETRY_MAX, RETRY_MIN * 2 ** (delivery.attempts - 1))
             delay *= random.uniform(0.8, 1.2)  # jitter: failed sends do not retry in step
             delay = max(delay, min(result.retry_after or 0.0, RETRY_MAX))
-            retry_at = now + timedelta(seconds=delay)
+            # from the later of the cycle's time and the clock: a retry time already past
+            # would be claimed again in this same cycle
+            retry_at = max(now, datetime.now(UTC)) + timedelta(seconds=delay)
         outcomes.append((result, retry_at))
         where = {"delivery_id": delivery.id, "subscription": delivery.subscription}
         if result.ok:
