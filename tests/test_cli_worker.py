@@ -128,6 +128,25 @@ def test_poll_and_status(
     assert "gone: failed: HTTP 404" in err
     code, out, _ = _cli(capsys, "--config", str(cfg), "status")
     assert code == 0 and "ok" in out and "404" in out
+    assert "no worker has ticked yet" in out
+
+
+def test_status_lists_workers_and_the_outbox(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.archive import Archive
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    archive = Archive(url)
+    archive.upgrade()
+    archive.heartbeat("box:42", "9.9", datetime.now(UTC))
+    archive.subscription_states(["weekly"])
+    archive.queue_period("weekly", ["a@example.org"], datetime.now(UTC), datetime.now(UTC))
+    code, out, _ = _cli(capsys, "--database", url, "status")
+    assert code == 0 and "box:42" in out and "9.9" in out and " s ago" in out
+    assert "outbox: 1 pending" in out
 
 
 def test_poll_unknown_feed_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -361,3 +361,10 @@ class PollingMixin(ItemsMixin):
         """Raise ArchiveError unless the database answers."""
         with self._read() as conn:
             conn.execute(sa.text("SELECT 1"))
+
+    def workers(self) -> list[dict[str, Any]]:
+        """Every worker that ever ticked, the most recent first."""
+        w = schema.workers
+        with self._read() as conn:
+            rows = conn.execute(sa.select(w).order_by(w.c.last_tick_at.desc()))
+            return [dict(r._mapping) for r in rows]

@@ -137,7 +137,8 @@ def _serve_web(cfg: config_mod.Config, archive: Archive) -> ThreadingHTTPServer:
 @cli.command("status")
 @pass_ctx
 def status_cmd(ctx: Context) -> None:
-    """Show every feed: last poll, HTTP status, new items, errors, next poll, health.
+    """Show every feed (last poll, HTTP status, new items, errors, next poll, health), the
+    workers and their last tick, and the outbox by state.
 
     \b
     Example:
@@ -145,6 +146,9 @@ def status_cmd(ctx: Context) -> None:
     """
     with ctx.archive() as archive:
         rows = archive.feed_status()
+        workers = archive.workers()
+        outbox = archive.outbox_counts()
+    _print_workers(workers, outbox)
     if not rows:
         click.echo("no feeds yet: add one with `reportbot feeds add URL`")
         return
@@ -168,6 +172,29 @@ def status_cmd(ctx: Context) -> None:
             health,
         )
     Console().print(table)
+
+
+def _print_workers(workers: list[dict[str, object]], outbox: dict[str, int]) -> None:
+    now = datetime.now(UTC)
+    if workers:
+        table = Table(title="Workers")
+        for name in ("worker", "version", "started (UTC)", "last tick"):
+            table.add_column(name)
+        for w in workers[:20]:
+            started, last = w["started_at"], w["last_tick_at"]
+            assert isinstance(started, datetime) and isinstance(last, datetime)
+            ago = int((now - last).total_seconds())
+            table.add_row(
+                escape(str(w["name"])),
+                escape(str(w["version"])),
+                started.strftime("%Y-%m-%d %H:%M"),
+                f"{ago} s ago" if ago < 3600 else last.strftime("%Y-%m-%d %H:%M"),
+            )
+        Console().print(table)
+    else:
+        click.echo("no worker has ticked yet: start one with `reportbot run`")
+    if outbox:
+        click.echo("outbox: " + ", ".join(f"{n} {state}" for state, n in sorted(outbox.items())))
 
 
 @cli.command("health")
