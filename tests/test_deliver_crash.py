@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,35 @@ def test_email_resent_once_with_the_same_message_id(filled: Archive, tmp_path: P
     assert len(ids) == 2 and ids[0] == ids[1]
     (sent,) = filled.deliveries("sent")
     assert sent.uncertain
+
+
+def test_outcomes_are_recorded_during_a_batch_so_a_kill_resends_only_the_last(
+    filled: Archive, receiver: FeedServer, tmp_path: Path
+) -> None:
+    killer = Killer()
+    answered = []
+
+    def answer(headers: dict[str, str]) -> Reply:
+        answered.append(headers["x-reportbot-delivery"])
+        if len(answered) == 8:
+            killer.strike()  # a second and more into the batch: the first ones are recorded
+        return Reply(200, b"ok", delay=0.25)
+
+    receiver.routes["/hook"] = answer
+    config = _write(
+        tmp_path,
+        filled.url,
+        '[[subscriptions]]\nid = "team"\nbackfill = true\nmode = "each"\n'
+        'channel = { kind = "webhook", url_env = "HOOK", secret_env = "KEY" }\n',
+    )
+    env = {"HOOK": receiver.url("/hook"), "KEY": "k" * 20}
+    assert _send(config, killer, env) == -signal.SIGKILL
+    recorded = {d.key for d in filled.deliveries("sent")}
+    assert 3 <= len(recorded) < 8
+    time.sleep(LEASE + 0.5)
+    assert _send(config, killer, env) == 0
+    posts = Counter(p.headers["x-reportbot-delivery"] for p in receiver.posts)
+    assert set(posts) == {d.key for d in filled.deliveries()} and len(posts) == 10
+    assert all(posts[key] == 1 for key in recorded)  # recorded before the kill: never resent
+    uncertain = {d.key for d in filled.deliveries() if d.uncertain}
+    assert {key for key, n in posts.items() if n > 1} <= uncertain

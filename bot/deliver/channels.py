@@ -31,11 +31,15 @@ TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
 
 async def post_all(
-    jobs: Sequence[ChatJob], concurrency: int = 20, pace: dict[str, float] | None = None
+    jobs: Sequence[ChatJob],
+    concurrency: int = 20,
+    pace: dict[str, float] | None = None,
+    on_result: Callable[[DeliveryResult], None] | None = None,
 ) -> list[DeliveryResult]:
     """Send every job; one result per job, in no particular order. Never raises for
     network or HTTP trouble. `pace` maps a URL to its last post (time.monotonic()); pass
-    the same dict to successive calls so a destination's pace holds across batches."""
+    the same dict to successive calls so a destination's pace holds across batches.
+    `on_result` hears of each job as soon as it is done."""
     pace = {} if pace is None else pace
     by_destination: dict[str, list[ChatJob]] = {}
     for job in jobs:
@@ -47,7 +51,10 @@ async def post_all(
         timeout=TIMEOUT, follow_redirects=False, headers=headers, limits=limits
     ) as client:
         groups = await asyncio.gather(
-            *(_destination(client, queue, pace, gate) for queue in by_destination.values())
+            *(
+                _destination(client, queue, pace, gate, on_result)
+                for queue in by_destination.values()
+            )
         )
     return [result for group in groups for result in group]
 
@@ -57,6 +64,7 @@ async def _destination(
     queue: list[ChatJob],
     pace: dict[str, float],
     gate: asyncio.Semaphore,
+    on_result: Callable[[DeliveryResult], None] | None,
 ) -> list[DeliveryResult]:
     """One destination's jobs in order. The gate bounds requests in flight, not
     destinations: one waiting out its pace does not hold a place."""
@@ -86,6 +94,8 @@ async def _destination(
                         retry_after=posted.retry_after,
                     )
         results.append(_result(job, sent, outcome))
+        if on_result is not None:
+            on_result(results[-1])
     return results
 
 

@@ -12,7 +12,7 @@ import os
 import smtplib
 import ssl
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from email.charset import QP, Charset
 from email.header import Header
@@ -90,24 +90,37 @@ def clean_header(value: str) -> str:
     return "".join(" " if unicodedata.category(c) == "Cc" else c for c in value).strip()
 
 
-def send(messages: Sequence[tuple[int, Message]], cfg: SmtpConfig) -> list[DeliveryResult]:
+def send(
+    messages: Sequence[tuple[int, Message]],
+    cfg: SmtpConfig,
+    on_result: Callable[[DeliveryResult], None] | None = None,
+) -> list[DeliveryResult]:
     """Send each (delivery id, message) over `cfg.connections` connections at once (each
     message waits for the server's answer, so a second connection keeps the link busy).
-    Never raises for SMTP trouble: see DeliveryResult."""
+    `on_result` hears of each message as soon as the server answered (from the sending
+    thread). Never raises for SMTP trouble: see DeliveryResult."""
     lanes = max(1, min(cfg.connections, len(messages)))
     if lanes == 1:
-        return _send_over_one(messages, cfg)
+        return _send_over_one(messages, cfg, on_result)
     chunks = [messages[n::lanes] for n in range(lanes)]
     with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="smtp") as pool:
-        done = pool.map(_send_over_one, chunks, [cfg] * lanes)
+        done = pool.map(_send_over_one, chunks, [cfg] * lanes, [on_result] * lanes)
         return [result for chunk in done for result in chunk]
 
 
 def _send_over_one(
-    messages: Sequence[tuple[int, Message]], cfg: SmtpConfig
+    messages: Sequence[tuple[int, Message]],
+    cfg: SmtpConfig,
+    on_result: Callable[[DeliveryResult], None] | None,
 ) -> list[DeliveryResult]:
     """One connection for the whole batch; a dropped connection is reopened for the rest."""
     results: list[DeliveryResult] = []
+
+    def done(result: DeliveryResult) -> None:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
     client: smtplib.SMTP | None = None
     try:
         for delivery_id, msg in messages:
@@ -115,19 +128,17 @@ def _send_over_one(
                 if client is None:
                     client = _connect(cfg)
                 client.send_message(msg)
-                results.append(
-                    DeliveryResult(delivery_id, ok=True, message_id=str(msg["Message-ID"]))
-                )
+                done(DeliveryResult(delivery_id, ok=True, message_id=str(msg["Message-ID"])))
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
-                results.append(_failed(delivery_id, code, text))
+                done(_failed(delivery_id, code, text))
             except smtplib.SMTPResponseException as exc:
-                results.append(_failed(delivery_id, exc.smtp_code, exc.smtp_error))
+                done(_failed(delivery_id, exc.smtp_code, exc.smtp_error))
                 if isinstance(exc, smtplib.SMTPSenderRefused) or exc.smtp_code == 421:
                     _close(client)
                     client = None
             except (smtplib.SMTPException, OSError) as exc:
-                results.append(
+                done(
                     DeliveryResult(
                         delivery_id, ok=False, error=f"smtp: {type(exc).__name__}: {exc}"
                     )

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import Message
@@ -80,6 +82,8 @@ RETRY_MAX = 6 * 3600.0
 GIVE_UP_AFTER = timedelta(days=3)
 MAX_ALERTS = 20  # per admin message; the rest go in the next one
 BATCH = 1000  # deliveries leased at a time: a crash leaves at most this many to expire
+FLUSH_EVERY = 100  # outcomes recorded per transaction (or every second, if fewer)
+NO_SMTP = "no [smtp] section in the config"
 # Stands for the recipient's own unsubscribe link while a digest is rendered once for all
 # recipients; each message then gets its link put in (rendering is the costly part).
 _LINK = "https://unsubscribe.reportbot.invalid/link"
@@ -180,19 +184,19 @@ async def deliver_cycle(
         if not claimed:
             break
         live, cancelled = _drop_unsubscribed(archive, config, claimed)
+        totals["cancelled"] += cancelled
         emails = [d for d in live if d.is_email]
         chats = [d for d in live if not d.is_email]
-        results: list[DeliveryResult] = []
+        recorder = _Recorder(archive, {d.id: d for d in live}, now)
         if emails and config.smtp is None:  # chats still go; the e-mails wait for a fix
             no_smtp = True
-            error = "no [smtp] section in the config"
-            results += [DeliveryResult(d.id, ok=False, error=error) for d in emails]
+            for d in emails:
+                recorder.add(DeliveryResult(d.id, ok=False, error=NO_SMTP))
         elif emails:
-            results += await _send_emails(archive, config, emails)
+            await _send_emails(archive, config, emails, recorder.add)
         if chats:
-            results += await _post_chats(archive, config, chats, pace)
-        counts = _record(archive, {d.id: d for d in live}, results, now)
-        for name, n in [*counts.items(), ("cancelled", cancelled)]:
+            await _post_chats(archive, config, chats, pace, recorder.add)
+        for name, n in recorder.close().items():
             totals[name] += n
     alerts = await _send_alerts(archive, config)
     if no_smtp:
@@ -249,8 +253,11 @@ def _drop_unsubscribed(
 
 
 async def _send_emails(
-    archive: Archive, config: Config, emails: Sequence[Delivery]
-) -> list[DeliveryResult]:
+    archive: Archive,
+    config: Config,
+    emails: Sequence[Delivery],
+    on_result: Callable[[DeliveryResult], None],
+) -> None:
     from bot import render
     from bot.deliver import smtp
 
@@ -282,26 +289,29 @@ async def _send_emails(
         parts = smtp.body_parts(text, html)
         messages.append((d.id, smtp.build(d, text.subject, parts, config.smtp, one_click)))
     # smtplib blocks; a thread keeps the event loop (and SIGTERM handling) responsive
-    return await asyncio.to_thread(smtp.send, messages, config.smtp)
+    await asyncio.to_thread(smtp.send, messages, config.smtp, on_result)
 
 
 async def _post_chats(
-    archive: Archive, config: Config, chats: Sequence[Delivery], pace: dict[str, float]
-) -> list[DeliveryResult]:
+    archive: Archive,
+    config: Config,
+    chats: Sequence[Delivery],
+    pace: dict[str, float],
+    on_result: Callable[[DeliveryResult], None],
+) -> None:
     from bot import render
     from bot.deliver.channels import ChatJob, post_all
 
     digests = _Digests(archive, config, chats)
     rendered: dict[tuple[str, datetime, datetime, int | None], Rendered] = {}
     jobs: list[ChatJob] = []
-    results: list[DeliveryResult] = []
     for d in chats:
         channel = config.subscription(d.subscription).channel
         assert channel is not None  # a chat delivery is only queued for a channel
         try:
             url, secret = channel.url(), channel.secret()
         except ConfigError as exc:  # an unset variable: fixable, so retried later
-            results.append(DeliveryResult(d.id, ok=False, error=str(exc)))
+            on_result(DeliveryResult(d.id, ok=False, error=str(exc)))
             continue
         key = (d.subscription, d.period_start, d.period_end, d.item_id)
         if key not in rendered:
@@ -320,7 +330,42 @@ async def _post_chats(
                 secret=secret,
             )
         )
-    return results + await post_all(jobs, config.worker.concurrency, pace)
+    await post_all(jobs, config.worker.concurrency, pace, on_result)
+
+
+class _Recorder:
+    """Records outcomes as they come in, one transaction per FLUSH_EVERY results or second,
+    so a worker killed in the middle of a batch leaves only its last few sends unrecorded
+    (those are sent again, marked uncertain). Called from the SMTP threads too."""
+
+    def __init__(self, archive: Archive, claimed: dict[int, Delivery], now: datetime) -> None:
+        self.archive, self.claimed, self.now = archive, claimed, now
+        self.lock = threading.Lock()
+        self.pending: list[DeliveryResult] = []
+        self.flushed_at = time.monotonic()
+        self.counts = {"sent": 0, "failed": 0, "unknown": 0, "dead": 0}
+
+    def add(self, result: DeliveryResult) -> None:
+        with self.lock:
+            self.pending.append(result)
+            if len(self.pending) < FLUSH_EVERY and time.monotonic() - self.flushed_at < 1.0:
+                return
+            batch, self.pending, self.flushed_at = self.pending, [], time.monotonic()
+        self._flush(batch)
+
+    def close(self) -> dict[str, int]:
+        with self.lock:
+            batch, self.pending = self.pending, []
+        self._flush(batch)
+        return self.counts
+
+    def _flush(self, batch: list[DeliveryResult]) -> None:
+        if not batch:
+            return
+        counts = _record(self.archive, self.claimed, batch, self.now)
+        with self.lock:
+            for name, n in counts.items():
+                self.counts[name] += n
 
 
 def _record(
