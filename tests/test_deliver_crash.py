@@ -148,7 +148,7 @@ def test_outcomes_are_recorded_during_a_batch_so_a_kill_resends_only_the_last(
     env = {"HOOK": receiver.url("/hook"), "KEY": "k" * 20}
     assert _send(config, killer, env) == -signal.SIGKILL
     recorded = {d.key for d in filled.deliveries("sent")}
-    assert 3 <= len(recorded) < 8
+    assert 1 <= len(recorded) < 8  # flushed at least once a second, not all at the end
     time.sleep(LEASE + 0.5)
     assert _send(config, killer, env) == 0
     posts = Counter(p.headers["x-reportbot-delivery"] for p in receiver.posts)
