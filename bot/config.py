@@ -138,10 +138,12 @@ class ChannelConfig(_Strict):
         return value.encode()
 
 
-def _check_listen(listen: str) -> None:
+def listen_address(listen: str) -> tuple[str, int]:
+    """("host", port) from "host:port" ("[::1]:9464" too); ValueError if it is not one."""
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"listen: {listen!r} is not host:port")
+    return host.strip("[]"), int(port)
 
 
 class MetricsConfig(_Strict):
@@ -151,7 +153,7 @@ class MetricsConfig(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> MetricsConfig:
-        _check_listen(self.listen)
+        listen_address(self.listen)
         return self
 
 
@@ -166,7 +168,7 @@ class WebConfig(_Strict):
     def _check(self) -> WebConfig:
         if urlsplit(self.public_url).scheme != "https":
             raise ValueError("public_url: must be an https URL (RFC 8058 one-click)")
-        _check_listen(self.listen)
+        listen_address(self.listen)
         return self
 
     def secret(self) -> bytes:

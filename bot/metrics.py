@@ -17,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from bot.archive import Archive
+from bot.config import listen_address
 
 WAITING = ("pending", "sending", "failed", "unknown")
 
@@ -70,8 +71,8 @@ class Metrics:
 
     def serve(self, listen: str) -> Any:
         """Serve /metrics in a daemon thread; returns the server (shutdown() stops it)."""
-        host, _, port = listen.rpartition(":")
-        server, _thread = start_http_server(int(port), host.strip("[]"), self.registry)
+        host, port = listen_address(listen)
+        server, _thread = start_http_server(port, host, self.registry)
         return server
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from bot.config import WebConfig
+from bot.config import WebConfig, listen_address
 
 log = logging.getLogger("reportbot.web")
 MAX_BODY = 4096
@@ -42,7 +42,6 @@ def serve(
 ) -> ThreadingHTTPServer:
     """Start the endpoint in a daemon thread; `unsubscribe(subscription, address)` records
     one. Returns the server (call shutdown() to stop it)."""
-    host, _, port = web.listen.rpartition(":")
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "reportbot"
@@ -97,6 +96,6 @@ def serve(
         def log_message(self, format: str, *args: object) -> None:
             pass  # the default logs the full URL, which holds the address and its token
 
-    server = ThreadingHTTPServer((host.strip("[]"), int(port)), Handler)
+    server = ThreadingHTTPServer(listen_address(web.listen), Handler)
     threading.Thread(target=server.serve_forever, name="reportbot-web", daemon=True).start()
     return server

@@ -120,9 +120,6 @@ class OutboxMixin(ArchiveBase):
             rows = _lease(conn, d, query, lease)
         return [_delivery(r, state="sending", attempts=r.attempts + 1) for r in rows]
 
-    def finish_delivery(self, result: DeliveryResult, retry_at: datetime | None) -> None:
-        self.finish_deliveries([(result, retry_at)])
-
     def finish_deliveries(self, outcomes: Sequence[tuple[DeliveryResult, datetime | None]]) -> None:
         """Record sends, in one transaction: sent (only now, after it succeeded); failed or
         unknown with a retry time; or dead. Chat deliveries also record how many of their

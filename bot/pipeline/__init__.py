@@ -3,7 +3,7 @@
 ingest   read file ─► dump.parse_dump | parse.parse_feed ─► archive.add ─► AddResult
 poll     archive.claim_due ─► fetch ─► parse + extract (sandbox) ─► archive.record_poll
 deliver  archive.queue_period ─► claim_deliveries ─► digest.build ─► render ─►
-         deliver.smtp | deliver.channels ─► archive.finish_delivery; events ─► admin channel
+         deliver.smtp | deliver.channels ─► archive.finish_deliveries; events ─► admin channel
 """
 
 from bot.pipeline.deliver import (

@@ -4,7 +4,7 @@ queue    due periods (digest mode) or new items (each mode) ─► archive.queue
 claim    archive.claim_deliveries (leased; expired leases come back marked uncertain)
 render   digest.build ─► render.render (per recipient for e-mail: its unsubscribe link)
 send     deliver.smtp (one connection per batch) | deliver.channels (chat, paced)
-record   archive.finish_delivery, only after the send's outcome is known
+record   archive.finish_deliveries, only after the send's outcome is known
 alerts   archive.events ─► render.render_alerts ─► the admin channel
 """
 
@@ -25,10 +25,10 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.archive import Archive
+from bot.archive import Archive, Feed
 from bot.config import Config, SubscriptionConfig
 from bot.errors import ConfigError
-from bot.models import Delivery, DeliveryResult, Digest, Rendered
+from bot.models import Delivery, DeliveryResult, Digest, Rendered, StoredItem
 
 log = logging.getLogger("reportbot.pipeline")
 
@@ -57,8 +57,7 @@ def preview_digest(
     now = now or datetime.now(UTC)
     start = since or now - timedelta(days=7)
     feeds = archive.feeds()
-    tags = {f.id: f.tags for f in config.feeds}
-    keys = digest.feed_keys(sub, [f.key for f in feeds], tags)
+    keys = _feed_keys(config, sub, feeds)
     chosen = [f for f in feeds if keys is None or f.key in keys]
     items = archive.items_first_seen(start, now + timedelta(seconds=1), keys)
     built = digest.build(
@@ -230,7 +229,8 @@ def _queue(
         period = (start, now) if now_period else due_period(sub.schedule, sub.timezone, start, now)
         if period is None:
             continue
-        has_items = bool(_digest_for(archive, config, sub, *period).items)
+        # select, not build: only whether the period holds anything matters here
+        has_items = bool(digest.select(sub, _items(archive, config, sub, *period), *period))
         queued += archive.queue_period(sub.id, recipients if has_items else (), *period)
     return queued
 
@@ -467,14 +467,25 @@ class _Digests:
         return self.built[key]
 
 
-def _items(
-    archive: Archive, config: Config, sub: SubscriptionConfig, start: datetime, end: datetime
-) -> list:  # type: ignore[type-arg]
+def _feed_keys(config: Config, sub: SubscriptionConfig, feeds: Sequence[Feed]) -> set[str] | None:
+    """The archive's feed keys this subscription reads (None: every feed)."""
     from bot import digest
 
-    feeds = archive.feeds()
-    keys = digest.feed_keys(sub, [f.key for f in feeds], {f.id: f.tags for f in config.feeds})
-    return archive.items_first_seen(start, end, keys)
+    tags = {f.id: f.tags for f in config.feeds}
+    return digest.feed_keys(sub, [f.key for f in feeds], tags)
+
+
+def _items(
+    archive: Archive,
+    config: Config,
+    sub: SubscriptionConfig,
+    start: datetime,
+    end: datetime,
+    feeds: Sequence[Feed] | None = None,
+) -> list[StoredItem]:
+    """The subscription's feeds' items first archived in [start, end)."""
+    feeds = archive.feeds() if feeds is None else feeds
+    return archive.items_first_seen(start, end, _feed_keys(config, sub, feeds))
 
 
 def _digest_for(
@@ -483,6 +494,5 @@ def _digest_for(
     from bot import digest
 
     feeds = archive.feeds()
-    keys = digest.feed_keys(sub, [f.key for f in feeds], {f.id: f.tags for f in config.feeds})
-    items = archive.items_first_seen(start, end, keys)
+    items = _items(archive, config, sub, start, end, feeds)
     return digest.build(sub, items, {f.key: f.title for f in feeds}, start, end)
