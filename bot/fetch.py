@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator
@@ -75,12 +76,16 @@ def forbidden_reason(address: str) -> str | None:
 
 
 class Fetcher:
-    """One shared, pooled httpx client for a poll cycle. Use as an async context manager."""
+    """Pooled keep-alive connections for a poll cycle, a small pool per host. Use as an async
+    context manager.
+
+    A pool per host rather than one shared pool: httpcore scans every pooled connection for
+    every queued request, which with 100 connections cost a quarter of a cold cycle's CPU.
+    The clients share one TLS context (loading the CA bundle once)."""
 
     def __init__(
         self,
         user_agent: str,
-        concurrency: int = 20,
         per_host: int = 2,
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
@@ -94,21 +99,35 @@ class Fetcher:
         self._timeout = httpx.Timeout(
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=total_timeout
         )
-        self._limits = httpx.Limits(
-            max_connections=concurrency, max_keepalive_connections=concurrency
-        )
+        self._limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
         self._hosts: dict[str, asyncio.Semaphore] = {}
-        self._client: httpx.AsyncClient | None = None
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._tls: ssl.SSLContext | None = None
+        self._open = False
 
     async def __aenter__(self) -> Fetcher:
-        self._client = httpx.AsyncClient(
-            timeout=self._timeout, limits=self._limits, follow_redirects=False, trust_env=False
-        )
+        self._open = True
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        self._open = False
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    def _client_for(self, netloc: str) -> httpx.AsyncClient:
+        client = self._clients.get(netloc)
+        if client is None:
+            if self._tls is None:
+                self._tls = httpx.create_ssl_context()
+            client = self._clients[netloc] = httpx.AsyncClient(
+                timeout=self._timeout,
+                limits=self._limits,
+                follow_redirects=False,
+                trust_env=False,
+                verify=self._tls,
+            )
+        return client
 
     async def fetch(self, state: FeedState) -> FetchResult:
         """Fetch the feed; never raises for network or HTTP trouble (see FetchResult.error)."""
@@ -192,7 +211,7 @@ class Fetcher:
     async def _request(
         self, url: str, headers: dict[str, str], allow_private: bool
     ) -> AsyncIterator[httpx.Response]:
-        assert self._client is not None, "use Fetcher as an async context manager"
+        assert self._open, "use Fetcher as an async context manager"
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _Refused(f"not an http(s) URL: {url}")
@@ -207,10 +226,11 @@ class Fetcher:
         headers = {**headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
         semaphore = self._hosts.setdefault(parts.netloc, asyncio.Semaphore(self.per_host))
         async with semaphore:
-            request = self._client.build_request(
+            client = self._client_for(parts.netloc)
+            request = client.build_request(
                 "GET", target, headers=headers, extensions={"sni_hostname": host}
             )
-            response = await self._client.send(request, stream=True)
+            response = await client.send(request, stream=True)
             try:
                 yield response
             finally:

@@ -120,7 +120,7 @@ def _entry_to_item(entry: Any) -> Item:
         published=published,
         updated=_updated(entry, published),
         author=entry.get("author", "") or "",
-        summary=html_to_text(summary_html) if html_parts else _summary_of(text),
+        summary=_summary(summary_html, body_html, text, bool(html_parts)),
         text=text,
         html=sanitise(body_html) if body_html.strip() else None,
         comments_url=entry.get("comments", "") or "",
@@ -129,6 +129,16 @@ def _entry_to_item(entry: Any) -> Item:
         image_url=image_url,
         image_credit=image_credit,
     )
+
+
+def _summary(summary_html: str, body_html: str, text: str, has_content: bool) -> str:
+    if not has_content:
+        return _summary_of(text)
+    if summary_html == body_html:
+        # feedparser copies content:encoded into `summary` when there is no description:
+        # the same markup, so the same text, without laying out the article twice
+        return text
+    return html_to_text(summary_html)
 
 
 def _summary_of(text: str) -> str:

@@ -138,52 +138,55 @@ class ItemsMixin(ArchiveBase):
             chunk = keys[start : start + _CHUNK]
             query = sa.select(t).where(t.c.feed_id == feed.id, t.c.key.in_(chunk))
             existing.update({row.key: row for row in conn.execute(query)})
-        new: list[StoredItem] = []
+        inserts: list[tuple[Item, str, Extraction | None, dict[str, Any]]] = []
         updated: list[StoredItem] = []
-        unchanged = 0
+        changes: list[dict[str, Any]] = []
+        seen: list[dict[str, Any]] = []
         for key, item in batch.items():
             digest = content_hash(item.title, item.summary, item.text)
             row = existing.get(key)
             if row is not None and row.content_hash == digest:
                 # Same words: refresh what legitimately moves (comment count, image) silently.
-                conn.execute(
-                    t.update()
-                    .where(t.c.id == row.id)
-                    .values(
-                        last_seen=now,
-                        comments_count=item.comments_count,
-                        image_url=item.image_url,
-                        image_credit=item.image_credit,
-                    )
+                seen.append(
+                    {
+                        "row_id": row.id,
+                        "comments_count": item.comments_count,
+                        "image_url": item.image_url,
+                        "image_credit": item.image_credit,
+                    }
                 )
-                unchanged += 1
                 continue
             facts = extractor(parsed, item) if extractor is not None else None
             values = _item_values(item) | _facts_values(facts) | {"content_hash": digest}
             if row is None:
-                values |= {
-                    "feed_id": feed.id,
-                    "previous_content_hash": None,
-                    "first_seen": now,
-                    "last_seen": now,
-                    "changed_at": None,
-                }
-                pk = conn.execute(t.insert().values(**values)).inserted_primary_key
-                assert pk is not None
-                new.append(_stored(pk[0], feed.key, item, digest, None, now, now, facts))
-            else:
-                values |= {
-                    "previous_content_hash": row.content_hash,
-                    "last_seen": now,
-                    "changed_at": now,
-                }
-                conn.execute(t.update().where(t.c.id == row.id).values(**values))
-                updated.append(
-                    _stored(
-                        row.id, feed.key, item, digest, row.content_hash, row.first_seen, now, facts
-                    )
+                inserts.append((item, digest, facts, values))
+                continue
+            changes.append(
+                values
+                | {"row_id": row.id, "previous_content_hash": row.content_hash, "changed_at": now}
+            )
+            updated.append(
+                _stored(
+                    row.id, feed.key, item, digest, row.content_hash, row.first_seen, now, facts
                 )
-        return new, updated, unchanged
+            )
+        # One statement per kind of write, executed for many rows: building and compiling a
+        # statement per item cost more than the insert itself.
+        by_id = t.c.id == sa.bindparam("row_id")
+        if seen:
+            conn.execute(t.update().where(by_id).values(last_seen=now), seen)
+        if changes:
+            conn.execute(t.update().where(by_id).values(last_seen=now), changes)
+        new: list[StoredItem] = []
+        if inserts:
+            fixed = {"feed_id": feed.id, "previous_content_hash": None, "first_seen": now}
+            rows = [v | fixed | {"last_seen": now, "changed_at": None} for *_, v in inserts]
+            ids = conn.execute(
+                t.insert().returning(t.c.id, sort_by_parameter_order=True), rows
+            ).scalars()
+            for (item, digest, facts, _), pk in zip(inserts, ids, strict=True):
+                new.append(_stored(pk, feed.key, item, digest, None, now, now, facts))
+        return new, updated, len(seen)
 
     def store_facts(self, facts: Sequence[tuple[int, Extraction]]) -> None:
         """Replace the stored facts of items by id (reextract), in one transaction."""
