@@ -15,7 +15,6 @@ from __future__ import annotations
 import html as html_lib
 import re
 
-import lxml.html
 import nh3
 from lxml import etree
 
@@ -67,32 +66,47 @@ _CONTINUATION = "    "
 
 
 class _Layout:
-    """Accumulates blocks of lines while walking the tree."""
+    """Accumulates blocks of lines while walking the tree.
+
+    The current line is a list of parts plus a flag saying whether it holds anything but
+    ASCII white space: re-joining and re-stripping the line at every text node made the
+    walk quadratic in a paragraph's length."""
 
     def __init__(self) -> None:
         self.blocks: list[list[str]] = []
         self.lines: list[str] = []
-        self.line = ""
+        self.parts: list[str] = []
+        self.filled = False  # the line has more than ASCII white space
 
     def text(self, value: str) -> None:
         value = _SPACE.sub(" ", value)
-        if not self.line.strip(_ASCII_SPACE):
+        if not self.filled:
             value = value.lstrip(_ASCII_SPACE)  # a line's prefix ("  • ", indent) is kept as is
-        self.line += value
+            if not value:
+                return
+            self.filled = True
+        self.parts.append(value)
+
+    def _begin(self, prefix: str) -> None:
+        self.parts = [prefix] if prefix else []
+        self.filled = bool(prefix.strip(_ASCII_SPACE))
+
+    def _line(self) -> str:
+        return "".join(self.parts).rstrip(_ASCII_SPACE)
 
     def newline(self, indent: str = "") -> None:
-        self.lines.append(self.line.rstrip(_ASCII_SPACE))
-        self.line = indent
+        self.lines.append(self._line())
+        self._begin(indent)
 
     def start_line(self, prefix: str) -> None:
-        if self.line.strip(_ASCII_SPACE):
+        if self.filled:
             self.newline()
-        self.line = prefix
+        self._begin(prefix)
 
     def end_block(self) -> None:
-        if self.line.strip(_ASCII_SPACE):
-            self.lines.append(self.line.rstrip(_ASCII_SPACE))
-        self.line = ""
+        if self.filled:
+            self.lines.append(self._line())
+        self._begin("")
         kept = [ln for ln in self.lines if ln.strip(_ASCII_SPACE)]
         if kept:
             self.blocks.append(kept)
@@ -107,14 +121,38 @@ def html_to_text(markup: str) -> str:
         # no markup at all (most titles and excerpts): what the walk below would give, as
         # HTML reads it — one paragraph, ASCII white space collapsed — without parsing
         return _SPACE.sub(" ", markup).strip(_ASCII_SPACE)
-    try:
-        root = lxml.html.fragment_fromstring(markup, create_parent="div")
-    except (etree.ParserError, ValueError):
+    body = _body(markup)
+    if body is None:
         return markup.strip()
     layout = _Layout()
-    _walk(root, layout, list_kind=None)
+    # the fragment as one <div>, as lxml.html.fragment_fromstring(create_parent=True) makes it
+    if body.text and body.text.strip():
+        layout.text(body.text)
+    for child in body:
+        _walk(child, layout, list_kind=None)
     layout.end_block()
     return "\n\n".join("\n".join(block) for block in layout.blocks)
+
+
+# libxml2's HTML parser with lxml's defaults, as lxml.html uses it, but with plain elements:
+# lxml.html's element-class lookup is a Python call for every element the walk touches.
+_PARSER = etree.HTMLParser()
+_FULL_DOCUMENT = re.compile(r"^\s*<(?:html|!doctype)", re.IGNORECASE)
+
+
+def _body(markup: str) -> etree._Element | None:
+    """The <body> libxml2 makes of an HTML fragment (None when it cannot parse it)."""
+    if not _FULL_DOCUMENT.match(markup):
+        markup = f"<html><body>{markup}</body></html>"
+    try:
+        root = etree.fromstring(markup, _PARSER)
+    except (etree.ParserError, ValueError):
+        return None
+    if root is None:
+        return None
+    bodies = [e for e in root if e.tag == "body"]
+    # a whole document without a body (a frameset, a lone <head>) has no words to read
+    return bodies[0] if bodies else etree.Element("body")
 
 
 def _walk(

@@ -47,3 +47,15 @@ def test_sanitise_removes_javascript_links() -> None:
 def test_plain_text_fast_path_matches_the_parser(text: str) -> None:
     # a <span> forces the parser; without markup the shortcut answers
     assert html_to_text(text) == html_to_text(f"<span>{text}</span>")
+
+
+@pytest.mark.parametrize(
+    "markup", ["<html><head><title>t</title></head></html>", "<html><frameset></frameset></html>"]
+)
+def test_document_without_body_has_no_text(markup: str) -> None:
+    # lxml.html.fragment_fromstring raised AssertionError on these
+    assert html_to_text(markup) == ""
+
+
+def test_leading_text_before_first_element_is_kept() -> None:
+    assert html_to_text("lead <p>para</p> tail") == "lead\n\npara\n\ntail"
