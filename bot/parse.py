@@ -15,6 +15,7 @@ from typing import Any
 
 import feedparser
 
+from bot import rss
 from bot.errors import ParseError
 from bot.htmltext import html_to_text, sanitise
 from bot.identity import item_key, normalise_url
@@ -28,6 +29,25 @@ _ENTITY_DECLARATION = b"<!ENTITY"
 def parse_feed(data: bytes, source: str) -> ParsedFeed:
     """Parse one feed document; raise ParseError when it is not a usable feed."""
     _refuse_non_feeds(data, source)
+    plain = rss.read(data)  # plain RSS 2.0, the common case, without feedparser's cost
+    warnings: tuple[str, ...] = ()
+    if plain is not None:
+        channel, entries = plain
+        version = "rss20"
+    else:
+        channel, entries, version, warnings = _feedparser(data, source)
+    info = FeedInfo(
+        title=html_to_text(channel.get("title", "")),
+        link=channel.get("link", ""),
+        description=html_to_text(channel.get("subtitle", "")),
+        language=channel.get("language", "") or "",
+        ttl=_ttl(channel),
+    )
+    items = _distinct(tuple(_entry_to_item(e) for e in entries))
+    return ParsedFeed(feed=info, items=items, source=source, format=version, warnings=warnings)
+
+
+def _feedparser(data: bytes, source: str) -> tuple[Any, list[Any], str, tuple[str, ...]]:
     # resolve_relative_uris re-parses every entry's HTML with sgmllib: half of feedparser's
     # time. Item links are resolved regardless; only links inside content HTML stay relative.
     doc: Any = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
@@ -37,22 +57,7 @@ def parse_feed(data: bytes, source: str) -> ParsedFeed:
     warnings: tuple[str, ...] = ()
     if doc.get("bozo"):
         warnings = (f"feed is not well-formed, read leniently: {_one_line(doc.bozo_exception)}",)
-    channel = doc.feed
-    info = FeedInfo(
-        title=html_to_text(channel.get("title", "")),
-        link=channel.get("link", ""),
-        description=html_to_text(channel.get("subtitle", "")),
-        language=channel.get("language", "") or "",
-        ttl=_ttl(channel),
-    )
-    items = _distinct(tuple(_entry_to_item(e) for e in doc.entries))
-    return ParsedFeed(
-        feed=info,
-        items=items,
-        source=source,
-        format=doc.get("version") or "unknown",
-        warnings=warnings,
-    )
+    return doc.feed, doc.entries, doc.get("version") or "unknown", warnings
 
 
 _PERIODS = {
