@@ -119,7 +119,7 @@ class Fetcher:
         client = self._clients.get(netloc)
         if client is None:
             if self._tls is None:
-                self._tls = httpx.create_ssl_context()
+                self._tls = httpx.create_ssl_context(trust_env=False)  # as the clients
             client = self._clients[netloc] = httpx.AsyncClient(
                 timeout=self._timeout,
                 limits=self._limits,

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
+import socket
+import ssl
+import subprocess
+import threading
 import tracemalloc
 import zlib
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import brotli
 import pytest
@@ -185,3 +191,50 @@ def test_forbidden_addresses(address: str, kind: str) -> None:
 @pytest.mark.parametrize("address", ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"])
 def test_public_addresses_allowed(address: str) -> None:
     assert forbidden_reason(address) is None
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[int, list[str]]]:
+    """A TLS server on 127.0.0.1 with a self-signed certificate for "localhost"; it records
+    the server name (SNI) each client asks for."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    request = "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost".split()
+    command = ["openssl", *request, "-keyout", str(key), "-out", str(cert)]
+    subprocess.run(command, check=True, capture_output=True)
+    names: list[str] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    def note_name(_sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        names.append(name or "")
+
+    context.sni_callback = note_name  # type: ignore[assignment]
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn, contextlib.suppress(OSError):
+                context.wrap_socket(conn, server_side=True).close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], names
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_https_sends_the_host_name_and_refuses_an_untrusted_certificate(
+    tls_server: tuple[int, list[str]],
+) -> None:
+    port, names = tls_server
+    result = _fetch(_state(f"https://localhost:{port}/feed"))
+    assert names == ["localhost"]  # SNI carries the name although we connect to the address
+    assert result.error is not None and "certificate" in result.error.lower()
+    assert result.body is None
