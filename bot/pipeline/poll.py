@@ -123,9 +123,7 @@ async def poll_cycle(
     async with (
         fetcher,
         Sandbox(
-            # one more than the cores: while this process records one feed, a worker that
-            # would wait for its next job has one queued (measured: 83% → 91% CPU busy)
-            workers=(os.cpu_count() or 1) + 1,
+            workers=os.cpu_count() or 1,
             timeout=worker.parse_timeout,
             memory_mb=worker.parse_memory_mb,
         ) as sandbox,
