@@ -59,7 +59,9 @@ _SKIP = frozenset(
     ["script", "style", "template", "noscript", "head", "iframe", "object", "embed", "svg", "img"]
 )
 # Only ASCII white space collapses, as in a browser; a no-break space (U+00A0) is content.
-_SPACE = re.compile(r"[ \t\n\r\f]+")
+# Any run of ASCII white space but a lone space (already what it becomes): matching every
+# single space between words made re.sub rebuild each paragraph from its words.
+_SPACE = re.compile(r"[\t\n\r\f][ \t\n\r\f]*| [ \t\n\r\f]+")
 _ASCII_SPACE = " \t\n\r\f"
 _LIST_LINE = re.compile(r"^  (?:• |(\d+)\. )(.*)$")
 _CONTINUATION = "    "
