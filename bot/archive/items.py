@@ -136,7 +136,9 @@ class ItemsMixin(ArchiveBase):
         keys = list(batch)
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
-            query = sa.select(t).where(t.c.feed_id == feed.id, t.c.key.in_(chunk))
+            # the columns compared and kept, not the stored words (tens of KB an item)
+            columns = (t.c.id, t.c.key, t.c.content_hash, t.c.first_seen)
+            query = sa.select(*columns).where(t.c.feed_id == feed.id, t.c.key.in_(chunk))
             existing.update({row.key: row for row in conn.execute(query)})
         inserts: list[tuple[Item, str, Extraction | None, dict[str, Any]]] = []
         updated: list[StoredItem] = []
