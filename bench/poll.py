@@ -6,7 +6,8 @@ The farm runs in its own process: N feeds spread over several ports (politeness 
 per host, and a real cycle talks to many hosts), 10 items of about 10 KB of text each (the
 supplied dump's articles), ETag and Last-Modified, 304 on a match, and `latency` seconds
 added to every response. Prints the cold cycle (everything new: fetched, parsed, extracted,
-archived), a cycle where every feed answers 304, and the worker's memory over many cycles.
+archived), a cycle where every feed answers 304, a warm cycle where every feed has one new
+item among nine known ones, and the worker's memory over many cycles.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -31,13 +33,18 @@ from bot.config import Config, FeedConfig, WorkerConfig
 from bot.dump import parse_dump
 from bot.pipeline import poll_cycle
 
+if TYPE_CHECKING:
+    from multiprocessing.sharedctypes import Synchronized
+
 DUMP = Path(__file__).resolve().parent.parent / "bot" / "data" / "communitycare-cspr-feed-dump.txt"
 PORTS = 50
 
 
-def _feed(n: int, articles: list[tuple[str, str]]) -> bytes:
+def _feed(n: int, articles: list[tuple[str, str]], newest: int = 0) -> bytes:
+    """Feed n with len(articles) items, from item `newest` on: one more, one new item."""
     items = []
-    for k, (title, html) in enumerate(articles):
+    for k in range(newest, newest + len(articles)):
+        title, html = articles[k % len(articles)]
         items.append(
             f"<item><title>{title} ({n}-{k})</title>"
             f"<link>https://farm.example/{n}/{k}</link><guid>https://farm.example/?p={n}-{k}</guid>"
@@ -53,16 +60,30 @@ def _feed(n: int, articles: list[tuple[str, str]]) -> bytes:
 
 
 def serve_farm(
-    feeds: int, latency: float, ready: multiprocessing.synchronize.Event, ports: list[int]
+    feeds: int,
+    latency: float,
+    ready: multiprocessing.synchronize.Event,
+    ports: list[int],
+    newest: Synchronized[int] | None = None,
 ) -> None:
+    """Serve the farm until killed; every feed starts its items at `newest` (0 unless set)."""
     from bot.htmltext import text_to_html
 
     parsed = parse_dump(DUMP.read_text(encoding="utf-8"), "dump")
     articles = [
         (i.title.replace("&", "and").replace("<", ""), text_to_html(i.text)) for i in parsed.items
     ]
-    bodies = {n: _feed(n, articles) for n in range(feeds)}
-    etags = {n: '"' + hashlib.sha1(b).hexdigest()[:16] + '"' for n, b in bodies.items()}
+    bodies: dict[tuple[int, int], tuple[bytes, str]] = {}
+
+    def body(n: int) -> tuple[bytes, str]:
+        version = newest.value if newest is not None else 0
+        if (n, version) not in bodies:  # built once; a race only builds it twice
+            data = _feed(n, articles, version)
+            bodies[n, version] = data, '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
+        return bodies[n, version]
+
+    for n in range(feeds):
+        body(n)
     modified = format_datetime(datetime(2024, 12, 9, tzinfo=UTC), usegmt=True)
 
     class Handler(BaseHTTPRequestHandler):
@@ -72,22 +93,21 @@ def serve_farm(
             pass
 
         def do_GET(self) -> None:
-            n = int(self.path.rsplit("/", 1)[-1])
+            data, etag = body(int(self.path.rsplit("/", 1)[-1]))
             time.sleep(latency)
-            if self.headers.get("If-None-Match") == etags[n]:
+            if self.headers.get("If-None-Match") == etag:
                 self.send_response(304)
-                self.send_header("ETag", etags[n])
+                self.send_header("ETag", etag)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            body = bodies[n]
             self.send_response(200)
             self.send_header("Content-Type", "application/rss+xml; charset=UTF-8")
-            self.send_header("ETag", etags[n])
+            self.send_header("ETag", etag)
             self.send_header("Last-Modified", modified)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(data)
 
     for _ in range(PORTS):
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -116,8 +136,9 @@ def main() -> None:
     manager = multiprocessing.Manager()
     ports = manager.list()
     ready = manager.Event()
+    newest: Synchronized[int] = multiprocessing.Value("i", 0)
     farm = multiprocessing.Process(
-        target=serve_farm, args=(args.feeds, args.latency, ready, ports), daemon=True
+        target=serve_farm, args=(args.feeds, args.latency, ready, ports, newest), daemon=True
     )
     farm.start()
     ready.wait(120)
@@ -156,12 +177,18 @@ def main() -> None:
         summary = asyncio.run(poll_cycle(archive, config, "bench"))
         took = time.perf_counter() - start
         print(f"304 cycle:  {took:6.2f} s for {summary.count('not_modified')} not-modified feeds")
+        newest.value = 1  # every feed now leads with one new item and keeps nine known ones
+        due()
+        start = time.perf_counter()
+        summary = asyncio.run(poll_cycle(archive, config, "bench"))
+        took = time.perf_counter() - start
+        print(f"warm cycle: {took:6.2f} s, one new item a feed, the rest known ({summary.line})")
         first = rss_mb()
         for _ in range(args.cycles):
             due()
             asyncio.run(poll_cycle(archive, config, "bench"))
         print(
-            f"worker RSS: {first:.0f} MB after 2 cycles, {rss_mb():.0f} MB after "
+            f"worker RSS: {first:.0f} MB after 3 cycles, {rss_mb():.0f} MB after "
             f"{args.cycles} more 304 cycles"
         )
         archive.close()
