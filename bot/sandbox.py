@@ -97,7 +97,8 @@ class Sandbox:
             self._jobs.put(None)
         for worker in list(self._workers.values()):
             worker.process.kill()  # a job still running ends now; its thread then exits
-        await asyncio.to_thread(self._join)
+        if self._threads:  # a cycle of 304s started none: no thread to join them in either
+            await asyncio.to_thread(self._join)
 
     def _join(self) -> None:
         for thread in self._threads:
