@@ -42,6 +42,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/extract_eval.py
 	$(BIN)/python bench/poll.py
+	$(BIN)/python bench/worker_rss.py
 	$(BIN)/python bench/deliver.py
 	$(BIN)/python bench/scaleout.py
 
