@@ -9,9 +9,10 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 import tracemalloc
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -238,3 +239,40 @@ def test_https_sends_the_host_name_and_refuses_an_untrusted_certificate(
     assert names == ["localhost"]  # SNI carries the name although we connect to the address
     assert result.error is not None and "certificate" in result.error.lower()
     assert result.body is None
+
+
+def test_at_most_per_host_requests_to_one_host_at_once() -> None:
+    """Two hosts (two ports), six feeds each, per_host=2: each host sees at most two requests
+    at a time, and the two hosts are served side by side."""
+    lock = threading.Lock()
+    inflight = {"a": 0, "b": 0, "all": 0}
+    peak = dict(inflight)
+
+    def slow(host: str) -> Callable[[dict[str, str]], Reply]:
+        def handler(_headers: dict[str, str]) -> Reply:
+            with lock:
+                for key in (host, "all"):
+                    inflight[key] += 1
+                    peak[key] = max(peak[key], inflight[key])
+            time.sleep(0.2)
+            with lock:
+                for key in (host, "all"):
+                    inflight[key] -= 1
+            return Reply(200, FEED)
+
+        return handler
+
+    async def go(urls: list[str]) -> list[FetchResult]:
+        async with Fetcher(user_agent="reportbot-test/1", per_host=2) as fetcher:
+            return await asyncio.gather(*(fetcher.fetch(_state(u)) for u in urls))
+
+    with FeedServer() as a, FeedServer() as b:
+        urls = []
+        for name, server in (("a", a), ("b", b)):
+            for n in range(6):
+                server.routes[f"/f{n}"] = slow(name)
+                urls.append(server.url(f"/f{n}"))
+        results = asyncio.run(go(urls))
+    assert all(r.status == 200 for r in results)
+    assert peak["a"] == 2 and peak["b"] == 2
+    assert peak["all"] == 4
