@@ -18,16 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from poll import serve_farm  # bench/ is on the path when this file is run
+from poll import rss_mb, serve_farm  # bench/ is on the path when this file is run
 
 REPORTBOT = Path(sys.executable).with_name("reportbot")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main() -> None:
