@@ -74,9 +74,10 @@ class Sandbox:
     """A pool of limited worker processes. Use as an async context manager.
 
     Each worker process has a thread of its own that takes the next job from a queue, sends
-    it, waits for the answer and sets the job's future. Jobs therefore flow to the workers
-    while the event loop is busy elsewhere (writing a feed to the archive): when the loop
-    itself handed each job over, workers sat idle for 29% of a cold cycle."""
+    it, waits for the answer and sets the job's future (its result or exception). Jobs
+    therefore flow to the workers while the event loop is busy elsewhere (writing a feed to
+    the archive): when the loop itself handed each job over, workers sat idle for 29% of a
+    cold cycle."""
 
     def __init__(self, workers: int = 2, timeout: float = 20.0, memory_mb: int = 1024) -> None:
         self.size = max(1, workers)
@@ -112,12 +113,9 @@ class Sandbox:
                 self._start_thread()
             job: _Job = (fn, args, Future())
             self._jobs.put(job)
-            status, value = await asyncio.wrap_future(job[2])
+            return await asyncio.wrap_future(job[2])
         finally:
             self._pending -= 1
-        if status == "ok":
-            return value
-        raise value
 
     def _start_thread(self) -> None:
         number = len(self._threads)
@@ -133,31 +131,26 @@ class Sandbox:
             fn, args, future = job
             if not future.set_running_or_notify_cancel():
                 continue  # the caller gave up waiting
-            outcome: tuple[str, Any]
             try:
                 if self._closing:
                     raise EOFError
                 if worker is None:
                     worker = self._workers[number] = _Worker(self.memory_bytes)
-                outcome = ("ok", worker.call(fn, args, self.timeout))
+                future.set_result(worker.call(fn, args, self.timeout))
             except TimeoutError:
-                outcome = (
-                    "raised",
-                    SandboxError(f"took longer than {self.timeout:.0f} s; stopped"),
-                )
+                stopped = f"took longer than {self.timeout:.0f} s; stopped"
+                future.set_exception(SandboxError(stopped))
                 self._retire(number, worker)
                 worker = None
             except (EOFError, OSError):
                 died = "the worker died (memory limit?)"
-                outcome = (
-                    "raised",
-                    SandboxError("the poll is stopping" if self._closing else died),
+                future.set_exception(
+                    SandboxError("the poll is stopping" if self._closing else died)
                 )
                 self._retire(number, worker)
                 worker = None
             except BaseException as exc:  # the task's own exception, raised in the caller
-                outcome = ("raised", exc)
-            future.set_result(outcome)
+                future.set_exception(exc)
         self._retire(number, worker)
 
     def _retire(self, number: int, worker: _Worker | None) -> None:
@@ -167,4 +160,4 @@ class Sandbox:
         self._workers.pop(number, None)
 
 
-_Job = tuple[Callable[..., Any], tuple[Any, ...], "Future[tuple[str, Any]]"]
+_Job = tuple[Callable[..., Any], tuple[Any, ...], "Future[Any]"]

@@ -174,15 +174,21 @@ class ItemsMixin(ArchiveBase):
             )
         # One statement per kind of write, executed for many rows: building and compiling a
         # statement per item cost more than the insert itself.
-        by_id = t.c.id == sa.bindparam("row_id")
-        if seen:
-            conn.execute(t.update().where(by_id).values(last_seen=now), seen)
-        if changes:
-            conn.execute(t.update().where(by_id).values(last_seen=now), changes)
+        # (the SET clause of an executemany update is the columns its rows carry)
+        refresh = t.update().where(t.c.id == sa.bindparam("row_id")).values(last_seen=now)
+        for rows_of_a_kind in (seen, changes):
+            if rows_of_a_kind:
+                conn.execute(refresh, rows_of_a_kind)
         new: list[StoredItem] = []
         if inserts:
-            fixed = {"feed_id": feed.id, "previous_content_hash": None, "first_seen": now}
-            rows = [v | fixed | {"last_seen": now, "changed_at": None} for *_, v in inserts]
+            fixed = {
+                "feed_id": feed.id,
+                "previous_content_hash": None,
+                "first_seen": now,
+                "last_seen": now,
+                "changed_at": None,
+            }
+            rows = [values | fixed for *_, values in inserts]
             ids = conn.execute(
                 t.insert().returning(t.c.id, sort_by_parameter_order=True), rows
             ).scalars()
