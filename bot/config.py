@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import tomllib
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -97,9 +98,25 @@ class SmtpConfig(_Strict):
             raise ValueError('security: "none" is only allowed to a relay on loopback')
         return self
 
+    def password(self) -> str:
+        """The login password, read when needed from the variable `password_env` names."""
+        value = os.environ.get(self.password_env, "") if self.password_env else ""
+        if not value:
+            raise ConfigError(f"smtp: ${self.password_env or 'password_env'} is not set")
+        return value
+
+
+class ChannelKind(StrEnum):
+    """The chat platforms; each is one file in bot/deliver/ (named as its value)."""
+
+    SLACK = "slack"
+    TEAMS = "teams"
+    DISCORD = "discord"
+    WEBHOOK = "webhook"
+
 
 class ChannelConfig(_Strict):
-    kind: Literal["slack", "teams", "discord", "webhook"]
+    kind: ChannelKind
     url_env: str = ""
     url_file: str = ""
     secret_env: str = ""  # webhook only: HMAC key for X-Reportbot-Signature
@@ -320,6 +337,18 @@ def _read(path: Path | None) -> tuple[list[str], Config | None]:
             if problem not in found:
                 found.append(problem)
     return found, (config if not found else None)
+
+
+def warnings(config: Config) -> list[str]:
+    """What works but should be known: `config check` prints these without failing."""
+    found: list[str] = []
+    if config.web is None and any(s.email for s in config.subscriptions):
+        found.append(
+            "web: not configured, so e-mail subscriptions have no one-click unsubscribe "
+            "(List-Unsubscribe, RFC 8058), which large mailbox providers require of bulk "
+            "senders: add a [web] section (docs/CONFIG.md)"
+        )
+    return found
 
 
 def database_url(config: Config, override: str | None = None) -> str:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from bot import schema
 from bot.archive import Archive
 from bot.config import ChannelConfig, Config, SubscriptionConfig
+from bot.models import DeliveryState
 from bot.pipeline import deliver_due
 from tests.feedserver import FeedServer, Reply
 
@@ -201,14 +202,16 @@ def test_no_answer_after_sending_is_unknown_and_sent_again_once(
     assert sent.uncertain
 
 
-def test_unset_url_variable_fails_for_retry_with_its_name(
+def test_unset_url_variable_holds_the_row_pending_with_its_name(
     filled: Archive, receiver: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cfg = _config(receiver, monkeypatch, "slack", "/slack")
     monkeypatch.delenv("HOOK_URL")
-    assert deliver_due(filled, cfg, "w1", now_period=True).failed == 1
-    (row,) = filled.deliveries("failed")
+    summary = deliver_due(filled, cfg, "w1", now_period=True)
+    assert (summary.held, summary.failed) == (1, 0)
+    (row,) = filled.deliveries(DeliveryState.PENDING)  # never claimed, so never uncertain
     assert row.last_error == "slack: the webhook URL in $HOOK_URL is not set"
+    assert (row.attempts, row.uncertain) == (0, False)
 
 
 def test_teams_gets_one_adaptive_card(
@@ -223,18 +226,17 @@ def test_teams_gets_one_adaptive_card(
     assert len(post.body) <= 28 * 1024
 
 
-def test_missing_smtp_fails_the_emails_but_chats_still_go(
+def test_missing_smtp_holds_the_emails_but_chats_still_go(
     filled: Archive, receiver: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.errors import ConfigError
-
     receiver.routes["/hook"] = lambda h: _ok()
     chat = _config(receiver, monkeypatch, "webhook", "/hook")
     mail = SubscriptionConfig(id="weekly", email=("a@example.org",), backfill=True)
     cfg = Config(subscriptions=(*chat.subscriptions, mail))
-    with pytest.raises(ConfigError, match=r"no \[smtp\] section"):
-        deliver_due(filled, cfg, "w1", now_period=True)
+    summary = deliver_due(filled, cfg, "w1", now_period=True)
+    assert (summary.sent, summary.held) == (1, 1)
+    assert summary.problems == ("weekly: no [smtp] section in the config",)
     assert len(receiver.posts) == 1  # the chat went out
-    (waiting,) = filled.deliveries("failed")
+    (waiting,) = filled.deliveries(DeliveryState.PENDING)
     assert waiting.recipient == "a@example.org"
     assert waiting.last_error == "no [smtp] section in the config"

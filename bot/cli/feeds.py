@@ -37,6 +37,7 @@ def config_group() -> None:
 @pass_ctx
 def config_check(ctx: Context) -> None:
     """Print every problem in the config at once, with its key path; exit 2 if any.
+    Warnings (what works but should be known) are printed too and do not fail.
 
     \b
     Example:
@@ -48,6 +49,8 @@ def config_check(ctx: Context) -> None:
     if found:
         raise click.exceptions.Exit(2)
     cfg = ctx.config()
+    for warning in config_mod.warnings(cfg):
+        click.echo(f"warning: {warning}", err=True)
     path, _ = config_mod.config_path(ctx.config_path)
     where = str(path) if path.exists() else "defaults (no config file)"
     click.echo(f"config OK: {where}, {len(cfg.feeds)} feeds")
