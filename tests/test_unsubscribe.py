@@ -149,3 +149,23 @@ def test_cli_subscribers_remove_list_and_add(
     text = cfg.read_text()
     assert "# the weekly digest" in text and "c@example.org" in text
     assert filled.unsubscribed() == {}
+
+
+def test_config_check_warns_that_email_without_web_has_no_one_click(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import run
+
+    cfg = tmp_path / "rb.toml"
+    mail = (
+        '[smtp]\nhost = "127.0.0.1"\nsecurity = "none"\nfrom = "bot@example.org"\n'
+        '[[subscriptions]]\nid = "weekly"\nemail = ["a@example.org"]\n'
+    )
+    cfg.write_text(mail)
+    assert run(["--config", str(cfg), "config", "check"]) == 0  # a warning, not an error
+    out, err = capsys.readouterr()
+    assert "config OK" in out
+    assert "warning: web: not configured, so e-mail subscriptions have no one-click" in err
+    cfg.write_text(mail + '[web]\npublic_url = "https://bot.example.org"\n')
+    assert run(["--config", str(cfg), "config", "check"]) == 0
+    assert "warning" not in capsys.readouterr().err

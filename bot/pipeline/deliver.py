@@ -302,6 +302,8 @@ def _preconditions(config: Config, subs: Sequence[SubscriptionConfig]) -> dict[s
             _check(config, sub)
         except ReportbotError as exc:
             problems[sub.id] = str(exc)
+        except Exception as exc:  # a check that broke is a problem too, not a crash
+            problems[sub.id] = f"{type(exc).__name__}: {exc}"
     return problems
 
 
