@@ -339,11 +339,11 @@ def test_a_missing_secret_holds_rows_pending_until_it_is_set(
         )
         for _lease in range(2):  # and again once a lease would have expired
             assert run(["--config", str(cfg), "digest", "send", "--now"]) == 1
-            err = capsys.readouterr().err
-            assert f"reportbot: error: weekly: {problem}: 1 deliveries wait" in err
-            (row,) = filled.deliveries()
+            (row,) = filled.deliveries()  # never claimed: not `sending`, never uncertain
             assert (row.state, row.last_error, row.attempts) == ("pending", problem, 0)
             assert not row.uncertain
+            err = capsys.readouterr().err
+            assert f"reportbot: error: weekly: {problem}: 1 deliveries wait" in err
             time.sleep(1.1)
         assert run(["--config", str(cfg), "deliveries", "--state", "pending"]) == 0
         assert "must hold" in capsys.readouterr().out or missing == "smtp password"
