@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from email.mime.text import MIMEText
 from html import escape
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -41,7 +40,7 @@ from bot.models import (
 )
 
 if TYPE_CHECKING:
-    from bot.deliver.smtp import Outgoing
+    from bot.deliver.smtp import BodyPart, Outgoing
 
 log = logging.getLogger("reportbot.pipeline")
 
@@ -274,7 +273,7 @@ def _queue(
         if sub.mode == "each":
             if now <= start:
                 continue  # the clock went back: nothing is due until it passes `start`
-            found = _items(archive, config, sub, start=start, end=now)
+            found = _items(archive, config, sub, start=start, end=now, feeds=feeds)
             chosen = digest.select(sub, found, start, now)
             # oldest first, so a channel reads them in the order they happened
             ids = [s.id for s in reversed(chosen)]
@@ -287,7 +286,7 @@ def _queue(
         if period is None:
             continue
         # select, not build: only whether the period holds anything matters here
-        found = _items(archive, config, sub, start=period[0], end=period[1])
+        found = _items(archive, config, sub, start=period[0], end=period[1], feeds=feeds)
         has_items = bool(digest.select(sub, found, *period))
         queued += archive.queue_period(sub.id, recipients if has_items else (), *period)
     return queued
@@ -377,7 +376,7 @@ class _Emails:
         self.secret = config.web.secret() if config.web else b""  # checked: a precondition
         self.digests = _Digests(archive, config, batch)
         self.bodies: dict[_Key, tuple[Rendered, Rendered]] = {}
-        self.shared: dict[_Key, tuple[MIMEText, MIMEText]] = {}
+        self.shared: dict[_Key, tuple[BodyPart, BodyPart]] = {}
 
     def of(self, d: Delivery) -> Outgoing:
         from bot import render
