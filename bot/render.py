@@ -58,6 +58,11 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
     return env
 
 
+def template(name: str, *, template_dir: str = "") -> jinja2.Template:
+    """One template, from the subscription's folder first (compiled once per folder)."""
+    return environment(Path(template_dir) if template_dir else None).get_template(name)
+
+
 def check_templates(
     names: Sequence[str], *, template_dir: str = "", env: jinja2.Environment | None = None
 ) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -45,8 +44,7 @@ class Discord:
 
     def render(self, digest: Digest, *, template_dir: str = "") -> Rendered:
         digest = render.chat_digest(digest)
-        env = render.environment(Path(template_dir) if template_dir else None)
-        template = env.get_template("discord_item.j2")
+        template = render.template("discord_item.j2", template_dir=template_dir)
         messages: list[list[dict[str, Any]]] = [[]]
         sizes = [0]
         for item in digest.items:

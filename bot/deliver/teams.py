@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from bot import render
@@ -32,8 +31,7 @@ class Teams:
 
     def render(self, digest: Digest, *, template_dir: str = "") -> Rendered:
         digest = render.chat_digest(digest)
-        env = render.environment(Path(template_dir) if template_dir else None)
-        template = env.get_template("teams_item.j2")
+        template = render.template("teams_item.j2", template_dir=template_dir)
         subject = render.subject(digest)
         items = list(digest.items)
         while True:

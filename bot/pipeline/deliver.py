@@ -373,7 +373,6 @@ class _Emails:
     def __init__(self, archive: Archive, config: Config, batch: Sequence[Delivery]) -> None:
         assert config.smtp is not None
         self.config, self.smtp = config, config.smtp
-        self.secret = config.web.secret() if config.web else b""  # checked: a precondition
         self.digests = _Digests(archive, config, batch)
         self.bodies: dict[_Key, tuple[Rendered, Rendered]] = {}
         self.shared: dict[_Key, tuple[BodyPart, BodyPart]] = {}
@@ -398,7 +397,8 @@ class _Emails:
             return smtp.build(d, subject=text.subject, parts=parts, cfg=self.smtp)
         from bot.web import unsubscribe_link
 
-        one_click = unsubscribe_link(self.config.web, self.secret, d.subscription, d.recipient)
+        secret = self.config.web.secret()  # a precondition, so it is there
+        one_click = unsubscribe_link(self.config.web, secret, d.subscription, d.recipient)
         text = replace(text, body=text.body.replace(_LINK, one_click))
         html = replace(html, body=html.body.replace(_LINK, escape(one_click)))
         parts = smtp.body_parts(text, html)
