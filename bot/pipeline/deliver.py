@@ -240,7 +240,7 @@ async def deliver_cycle(
         emails = [d for d in live if d.is_email]
         chats = [d for d in live if not d.is_email]
         if emails:
-            await _send_emails(archive, config, emails, recorder.add)
+            await _send_emails(archive, config, emails=emails, on_result=recorder.add)
         if chats:
             await _post_chats(archive, config, chats=chats, pace=pace, on_result=recorder.add)
         for name, n in recorder.close().items():
@@ -349,6 +349,7 @@ def _unsent(what: str, exc: Exception) -> Outcome:
 async def _send_emails(
     archive: Archive,
     config: Config,
+    *,
     emails: Sequence[Delivery],
     on_result: Callable[[DeliveryResult], None],
 ) -> None:
@@ -475,7 +476,7 @@ class _Recorder:
     def _flush(self, batch: list[DeliveryResult]) -> None:
         if not batch:
             return
-        counts = _record(self.archive, self.claimed, batch, self.now)
+        counts = _record(self.archive, claimed=self.claimed, results=batch, now=self.now)
         with self.lock:
             for name, n in counts.items():
                 self.counts[name] += n
@@ -483,6 +484,7 @@ class _Recorder:
 
 def _record(
     archive: Archive,
+    *,
     claimed: Mapping[int, Delivery],
     results: Sequence[DeliveryResult],
     now: datetime,
