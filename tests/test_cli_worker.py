@@ -221,7 +221,7 @@ def test_example_config_is_valid_with_every_example_uncommented(
     assert uncommented.count("[[subscriptions]]") == 2 and "[web]" in uncommented
     path = tmp_path / "all.toml"
     path.write_text(uncommented, encoding="utf-8")
-    code, out, err = _cli(capsys, "--config", str(path), "config", "check")
+    code, out, err = _cli(capsys, "--config", str(path), "config", "check", "--no-env")
     assert (code, err) == (0, "") and "config OK" in out
 
 

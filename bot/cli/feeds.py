@@ -34,15 +34,24 @@ def config_group() -> None:
 
 
 @config_group.command("check")
+@click.option(
+    "--no-env",
+    is_flag=True,
+    help="Do not check that the environment variables and url_file the config names are set "
+    "(for checking a config away from its secrets).",
+)
 @pass_ctx
-def config_check(ctx: Context) -> None:
+def config_check(ctx: Context, no_env: bool) -> None:
     """Print every problem in the config at once, with its key path; exit 2 if any.
+
+    Also checks that every variable it names (url_env, secret_env, password_env) is set.
 
     \b
     Example:
       reportbot config check
+      reportbot --config deploy/reportbot.toml config check --no-env
     """
-    found = config_mod.problems(ctx.config_path)
+    found = config_mod.problems(ctx.config_path, env=not no_env)
     for problem in found:
         click.echo(problem, err=True)
     if found:
