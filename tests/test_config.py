@@ -163,8 +163,7 @@ def test_every_problem_is_reported_in_one_pass(tmp_path: Path) -> None:
         "(addresses are compared ignoring case)",
         "subscriptions[1].max_items: '5' is not a whole number: write it without quotes",
         "subscriptions[1].id: 'weekly' is used by another subscription",
-        "subscriptions[1].channel.secret_env: a webhook channel needs the HMAC key's "
-        "variable name",
+        "subscriptions[1].channel.secret_env: a webhook channel needs the HMAC key's variable name",
     ]
 
 
@@ -198,7 +197,7 @@ def test_types_are_strict(tmp_path: Path) -> None:
         "worker.concurrency: '5' is not a whole number: write it without quotes",
         "worker.per_host: True is not a whole number: write it without quotes",
         "worker.user_agent: 7 is not a string: put it in quotes",
-        "feeds[0].tags: 'news' is not a list: write it as [\"a\", \"b\"]",
+        'feeds[0].tags: \'news\' is not a list: write it as ["a", "b"]',
     ]
 
 
@@ -291,8 +290,7 @@ def test_environment_values_are_checked_as_a_sender_reads_them(
     ]:
         monkeypatch.setenv(name, value)
     assert [p.split(": ", 1)[1] for p in config.problems(path, env=True)] == [
-        "subscriptions[0].channel.url_env: webhook: the value of $T_HOOK_URL is not an "
-        "http(s) URL",
+        "subscriptions[0].channel.url_env: webhook: the value of $T_HOOK_URL is not an http(s) URL",
         "subscriptions[1].channel.url_file: slack: the webhook URL in slack-url is not set",
         "admin.url_env: $T_ADMIN_URL is not set (or is empty) here",
         "web.secret_env: web: $REPORTBOT_WEB_SECRET must hold a key of at least 16 characters",
