@@ -132,9 +132,12 @@ def _address(value: str) -> str:
 
 
 def _sender(value: str) -> str:
-    if value:  # reply_to may be empty; `from` is required, so it is never empty here
-        addresses.parse(value, display_name=True)
+    addresses.parse(value, display_name=True)
     return value
+
+
+def _reply_to(value: str) -> str:
+    return _sender(value) if value else value  # empty: replies go to `from`
 
 
 StrList = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
@@ -198,7 +201,7 @@ class SmtpConfig(_Strict):
     user: str = ""
     password_env: str = ""
     from_: Annotated[str, AfterValidator(_sender)] = Field(alias="from")
-    reply_to: Annotated[str, AfterValidator(_sender)] = ""
+    reply_to: Annotated[str, AfterValidator(_reply_to)] = ""
     connections: int = Field(default=2, ge=1, le=10)  # sent over at once, per batch
 
     @classmethod

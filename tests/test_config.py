@@ -310,3 +310,10 @@ def test_a_model_built_in_code_still_keeps_its_rules() -> None:
     with pytest.raises(ValidationError, match="is used by another subscription"):
         sub = config.SubscriptionConfig(id="w", email=("a@example.org",))
         config.Config(subscriptions=(sub, sub))
+
+
+def test_smtp_from_is_an_address_and_reply_to_may_be_empty(tmp_path: Path) -> None:
+    smtp = '[smtp]\nhost = "mail.example.org"\nsecurity = "ssl"\nreply_to = ""\nfrom = {}\n'
+    assert _load_text(tmp_path, smtp.format('"reportbot <bot@example.org>"')) == []
+    (found,) = _load_text(tmp_path, smtp.format('""'))
+    assert "smtp.from: '' is not one e-mail address" in found
