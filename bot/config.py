@@ -1,9 +1,15 @@
 """Configuration: TOML (tomllib) → pydantic models.
 
-Every problem is reported at once with its key path (`feeds[2].url: not an http(s) URL`);
-unknown keys are errors. The file is found via --config, else $REPORTBOT_CONFIG, else
-config/reportbot.toml when it exists; with none, the defaults apply. The database URL:
+Every problem is reported at once with its key path (`feeds[2].url: not an http(s) URL`):
+each key is checked on its own (types strictly: "yes" is not a boolean), then the rules
+across keys and tables run over whatever the file holds, so one broken key does not hide
+the rest. Unknown keys are errors. The file is found via --config, else $REPORTBOT_CONFIG,
+else config/reportbot.toml when it exists; with none, the defaults apply. The database URL:
 --database, else $REPORTBOT_DATABASE_URL, else [archive] url.
+
+Environment variables the config names are checked by `problems(env=True)` (`config check`)
+only: commands that send read them when they send, so a missing Slack URL does not keep the
+e-mail digests from going out.
 """
 
 from __future__ import annotations
@@ -12,15 +18,26 @@ import contextlib
 import os
 import re
 import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
-from bot import __version__
+from bot import __version__, addresses
 from bot.archive import DEFAULT_URL
 from bot.errors import ConfigError
 
@@ -41,10 +58,112 @@ def parse_duration(value: Any) -> float:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+Loc = tuple[int | str, ...]
+_COLLECT = "collect"  # validation context of `_read`, which runs every table's rules itself
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing to fix, where it is: ("feeds", 2, "url") prints as feeds[2].url."""
+
+    loc: Loc
+    message: str
+
+    def __str__(self) -> str:
+        path = _path(self.loc)
+        return f"{path}: {self.message}" if path else self.message
+
+
+def _as_tuple(value: Any) -> Any:
+    """TOML arrays arrive as lists; strict validation takes only tuples for tuple fields."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+def _https_url(value: str) -> str:
+    if urlsplit(value).scheme != "https":
+        raise ValueError("must be an https URL (RFC 8058 one-click)")
+    return value
+
+
+def _polite(seconds: float) -> float:
+    if seconds < 60:
+        raise ValueError("must be at least 1m (polite polling)")
+    return seconds
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
+
+
+def _crontab(line: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger  # only when a subscription is read
+
+    try:  # whether a line parses does not depend on the zone it is read in
+        CronTrigger.from_crontab(line, timezone=ZoneInfo("UTC"))
+    except ValueError as exc:
+        raise ValueError(f"{line!r} is not a crontab line: {exc}") from exc
+    return line
+
+
+def _template_dir(folder: str) -> str:
+    if folder and not Path(folder).is_dir():
+        raise ValueError(f"{folder!r} is not a folder of templates")
+    return folder
+
+
+def _host_port(listen: str) -> str:
+    listen_address(listen)
+    return listen
+
+
+def _address(value: str) -> str:
+    addresses.parse(value)  # kept as written: the delivery and unsubscribe keys depend on it
+    return value
+
+
+def _sender(value: str) -> str:
+    addresses.parse(value, display_name=True)
+    return value
+
+
+def _reply_to(value: str) -> str:
+    return _sender(value) if value else value  # empty: replies go to `from`
+
+
+StrList = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
+Address = Annotated[str, AfterValidator(_address)]
 
 
 class _Strict(BaseModel):
+    """A table of the config. Its keys are checked one by one (fields); `rules` checks keys
+    against each other, over plain values, so that `_read` can run the rules of a table
+    whose other keys failed and report every problem in one pass."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def rules(cls, v: Mapping[str, Any]) -> Iterator[Problem]:
+        """Problems across keys; v holds the table's keys (by their TOML names), defaults
+        filled in. A value of the wrong type is already reported: rules skip it."""
+        return iter(())
+
+    @model_validator(mode="after")
+    def _rules_hold(self, info: ValidationInfo) -> Self:
+        if info.context != _COLLECT:  # built in code: fail on the first broken rule
+            for problem in self.rules(self.model_dump(by_alias=True)):
+                raise ValueError(str(problem))
+        return self
 
 
 class ArchiveConfig(_Strict):
@@ -66,20 +185,14 @@ class WorkerConfig(_Strict):
 
 class FeedConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
-    url: str
+    url: Annotated[str, AfterValidator(_http_url)]
     title: str = ""
-    interval: Duration = 3600.0
-    tags: tuple[str, ...] = ()
+    interval: Annotated[Duration, AfterValidator(_polite)] = 3600.0
+    tags: StrList = ()
     allow_private: bool = False
 
-    @model_validator(mode="after")
-    def _check(self) -> FeedConfig:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"url: {self.url!r} is not an http(s) URL")
-        if self.interval < 60:
-            raise ValueError("interval: must be at least 1m (polite polling)")
-        return self
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class SmtpConfig(_Strict):
@@ -88,15 +201,15 @@ class SmtpConfig(_Strict):
     security: Literal["starttls", "ssl", "none"]  # required: no silent downgrade
     user: str = ""
     password_env: str = ""
-    from_: str = Field(alias="from")
-    reply_to: str = ""
+    from_: Annotated[str, AfterValidator(_sender)] = Field(alias="from")
+    reply_to: Annotated[str, AfterValidator(_reply_to)] = ""
     connections: int = Field(default=2, ge=1, le=10)  # sent over at once, per batch
 
-    @model_validator(mode="after")
-    def _check(self) -> SmtpConfig:
-        if self.security == "none" and self.host not in ("127.0.0.1", "::1", "localhost"):
-            raise ValueError('security: "none" is only allowed to a relay on loopback')
-        return self
+    @classmethod
+    def rules(cls, v: Mapping[str, Any]) -> Iterator[Problem]:
+        host = v.get("host")
+        if v.get("security") == "none" and isinstance(host, str) and host not in _LOOPBACK:
+            yield Problem(("security",), '"none" is only allowed to a relay on loopback')
 
     def password(self) -> str:
         """The login password, read when needed from the variable `password_env` names."""
@@ -115,19 +228,32 @@ class ChannelKind(StrEnum):
     WEBHOOK = "webhook"
 
 
+def _channel_kind(value: Any) -> Any:
+    """The kind as the enum (strict validation takes no plain string for an enum)."""
+    if isinstance(value, ChannelKind):
+        return value
+    if isinstance(value, str) and value in ChannelKind._value2member_map_:
+        return ChannelKind(value)
+    raise ValueError(f"should be one of {', '.join(repr(k.value) for k in ChannelKind)}")
+
+
 class ChannelConfig(_Strict):
-    kind: ChannelKind
+    kind: Annotated[ChannelKind, BeforeValidator(_channel_kind)]
     url_env: str = ""
     url_file: str = ""
     secret_env: str = ""  # webhook only: HMAC key for X-Reportbot-Signature
 
-    @model_validator(mode="after")
-    def _check(self) -> ChannelConfig:
-        if bool(self.url_env) == bool(self.url_file):
-            raise ValueError("url_env: give exactly one of url_env or url_file (never the URL)")
-        if self.kind == "webhook" and not self.secret_env:
-            raise ValueError("secret_env: a webhook channel needs the HMAC key's variable name")
-        return self
+    @classmethod
+    def rules(cls, v: Mapping[str, Any]) -> Iterator[Problem]:
+        url_env, url_file = v.get("url_env"), v.get("url_file")
+        if (
+            isinstance(url_env, str)
+            and isinstance(url_file, str)
+            and bool(url_env) == bool(url_file)
+        ):
+            yield Problem(("url_env",), "give exactly one of url_env or url_file (never the URL)")
+        if v.get("kind") == "webhook" and v.get("secret_env") == "":
+            yield Problem(("secret_env",), "a webhook channel needs the HMAC key's variable name")
 
     def url(self) -> str:
         """The webhook URL, read when needed: it is a secret, so it is never in the file."""
@@ -159,34 +285,22 @@ def listen_address(listen: str) -> tuple[str, int]:
     """("host", port) from "host:port" ("[::1]:9464" too); ValueError if it is not one."""
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"listen: {listen!r} is not host:port")
+        raise ValueError(f"{listen!r} is not host:port")
     return host.strip("[]"), int(port)
 
 
 class MetricsConfig(_Strict):
     """The Prometheus endpoint (/metrics), served by `reportbot run`."""
 
-    listen: str = "127.0.0.1:9464"
-
-    @model_validator(mode="after")
-    def _check(self) -> MetricsConfig:
-        listen_address(self.listen)
-        return self
+    listen: Annotated[str, AfterValidator(_host_port)] = "127.0.0.1:9464"
 
 
 class WebConfig(_Strict):
     """The one-click unsubscribe endpoint (RFC 8058). Links are signed with an HMAC key."""
 
-    public_url: str  # how subscribers reach it, e.g. https://bot.example.org
-    listen: str = "127.0.0.1:8025"
+    public_url: Annotated[str, AfterValidator(_https_url)]  # e.g. https://bot.example.org
+    listen: Annotated[str, AfterValidator(_host_port)] = "127.0.0.1:8025"
     secret_env: str = "REPORTBOT_WEB_SECRET"
-
-    @model_validator(mode="after")
-    def _check(self) -> WebConfig:
-        if urlsplit(self.public_url).scheme != "https":
-            raise ValueError("public_url: must be an https URL (RFC 8058 one-click)")
-        listen_address(self.listen)
-        return self
 
     def secret(self) -> bytes:
         value = os.environ.get(self.secret_env, "")
@@ -198,51 +312,62 @@ class WebConfig(_Strict):
 class SubscriptionConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str = ""
-    feeds: tuple[str, ...] = ()  # feed ids or tags; empty: every feed
-    include: tuple[str, ...] = ()  # whole words, any of them, in title or text
-    exclude: tuple[str, ...] = ()
+    feeds: StrList = ()  # feed ids or tags; empty: every feed
+    include: StrList = ()  # whole words, any of them, in title or text
+    exclude: StrList = ()
     mode: Literal["digest", "each"] = "digest"
-    schedule: str = "0 8 * * mon"
-    timezone: str = "Europe/London"
+    schedule: Annotated[str, AfterValidator(_crontab)] = "0 8 * * mon"
+    timezone: Annotated[str, AfterValidator(_zone)] = "Europe/London"
     max_items: int = Field(default=50, ge=1, le=500)
-    template: str = ""
+    template: Annotated[str, AfterValidator(_template_dir)] = ""
     backfill: bool = False
-    email: tuple[str, ...] = ()
+    email: Annotated[tuple[Address, ...], BeforeValidator(_as_tuple)] = ()
     channel: ChannelConfig | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> SubscriptionConfig:
-        if bool(self.email) == (self.channel is not None):
-            raise ValueError(
-                "email: give exactly one destination: email = [...] or channel = {...}"
+    @classmethod
+    def rules(cls, v: Mapping[str, Any]) -> Iterator[Problem]:
+        if bool(v.get("email")) == (v.get("channel") is not None):
+            yield Problem(
+                ("email",), "give exactly one destination: email = [...] or channel = {...}"
             )
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from exc
-        from apscheduler.triggers.cron import CronTrigger
-
-        try:
-            CronTrigger.from_crontab(self.schedule, timezone=ZoneInfo(self.timezone))
-        except ValueError as exc:
-            raise ValueError(f"schedule: {self.schedule!r} is not a crontab line: {exc}") from exc
-        if self.template and not Path(self.template).is_dir():
-            raise ValueError(f"template: {self.template!r} is not a folder of templates")
-        for address in self.email:
-            if "@" not in address or any(c in address for c in "\r\n,;<> "):
-                raise ValueError(f"email: {address!r} is not one e-mail address")
-        return self
+        first: dict[str, int] = {}
+        for n, address in enumerate(_entries(v.get("email"))):
+            key = addresses.key(address) if isinstance(address, str) else None
+            if key is not None and key in first:
+                yield Problem(
+                    ("email", n),
+                    f"{address!r} is listed already, as email[{first[key]}] "
+                    "(addresses are compared ignoring case)",
+                )
+            elif key is not None:
+                first[key] = n
 
 
 class Config(_Strict):
     archive: ArchiveConfig = ArchiveConfig()
     worker: WorkerConfig = WorkerConfig()
-    feeds: tuple[FeedConfig, ...] = ()
+    feeds: Annotated[tuple[FeedConfig, ...], BeforeValidator(_as_tuple)] = ()
     smtp: SmtpConfig | None = None
-    subscriptions: tuple[SubscriptionConfig, ...] = ()
+    subscriptions: Annotated[tuple[SubscriptionConfig, ...], BeforeValidator(_as_tuple)] = ()
     admin: ChannelConfig | None = None
     web: WebConfig | None = None
     metrics: MetricsConfig | None = None
+
+    @classmethod
+    def rules(cls, v: Mapping[str, Any]) -> Iterator[Problem]:
+        """Across tables: ids unique, every feed a subscription names is configured."""
+        feeds, subs = _tables_of(v.get("feeds")), _tables_of(v.get("subscriptions"))
+        yield from _unique_ids("feeds", feeds, "feed")
+        yield from _unique_ids("subscriptions", subs, "subscription")
+        names = {f.get("id") for f in feeds.values()}
+        names.update(tag for f in feeds.values() for tag in _entries(f.get("tags")))
+        for n, sub in subs.items():
+            for k, name in enumerate(_entries(sub.get("feeds"))):
+                if isinstance(name, str) and name not in names:
+                    yield Problem(
+                        ("subscriptions", n, "feeds", k),
+                        f"{name!r} is neither the id nor a tag of a feed in [[feeds]]",
+                    )
 
     def subscription(self, sub_id: str) -> SubscriptionConfig:
         for sub in self.subscriptions:
@@ -250,15 +375,6 @@ class Config(_Strict):
                 return sub
         known = ", ".join(s.id for s in self.subscriptions) or "none configured"
         raise ConfigError(f"no subscription with id {sub_id!r} in the config (known: {known})")
-
-    @model_validator(mode="after")
-    def _unique_ids(self) -> Config:
-        seen: set[str] = set()
-        for n, feed in enumerate(self.feeds):
-            if feed.id in seen:
-                raise ValueError(f"feeds[{n}].id: {feed.id!r} is used by another feed")
-            seen.add(feed.id)
-        return self
 
     def secret_values(self) -> list[str]:
         """Every secret the config points at, as set now: for logs to hide."""
@@ -287,6 +403,26 @@ class Config(_Strict):
         raise ConfigError(f"no feed with id {feed_id!r} in the config (known: {known})")
 
 
+def _entries(value: Any) -> list[Any]:
+    """The items of a TOML array (or of a tuple, in a dumped model); [] for anything else."""
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _tables_of(value: Any) -> dict[int, Mapping[str, Any]]:
+    """The tables of an array of tables, by position; entries that are not tables skipped."""
+    return {n: t for n, t in enumerate(_entries(value)) if isinstance(t, Mapping)}
+
+
+def _unique_ids(key: str, tables: Mapping[int, Mapping[str, Any]], what: str) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for n, table in tables.items():
+        table_id = table.get("id")
+        if isinstance(table_id, str) and table_id in seen:
+            yield Problem((key, n, "id"), f"{table_id!r} is used by another {what}")
+        elif isinstance(table_id, str):
+            seen.add(table_id)
+
+
 def config_path(path: Path | None = None) -> tuple[Path, bool]:
     """The config file to use, and whether it was asked for explicitly."""
     if path is not None:
@@ -296,14 +432,16 @@ def config_path(path: Path | None = None) -> tuple[Path, bool]:
     return DEFAULT_PATH, False
 
 
-def problems(path: Path | None = None) -> list[str]:
-    """Every problem with the configuration, each with its key path; [] when it is valid."""
-    return _read(path)[0]
+def problems(path: Path | None = None, *, env: bool = False) -> list[str]:
+    """Every problem with the configuration, each with its key path; [] when it is valid.
+    env: also that every environment variable (and url_file) the config names is set."""
+    return _read(path, env=env)[0]
 
 
 def load(path: Path | None = None) -> Config:
-    """Read the configuration; a missing default file means defaults."""
-    found, config = _read(path)
+    """Read the configuration; a missing default file means defaults. Environment variables
+    are not required here: each sender checks its own when it sends."""
+    found, config = _read(path, env=False)
     if found or config is None:
         more = (
             f" (and {len(found) - 1} more: run `reportbot config check`)" if len(found) > 1 else ""
@@ -312,7 +450,11 @@ def load(path: Path | None = None) -> Config:
     return config
 
 
-def _read(path: Path | None) -> tuple[list[str], Config | None]:
+def database_url(config: Config, override: str | None = None) -> str:
+    return override or os.environ.get("REPORTBOT_DATABASE_URL") or config.archive.url
+
+
+def _read(path: Path | None, *, env: bool) -> tuple[list[str], Config | None]:
     """The file read and validated once: (problems, the config when there are none)."""
     chosen, explicit = config_path(path)
     if not chosen.exists():
@@ -323,20 +465,39 @@ def _read(path: Path | None) -> tuple[list[str], Config | None]:
         return [f"{chosen}: cannot read config file: {exc}"], None
     except tomllib.TOMLDecodeError as exc:
         return [f"{chosen}: not valid TOML: {exc}"], None
-    found: list[str] = []
+    found, config = check(raw, env=env)
+    return [f"{chosen}: {problem}" for problem in found], config
+
+
+def check(raw: Mapping[str, Any], *, env: bool = False) -> tuple[list[Problem], Config | None]:
+    """Every problem in a parsed config, in file-section order; the Config if there is none.
+
+    Pydantic stops at a table's model validator once one of its keys failed, so the rules
+    across keys are not model validators here: they run over the raw tables, every time."""
+    found: list[Problem] = []
     config: Config | None = None
     try:
-        config = Config.model_validate(raw)
+        config = Config.model_validate(raw, strict=True, context=_COLLECT)
     except ValidationError as exc:
-        found = [f"{chosen}: {_describe(err)}" for err in exc.errors(include_url=False)]
-    # checked on the raw table too, so a duplicate shows even beside other errors
-    ids = [f.get("id") for f in raw.get("feeds", []) if isinstance(f, dict)]
-    for n, feed_id in enumerate(ids):
-        if feed_id is not None and feed_id in ids[:n]:
-            problem = f"{chosen}: feeds[{n}].id: {feed_id!r} is used by another feed"
-            if problem not in found:
-                found.append(problem)
+        found = [_problem(err) for err in exc.errors(include_url=False)]
+    for loc, cls, table in _tables(raw):
+        defaults = {
+            (f.alias or name): f.get_default(call_default_factory=True)
+            for name, f in cls.model_fields.items()
+            if not f.is_required()
+        }
+        found += [Problem((*loc, *p.loc), p.message) for p in cls.rules(defaults | dict(table))]
+    if env:
+        found += _env_problems(raw)
+    order = list(Config.model_fields)
+    found.sort(key=lambda p: _rank(p.loc, order))
     return found, (config if not found else None)
+
+
+def _rank(loc: Loc, order: list[str]) -> tuple[int, int]:
+    """Sections in the model's order, the tables of an array in the file's; stable within."""
+    section = order.index(loc[0]) if loc and loc[0] in order else len(order)
+    return section, (loc[1] if len(loc) > 1 and isinstance(loc[1], int) else -1)
 
 
 def warnings(config: Config) -> list[str]:
@@ -351,24 +512,86 @@ def warnings(config: Config) -> list[str]:
     return found
 
 
-def database_url(config: Config, override: str | None = None) -> str:
-    return override or os.environ.get("REPORTBOT_DATABASE_URL") or config.archive.url
+def _tables(raw: Mapping[str, Any]) -> Iterator[tuple[Loc, type[_Strict], Mapping[str, Any]]]:
+    """The tables that have rules or name secrets, with their models; the root first."""
+    yield (), Config, raw
+    sections: dict[str, type[_Strict]] = {
+        "smtp": SmtpConfig,
+        "admin": ChannelConfig,
+        "web": WebConfig,
+    }
+    for name, cls in sections.items():
+        if isinstance(raw.get(name), Mapping):
+            yield (name,), cls, raw[name]
+    for n, sub in _tables_of(raw.get("subscriptions")).items():
+        yield ("subscriptions", n), SubscriptionConfig, sub
+        if isinstance(sub.get("channel"), Mapping):
+            yield ("subscriptions", n, "channel"), ChannelConfig, sub["channel"]
 
 
-def _describe(err: Any) -> str:
-    loc = _path(tuple(err["loc"]))
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    # our own validators name the field in the message already ("url: ...")
-    if ":" in msg.split(" ", 1)[0]:
-        field, _, rest = msg.partition(": ")
-        loc = f"{loc}.{field}" if loc else field
-        msg = rest
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key (check its spelling against docs/CONFIG.md)"
-    return f"{loc}: {msg}" if loc else msg
+def _env_problems(raw: Mapping[str, Any]) -> Iterator[Problem]:
+    """Each secret the config points at is there: variables set and not empty, url_file
+    readable, the values usable (a URL, a long enough key). Read with the same methods the
+    senders use, so the messages match what a send would say."""
+    for loc, cls, table in _tables(raw):
+        for key, name in table.items():
+            named = key.endswith("_env") and isinstance(name, str) and bool(name)
+            if named and not os.environ.get(name, "").strip():
+                yield Problem((*loc, key), f"${name} is not set (or is empty) here")
+        if cls is WebConfig:  # its variable has a default name, so it is named even if unset
+            name = table.get("secret_env", "REPORTBOT_WEB_SECRET")
+            if "secret_env" not in table and not os.environ.get(name, "").strip():
+                yield Problem((*loc, "secret_env"), f"${name} is not set (or is empty) here")
+            elif isinstance(name, str) and os.environ.get(name, "").strip():
+                web = WebConfig.model_construct(secret_env=name)
+                yield from _failure((*loc, "secret_env"), web.secret)
+        if cls is ChannelConfig:
+            kind, url_env, url_file = (
+                str(table.get("kind")),
+                table.get("url_env"),
+                table.get("url_file"),
+            )
+            if isinstance(url_env, str) and os.environ.get(url_env, "").strip():  # unset: above
+                channel = ChannelConfig.model_construct(kind=kind, url_env=url_env)
+                yield from _failure((*loc, "url_env"), channel.url)
+            if isinstance(url_file, str) and url_file:
+                channel = ChannelConfig.model_construct(kind=kind, url_file=url_file)
+                yield from _failure((*loc, "url_file"), channel.url)
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
+def _failure(loc: Loc, read: Callable[[], object]) -> Iterator[Problem]:
+    try:
+        read()
+    except ConfigError as exc:
+        yield Problem(loc, str(exc))
+
+
+# pydantic's words for a wrong type, said as what was found and what to write instead
+_TYPES = {
+    "bool_type": "is not a boolean: write true or false, without quotes",
+    "int_type": "is not a whole number: write it without quotes",
+    "float_type": "is not a number: write it without quotes",
+    "string_type": "is not a string: put it in quotes",
+    "tuple_type": 'is not a list: write it as ["a", "b"]',
+    "model_type": "is not a table",
+    "model_attributes_type": "is not a table",
+    "dict_type": "is not a table",
+}
+
+
+def _problem(err: Any) -> Problem:
+    loc: Loc = tuple(err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return Problem(loc, "unknown key (check its spelling against docs/CONFIG.md)")
+    if kind == "missing":
+        return Problem(loc, "missing: this key is required")
+    if kind in _TYPES:
+        return Problem(loc, f"{err['input']!r} {_TYPES[kind]}")
+    return Problem(loc, str(err["msg"]).removeprefix("Value error, "))
+
+
+def _path(loc: Loc) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

@@ -63,6 +63,7 @@ def test_feeds_add_keeps_comments_and_remove(
         str(cfg),
         "feeds",
         "add",
+        "--no-test",
         "--id",
         "cspr",
         "--tag",
@@ -75,7 +76,7 @@ def test_feeds_add_keeps_comments_and_remove(
     _, out, _ = _cli(capsys, "--config", str(cfg), "feeds", "list")
     assert "cspr" in out and "race" in out
     code, _, err = _cli(
-        capsys, "--config", str(cfg), "feeds", "add", "--id", "cspr", "https://y.org/f"
+        capsys, "--config", str(cfg), "feeds", "add", "--no-test", "--id", "cspr", "https://y.org/f"
     )
     assert code == 1 and "used by another feed" in err and text == cfg.read_text()
     code, out, _ = _cli(capsys, "--config", str(cfg), "feeds", "remove", "cspr")
@@ -92,6 +93,7 @@ def test_feeds_add_derives_an_id(tmp_path: Path, capsys: pytest.CaptureFixture[s
         str(cfg),
         "feeds",
         "add",
+        "--no-test",
         "https://www.communitycare.co.uk/tag/child-safeguarding-practice-review-panel/feed/",
     )
     assert 'id = "child-safeguarding-practice-review-panel"' in cfg.read_text()
@@ -221,7 +223,7 @@ def test_example_config_is_valid_with_every_example_uncommented(
     assert uncommented.count("[[subscriptions]]") == 2 and "[web]" in uncommented
     path = tmp_path / "all.toml"
     path.write_text(uncommented, encoding="utf-8")
-    code, out, err = _cli(capsys, "--config", str(path), "config", "check")
+    code, out, err = _cli(capsys, "--config", str(path), "config", "check", "--no-env")
     assert (code, err) == (0, "") and "config OK" in out
 
 

@@ -120,3 +120,200 @@ def test_channel_url_comes_from_a_file_or_the_environment(
     gone = config.ChannelConfig(kind="discord", url_file=str(tmp_path / "missing"))
     with pytest.raises(ConfigError, match="discord: cannot read url_file"):
         gone.url()
+
+
+# -- every problem in one pass (issue 12) -------------------------------------------------
+
+_BROKEN = """
+[smtp]
+host = "mail.example.org"
+security = "starttls"
+from = "not an address"
+
+[[feeds]]
+id = "a"
+url = "https://example.org/feed"
+tags = ["news"]
+allow_private = "yes"
+
+[[subscriptions]]
+id = "weekly"
+feeds = ["a", "news", "nope"]
+timezone = "Mars/Olympus"
+email = ["bob@", "alice@example.org", "alice@EXAMPLE.org"]
+
+[[subscriptions]]
+id = "weekly"
+channel = { kind = "webhook", url_env = "HOOK_URL" }
+max_items = "5"
+"""
+
+
+def test_every_problem_is_reported_in_one_pass(tmp_path: Path) -> None:
+    found = [p.split(": ", 1)[1] for p in _load_text(tmp_path, _BROKEN)]
+    assert found == [
+        "feeds[0].allow_private: 'yes' is not a boolean: write true or false, without quotes",
+        "smtp.from: 'not an address' is not one e-mail address: "
+        "An email address must have an @-sign.",
+        "subscriptions[0].timezone: unknown time zone 'Mars/Olympus'",
+        "subscriptions[0].email[0]: 'bob@' is not one e-mail address: "
+        "There must be something after the @-sign.",
+        "subscriptions[0].feeds[2]: 'nope' is neither the id nor a tag of a feed in [[feeds]]",
+        "subscriptions[0].email[2]: 'alice@EXAMPLE.org' is listed already, as email[1] "
+        "(addresses are compared ignoring case)",
+        "subscriptions[1].max_items: '5' is not a whole number: write it without quotes",
+        "subscriptions[1].id: 'weekly' is used by another subscription",
+        "subscriptions[1].channel.secret_env: a webhook channel needs the HMAC key's variable name",
+    ]
+
+
+def test_load_names_the_first_problem_and_counts_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(_BROKEN)
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert str(err.value) == (
+        f"{path}: feeds[0].allow_private: 'yes' is not a boolean: write true or false, "
+        "without quotes (and 8 more: run `reportbot config check`)"
+    )
+
+
+def test_a_table_with_a_bad_key_still_has_its_rules_checked(tmp_path: Path) -> None:
+    found = _load_text(
+        tmp_path,
+        '[smtp]\nhost = "mail.example.org"\nsecurity = "none"\nfrom = "bot@example.org"\n'
+        "port = 0\n",
+    )
+    assert [p.split(": ", 2)[1] for p in found] == ["smtp.port", "smtp.security"]
+
+
+def test_types_are_strict(tmp_path: Path) -> None:
+    found = _load_text(
+        tmp_path,
+        '[worker]\nconcurrency = "5"\nper_host = true\nuser_agent = 7\n'
+        '[[feeds]]\nid = "a"\nurl = "https://example.org/f"\ntags = "news"\n',
+    )
+    assert [p.split(": ", 1)[1] for p in found] == [
+        "worker.concurrency: '5' is not a whole number: write it without quotes",
+        "worker.per_host: True is not a whole number: write it without quotes",
+        "worker.user_agent: 7 is not a string: put it in quotes",
+        'feeds[0].tags: \'news\' is not a list: write it as ["a", "b"]',
+    ]
+
+
+def test_international_addresses_are_accepted(tmp_path: Path) -> None:
+    assert (
+        _load_text(
+            tmp_path,
+            '[smtp]\nhost = "mail.example.org"\nsecurity = "ssl"\n'
+            "from = '\"Zoë Bot\" <zoë@example.org>'\n"  # a non-ASCII name is quoted
+            'reply_to = "desk@xn--bcher-kva.example"\n'
+            '[[subscriptions]]\nid = "w"\n'
+            'email = ["zoë@example.org", "josé@bücher.example", "用户@例子.广告"]\n',
+        )
+        == []
+    )
+
+
+def test_the_same_mailbox_in_two_spellings_is_a_duplicate(tmp_path: Path) -> None:
+    found = _load_text(
+        tmp_path,
+        '[[subscriptions]]\nid = "w"\n'
+        'email = ["bob@bücher.example", "Bob@xn--bcher-kva.EXAMPLE", "bob@example.org"]\n',
+    )
+    assert [p.split(": ", 2)[1] for p in found] == ["subscriptions[0].email[1]"]
+
+
+def test_subscription_feeds_name_ids_or_tags(tmp_path: Path) -> None:
+    feeds = '[[feeds]]\nid = "a"\nurl = "https://example.org/f"\ntags = ["news"]\n'
+    sub = '[[subscriptions]]\nid = "w"\nemail = ["a@example.org"]\nfeeds = {}\n'
+    assert _load_text(tmp_path, feeds + sub.format('["a", "news"]')) == []
+    (found,) = _load_text(tmp_path, feeds + sub.format('["a", "sports"]'))
+    assert found.endswith(
+        "subscriptions[0].feeds[1]: 'sports' is neither the id nor a tag of a feed in [[feeds]]"
+    )
+
+
+_SECRETS = """
+[smtp]
+host = "mail.example.org"
+security = "starttls"
+user = "bot"
+password_env = "T_SMTP_PASSWORD"
+from = "bot@example.org"
+
+[[subscriptions]]
+id = "hook"
+channel = { kind = "webhook", url_env = "T_HOOK_URL", secret_env = "T_HOOK_KEY" }
+
+[[subscriptions]]
+id = "team"
+channel = { kind = "slack", url_file = "slack-url" }
+
+[admin]
+kind = "teams"
+url_env = "T_ADMIN_URL"
+
+[web]
+public_url = "https://bot.example.org"
+"""
+
+
+def test_named_environment_variables_are_checked_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(_SECRETS)
+    assert config.problems(path) == []
+    assert config.load(path).smtp is not None  # commands that do not send start without them
+    assert [p.split(": ", 1)[1] for p in config.problems(path, env=True)] == [
+        "smtp.password_env: $T_SMTP_PASSWORD is not set (or is empty) here",
+        "subscriptions[0].channel.url_env: $T_HOOK_URL is not set (or is empty) here",
+        "subscriptions[0].channel.secret_env: $T_HOOK_KEY is not set (or is empty) here",
+        "subscriptions[1].channel.url_file: slack: cannot read url_file slack-url: "
+        "No such file or directory",
+        "admin.url_env: $T_ADMIN_URL is not set (or is empty) here",
+        "web.secret_env: $REPORTBOT_WEB_SECRET is not set (or is empty) here",
+    ]
+
+
+def test_environment_values_are_checked_as_a_sender_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(_SECRETS)
+    (tmp_path / "slack-url").write_text("\n")
+    for name, value in [
+        ("T_SMTP_PASSWORD", "pw"),
+        ("T_HOOK_URL", "hooks.example.org/x"),
+        ("T_HOOK_KEY", "k"),
+        ("T_ADMIN_URL", "   "),
+        ("REPORTBOT_WEB_SECRET", "short"),
+    ]:
+        monkeypatch.setenv(name, value)
+    assert [p.split(": ", 1)[1] for p in config.problems(path, env=True)] == [
+        "subscriptions[0].channel.url_env: webhook: the value of $T_HOOK_URL is not an http(s) URL",
+        "subscriptions[1].channel.url_file: slack: the webhook URL in slack-url is not set",
+        "admin.url_env: $T_ADMIN_URL is not set (or is empty) here",
+        "web.secret_env: web: $REPORTBOT_WEB_SECRET must hold a key of at least 16 characters",
+    ]
+    (tmp_path / "slack-url").write_text("https://hooks.slack.com/services/T/B/x\n")
+    monkeypatch.setenv("T_HOOK_URL", "https://hooks.example.org/x")
+    monkeypatch.setenv("T_ADMIN_URL", "https://example.webhook.office.com/x")
+    monkeypatch.setenv("REPORTBOT_WEB_SECRET", "0123456789abcdef")
+    assert config.problems(path, env=True) == []
+
+
+def test_a_model_built_in_code_still_keeps_its_rules() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="email: give exactly one destination"):
+        config.SubscriptionConfig(id="w")
+    with pytest.raises(ValidationError, match="is used by another subscription"):
+        sub = config.SubscriptionConfig(id="w", email=("a@example.org",))
+        config.Config(subscriptions=(sub, sub))
+
+
+def test_smtp_from_is_an_address_and_reply_to_may_be_empty(tmp_path: Path) -> None:
+    smtp = '[smtp]\nhost = "mail.example.org"\nsecurity = "ssl"\nreply_to = ""\nfrom = {}\n'
+    assert _load_text(tmp_path, smtp.format('"reportbot <bot@example.org>"')) == []
+    (found,) = _load_text(tmp_path, smtp.format('""'))
+    assert "smtp.from: '' is not one e-mail address" in found

@@ -13,9 +13,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bot import addresses
 from bot import config as config_mod
 from bot.cli.configfile import read_toml, write_checked
 from bot.cli.root import Context, cli, pass_ctx
+from bot.config import SubscriptionConfig
 from bot.errors import ConfigError
 
 
@@ -69,20 +71,24 @@ def subscribers_list(ctx: Context, subscription: str | None) -> None:
 def subscribers_remove(ctx: Context, subscription: str, address: str) -> None:
     """Unsubscribe an address; it receives nothing more, not even messages already queued.
 
+    The address is matched ignoring case (A@Example.org is a@example.org).
+
     \b
     Example:
       reportbot subscribers remove weekly a@example.org
     """
-    cfg = ctx.config()
-    sub = cfg.subscription(subscription)
-    if address.lower() not in {a.lower() for a in sub.email}:
+    sub = ctx.config().subscription(subscription)
+    configured = _configured(sub, _parse(address))
+    if configured is None:
         raise ConfigError(
             f"{address} is not a subscriber of {subscription!r}; "
             "`reportbot subscribers list` shows them"
         )
-    with ctx.archive() as archive:
-        changed = archive.unsubscribe(subscription, address, via="cli")
-    click.echo(f"{address} {'unsubscribed from' if changed else 'had already left'} {subscription}")
+    with ctx.archive() as archive:  # recorded as configured: that is what delivery compares
+        changed = archive.unsubscribe(subscription, configured, via="cli")
+    click.echo(
+        f"{configured} {'unsubscribed from' if changed else 'had already left'} {subscription}"
+    )
 
 
 @subscribers_group.command("add")
@@ -92,17 +98,20 @@ def subscribers_remove(ctx: Context, subscription: str, address: str) -> None:
 def subscribers_add(ctx: Context, subscription: str, address: str) -> None:
     """Add an address to an e-mail subscription (or take back its unsubscribe).
 
-    The config file is edited with its comments kept; it starts with the next period.
+    The address is checked first; it is written with its domain in lower case. An address
+    already there in another case is not added twice. The config file is edited with its
+    comments kept; the address receives from the next period on.
 
     \b
     Example:
       reportbot subscribers add weekly c@example.org
     """
-    cfg = ctx.config()
-    sub = cfg.subscription(subscription)
+    sub = ctx.config().subscription(subscription)
     if sub.channel is not None:
         raise ConfigError(f"{subscription!r} posts to a {sub.channel.kind} channel, not e-mail")
-    if address.lower() not in {a.lower() for a in sub.email}:
+    wanted = _parse(address)
+    configured = _configured(sub, wanted)
+    if configured is None:
         path, _ = config_mod.config_path(ctx.config_path)
         doc = read_toml(path)
         for entry in doc.get("subscriptions") or []:
@@ -111,8 +120,25 @@ def subscribers_add(ctx: Context, subscription: str, address: str) -> None:
                 if emails is None:
                     entry["email"] = tomlkit.array()
                     emails = entry["email"]
-                emails.append(address)
+                emails.append(wanted.written)
         write_checked(path, doc)
     with ctx.archive() as archive:
-        archive.resubscribe(subscription, address)
-    click.echo(f"{address} subscribed to {subscription}")
+        came_back = archive.resubscribe(subscription, configured or wanted.written)
+    if configured is None:
+        click.echo(f"{wanted.written} subscribed to {subscription}")
+    elif came_back:
+        click.echo(f"{configured} subscribed to {subscription} again (its unsubscribe is undone)")
+    else:
+        click.echo(f"{configured} is already subscribed to {subscription}")
+
+
+def _parse(address: str) -> addresses.Address:
+    try:
+        return addresses.parse(address)
+    except ValueError as exc:
+        raise ConfigError(f"{exc} (nothing was changed)") from exc
+
+
+def _configured(sub: SubscriptionConfig, wanted: addresses.Address) -> str | None:
+    """The address as the config spells it, if it is there in any case."""
+    return next((a for a in sub.email if addresses.key(a) == wanted.key), None)

@@ -49,7 +49,7 @@ log = logging.getLogger("reportbot.pipeline")
 
 # Used by `digest preview demo` (and `make demo`) when the config names no "demo" subscription.
 DEMO_SUBSCRIPTION = SubscriptionConfig(
-    id="demo", name="Safeguarding reviews: weekly digest", email=("demo@example.invalid",)
+    id="demo", name="Safeguarding reviews: weekly digest", email=("demo@example.org",)
 )
 
 
