@@ -173,7 +173,7 @@ def bench_chat(workdir: Path, posts: int, destinations: int) -> None:
         subs.append(SubscriptionConfig(id=f"s{d}", mode="each", channel=channel))
     config = Config(subscriptions=tuple(subs), worker=WorkerConfig(concurrency=20))
     # `each` mode: posts/destinations items per destination, one post each
-    archive.subscription_states([s.id for s in subs], [s.id for s in subs])
+    archive.subscription_states([s.id for s in subs], backfill={s.id: None for s in subs})
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     ids = [s.id for s in archive.items()][: posts // destinations]
     now = datetime.now(UTC)

@@ -20,6 +20,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
@@ -210,9 +211,36 @@ class SmtpConfig(_Strict):
         if v.get("security") == "none" and isinstance(host, str) and host not in _LOOPBACK:
             yield Problem(("security",), '"none" is only allowed to a relay on loopback')
 
+    def password(self) -> str:
+        """The login password, read when needed from the variable `password_env` names."""
+        value = os.environ.get(self.password_env, "") if self.password_env else ""
+        if not value:
+            raise ConfigError(f"smtp: ${self.password_env or 'password_env'} is not set")
+        return value
+
+
+class ChannelKind(StrEnum):
+    """The chat platforms; each is one file in bot/deliver/ (named as its value)."""
+
+    SLACK = "slack"
+    TEAMS = "teams"
+    DISCORD = "discord"
+    WEBHOOK = "webhook"
+
+
+def _channel_kind(value: object) -> object:
+    """TOML gives the kind as a string; strict validation wants the enum itself."""
+    if isinstance(value, str):
+        try:
+            return ChannelKind(value)
+        except ValueError:
+            kinds = ", ".join(repr(k.value) for k in ChannelKind)
+            raise ValueError(f"{value!r} is not one of {kinds}") from None
+    return value
+
 
 class ChannelConfig(_Strict):
-    kind: Literal["slack", "teams", "discord", "webhook"]
+    kind: Annotated[ChannelKind, BeforeValidator(_channel_kind)]
     url_env: str = ""
     url_file: str = ""
     secret_env: str = ""  # webhook only: HMAC key for X-Reportbot-Signature
@@ -472,6 +500,18 @@ def _rank(loc: Loc, order: list[str]) -> tuple[int, int]:
     """Sections in the model's order, the tables of an array in the file's; stable within."""
     section = order.index(loc[0]) if loc and loc[0] in order else len(order)
     return section, (loc[1] if len(loc) > 1 and isinstance(loc[1], int) else -1)
+
+
+def warnings(config: Config) -> list[str]:
+    """What works but should be known: `config check` prints these without failing."""
+    found: list[str] = []
+    if config.web is None and any(s.email for s in config.subscriptions):
+        found.append(
+            "web: not configured, so e-mail subscriptions have no one-click unsubscribe "
+            "(List-Unsubscribe, RFC 8058), which large mailbox providers require of bulk "
+            "senders: add a [web] section (docs/CONFIG.md)"
+        )
+    return found
 
 
 def _tables(raw: Mapping[str, Any]) -> Iterator[tuple[Loc, type[_Strict], Mapping[str, Any]]]:

@@ -3,6 +3,10 @@
 Selection: items first archived in [start, end) from the subscription's feeds (ids or tags;
 none means every feed), kept when the title or text holds any `include` word and none of the
 `exclude` words (whole words, case-insensitive), newest first, at most `max_items`.
+
+The digest states the range of its items' own dates (`span`), not the period's bounds: a
+backfilled first period starts long before its oldest item, and a reader wants to know what
+the items are from.
 """
 
 from __future__ import annotations
@@ -31,19 +35,23 @@ def feed_keys(
 def build(
     sub: SubscriptionConfig,
     items: Sequence[StoredItem],
+    *,
     feed_titles: Mapping[str, str],
     start: datetime,
     end: datetime,
     unsubscribe: str = "",
 ) -> Digest:
+    """The digest of the items first archived in [start, end); it states `span` of the
+    items it holds (the period itself when it holds none)."""
     chosen = select(sub, items, start, end)[: sub.max_items]
     digest_items = tuple(_digest_item(s, feed_titles.get(s.feed_key, s.feed_key)) for s in chosen)
     feeds = tuple(dict.fromkeys(i.feed_title for i in digest_items))
+    first, last = span(chosen) or (start, end)
     return Digest(
         subscription=sub.id,
         title=sub.name or sub.id,
-        period_start=start,
-        period_end=end,
+        period_start=first,
+        period_end=last,
         items=digest_items,
         feeds=feeds,
         unsubscribe=unsubscribe,
@@ -57,6 +65,21 @@ def select(
     chosen = [s for s in items if _keeps(sub, s) and start <= s.first_seen < end]
     chosen.sort(key=lambda s: (s.item.published or s.first_seen, s.id), reverse=True)
     return chosen
+
+
+def span(items: Sequence[StoredItem]) -> tuple[datetime, datetime] | None:
+    """The oldest and newest of the items' dates: each one's publication date, or when it
+    was first archived if the feed gave none or a date after that (a date in the future is
+    the feed's mistake). None for no items."""
+    dates = [_date(s) for s in items]
+    return (min(dates), max(dates)) if dates else None
+
+
+def _date(stored: StoredItem) -> datetime:
+    published = stored.item.published
+    if published is None or published > stored.first_seen:
+        return stored.first_seen
+    return published
 
 
 def _keeps(sub: SubscriptionConfig, stored: StoredItem) -> bool:

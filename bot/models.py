@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 
@@ -242,6 +243,27 @@ class Rendered:
     payloads: tuple[str, ...] = ()
 
 
+class DeliveryState(StrEnum):
+    """Where one outbox row stands. The values are what the `deliveries.state` column holds."""
+
+    PENDING = "pending"  # queued, not yet tried (or held back by a failed precondition)
+    SENDING = "sending"  # leased to a worker that is sending it now
+    SENT = "sent"
+    FAILED = "failed"  # refused or not reached; tried again at next_attempt_at
+    UNKNOWN = "unknown"  # the bytes left and no answer came; sent again once, same key
+    DEAD = "dead"  # given up: a retry cannot help, or it kept failing for days
+    CANCELLED = "cancelled"  # not to be sent (unsubscribed, subscription removed)
+
+
+# Rows a worker may still send (metrics and `oldest_waiting` count these).
+WAITING = (
+    DeliveryState.PENDING,
+    DeliveryState.SENDING,
+    DeliveryState.FAILED,
+    DeliveryState.UNKNOWN,
+)
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One outbox row: a message to one recipient for one subscription period."""
@@ -252,7 +274,7 @@ class Delivery:
     recipient: str
     period_start: datetime
     period_end: datetime
-    state: str
+    state: DeliveryState
     attempts: int
     last_error: str | None = None
     message_id: str | None = None
@@ -265,16 +287,62 @@ class Delivery:
         return "@" in self.recipient
 
 
+# -- what one send did: decided once, where the send happens ------------------------------
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The receiver accepted it."""
+
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Not accepted, and nothing was delivered: try again, no sooner than `after` seconds
+    when the receiver said so (Retry-After), else after the outbox's own backoff."""
+
+    error: str
+    after: float | None = None
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """The request (or part of it) left and no answer came: it may have arrived. Sent again
+    later with the same idempotency key, and counted as a possible duplicate."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class Dead:
+    """A retry cannot help (a 5xx from the mail server, a 4xx from a webhook, an address the
+    server cannot take): give up now and tell the admin."""
+
+    reason: str
+
+
+Outcome = Sent | Retry | Unknown | Dead
+
+
 @dataclass(frozen=True)
 class DeliveryResult:
-    """What a send did. `retry` False with an error means dead: do not try again;
-    `unknown`: the request left and no answer came, so it may have arrived."""
+    """One delivery's outcome; `parts_sent`: chat, how many of its parts are now accepted."""
 
     delivery_id: int
-    ok: bool
+    outcome: Outcome
+    parts_sent: int | None = None
+
+
+@dataclass(frozen=True)
+class Finish:
+    """What the outbox writes for one delivery (decided by bot.deliver.decide, applied by
+    archive.finish_deliveries)."""
+
+    delivery_id: int
+    state: DeliveryState
     error: str | None = None
-    retry: bool = True
+    retry_at: datetime | None = None
     message_id: str | None = None
-    unknown: bool = False
-    retry_after: float | None = None  # seconds the receiver asked us to wait (429)
-    parts_sent: int | None = None  # chat: how many parts are now accepted
+    uncertain: bool = False  # set it (never cleared: a row once uncertain stays so)
+    parts_sent: int | None = None

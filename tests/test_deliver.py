@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 
 from bot import schema
 from bot.archive import Archive
-from bot.config import Config, SmtpConfig, SubscriptionConfig
+from bot.config import ChannelConfig, Config, SmtpConfig, SubscriptionConfig, WorkerConfig
 from bot.deliver.smtp import clean_header
+from bot.models import DeliveryState
 from bot.pipeline import deliver_due, due_period
 from tests.smtpsink import Sink, free_port
 
@@ -43,7 +50,7 @@ def test_now_sends_one_message_per_address(filled: Archive, sink: tuple[Sink, in
     msg = handler.received[0]
     assert msg["Subject"].startswith("Safeguarding reviews: 10 new items")
     assert msg["List-Id"] == "<weekly.example.org>"
-    assert msg["List-Unsubscribe"] == "<mailto:bot@example.org?subject=unsubscribe%20weekly>"
+    assert msg["List-Unsubscribe"] is None  # without [web]: no link that leads nowhere
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
     assert msg["Message-ID"] != handler.received[1]["Message-ID"]
@@ -96,10 +103,12 @@ def test_550_is_dead_at_once(filled: Archive, sink: tuple[Sink, int]) -> None:
     assert summary.dead == 2 and len(filled.deliveries("dead")) == 2
 
 
-def test_unreachable_server_fails_for_retry(filled: Archive) -> None:
-    summary = deliver_due(filled, _config(free_port(), backfill=True), "t", now_period=True)
+def test_unreachable_server_fails_for_retry_naming_the_server(filled: Archive) -> None:
+    port = free_port()
+    summary = deliver_due(filled, _config(port, backfill=True), "t", now_period=True)
     assert summary.failed == 2
-    assert "smtp: " in (filled.deliveries("failed")[0].last_error or "")
+    errors = {d.last_error for d in filled.deliveries(DeliveryState.FAILED)}
+    assert errors == {f"smtp 127.0.0.1:{port}: connection refused"}
 
 
 def test_header_injection_is_neutralised(filled: Archive, sink: tuple[Sink, int]) -> None:
@@ -114,13 +123,14 @@ def test_header_injection_is_neutralised(filled: Archive, sink: tuple[Sink, int]
 def test_three_week_outage_gives_one_period() -> None:
     start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # a Monday's digest time
     now = start + timedelta(weeks=3, hours=1)
-    period = due_period("0 8 * * mon", "Europe/London", start, now)
+    period = due_period("0 8 * * mon", timezone="Europe/London", start=start, now=now)
     assert period == (start, datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
 
 
 def test_not_due_before_the_schedule() -> None:
     start = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-    assert due_period("0 8 * * mon", "Europe/London", start, start + timedelta(days=6)) is None
+    later = start + timedelta(days=6)
+    assert due_period("0 8 * * mon", timezone="Europe/London", start=start, now=later) is None
 
 
 @pytest.mark.parametrize(
@@ -132,7 +142,7 @@ def test_daylight_saving_nights_send_once(night: datetime) -> None:
     ends = []
     for quarter in range(0, 72 * 4):  # the worker looks every 15 minutes for three days
         now = base + timedelta(minutes=15 * quarter)
-        period = due_period("30 1 * * *", "Europe/London", start, now)
+        period = due_period("30 1 * * *", timezone="Europe/London", start=start, now=now)
         if period is not None:
             ends.append(period[1])
             start = period[1]
@@ -163,7 +173,7 @@ def test_cli_digest_send_and_deliveries(
     assert run(["--config", str(cfg), "deliveries", "--state", "sent"]) == 0
     assert "a@example.org" in capsys.readouterr().out
     assert run(["--config", str(cfg), "deliveries", "retry", "99"]) == 1
-    assert "no failed, unknown or dead delivery with id 99" in capsys.readouterr().err
+    assert "no pending, failed, unknown or dead delivery with id 99" in capsys.readouterr().err
     assert len(handler.received) == 1
 
 
@@ -219,3 +229,154 @@ def test_clock_going_back_sends_nothing_and_then_one_period(
     with filled.engine.connect() as conn:
         last = conn.execute(sa.select(schema.subscriptions.c.last_period_end)).scalar_one()
     assert last > row.period_end  # the empty period was passed over, not queued again later
+
+
+# -- issue 11: international addresses, preconditions, backfill -------------------------
+
+
+@dataclass
+class _EnvelopeSink(Sink):
+    """Also keeps the envelope recipients of each message it accepted."""
+
+    rcpt: list[str] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        reply = await super().handle_DATA(server, session, envelope)
+        if reply.startswith("250"):
+            self.rcpt.extend(envelope.rcpt_tos)
+        return reply
+
+
+def _sink(**smtp: Any) -> Iterator[tuple[_EnvelopeSink, int]]:
+    handler = _EnvelopeSink()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **smtp)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@pytest.fixture(params=[True, False], ids=["smtputf8", "no-smtputf8"])
+def intl_sink(request: pytest.FixtureRequest) -> Iterator[tuple[_EnvelopeSink, int, bool]]:
+    for handler, port in _sink(enable_SMTPUTF8=request.param):
+        yield handler, port, request.param
+
+
+def test_non_ascii_address_never_stops_the_batch_nor_repeats_it(
+    filled: Archive,
+    intl_sink: tuple[_EnvelopeSink, int, bool],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.feedserver import FeedServer, Reply
+
+    handler, port, smtputf8 = intl_sink
+    base = _config(port, backfill=True)
+    addresses = ("ann@example.org", "zoë@example.org", "bob@exämple.org")
+    mail = base.subscriptions[0].model_copy(update={"email": addresses})
+    hook = ChannelConfig(kind="webhook", url_env="HOOK_URL", secret_env="HOOK_KEY")  # type: ignore[arg-type]
+    team = SubscriptionConfig(id="team", backfill=True, channel=hook)
+    config = Config(smtp=base.smtp, subscriptions=(mail, team), worker=WorkerConfig(lease=1.0))
+    with FeedServer() as receiver:
+        receiver.routes["/hook"] = lambda h: Reply(200, b"ok")
+        monkeypatch.setenv("HOOK_URL", receiver.url("/hook"))
+        monkeypatch.setenv("HOOK_KEY", "k" * 20)
+        first = deliver_due(filled, config, "t", now_period=True)
+        for _lease in range(2):  # past the lease, twice: nothing comes back from `sending`
+            time.sleep(1.2)
+            again = deliver_due(filled, config, "t")
+            assert (again.queued, again.sent, again.failed, again.dead) == (0, 0, 0, 0)
+        assert len(receiver.posts) == 1  # the webhook in the same batch went, once
+    assert filled.deliveries(DeliveryState.SENDING) == []
+    ids = [m["Message-ID"] for m in handler.received]
+    assert len(ids) == len(set(ids))  # every message exactly once
+    if smtputf8:
+        assert (first.sent, first.dead) == (4, 0)
+        everyone = ["ann@example.org", "bob@xn--exmple-cua.org", "zoë@example.org"]
+        assert sorted(handler.rcpt) == everyone
+        (raw,) = [m for m in handler.raw if "zoë".encode() in m]
+        assert "\r\nTo: zoë@example.org\r\n".encode() in raw  # UTF-8 as it is (RFC 6532)
+        return
+    assert (first.sent, first.dead) == (3, 1)
+    assert sorted(handler.rcpt) == ["ann@example.org", "bob@xn--exmple-cua.org"]
+    (dead,) = filled.deliveries(DeliveryState.DEAD)
+    assert dead.recipient == "zoë@example.org"
+    assert (dead.last_error or "").startswith(f"smtp 127.0.0.1:{port}: the server does not offer")
+    assert "SMTPUTF8" in (dead.last_error or "")
+
+
+def _accept_login(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"bot", b"pw")
+    return AuthResult(success=ok)
+
+
+@pytest.mark.parametrize("missing", ["web secret", "smtp password"])
+def test_a_missing_secret_holds_rows_pending_until_it_is_set(
+    filled: Archive,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    missing: str,
+) -> None:
+    from bot.cli import run
+
+    for handler, port in _sink(authenticator=_accept_login, auth_require_tls=False):
+        login = 'user = "bot"\npassword_env = "SMTP_PW"\n' if missing == "smtp password" else ""
+        web = '[web]\npublic_url = "https://bot.example.org"\nsecret_env = "WEB_KEY"\n'
+        cfg = tmp_path / "rb.toml"
+        cfg.write_text(
+            f'[archive]\nurl = "{filled.url}"\n[worker]\nlease = "1s"\n'
+            f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n{login}'
+            'from = "bot@example.org"\n'
+            f"{web if missing == 'web secret' else ''}"
+            '[[subscriptions]]\nid = "weekly"\nbackfill = true\nemail = ["a@example.org"]\n'
+        )
+        problem = (
+            "web: $WEB_KEY must hold a key of at least 16 characters"
+            if missing == "web secret"
+            else "smtp: $SMTP_PW is not set"
+        )
+        for _lease in range(2):  # and again once a lease would have expired
+            assert run(["--config", str(cfg), "digest", "send", "--now"]) == 1
+            (row,) = filled.deliveries()  # never claimed: not `sending`, never uncertain
+            assert (row.state, row.last_error, row.attempts) == ("pending", problem, 0)
+            assert not row.uncertain
+            err = capsys.readouterr().err
+            assert f"reportbot: error: weekly: {problem}: 1 deliveries wait" in err
+            time.sleep(1.1)
+        assert run(["--config", str(cfg), "deliveries", "--state", "pending"]) == 0
+        assert "must hold" in capsys.readouterr().out or missing == "smtp password"
+        monkeypatch.setenv("WEB_KEY", "0123456789abcdef-key")
+        monkeypatch.setenv("SMTP_PW", "pw")
+        assert run(["--config", str(cfg), "deliveries", "retry", str(row.id)]) == 0
+        assert run(["--config", str(cfg), "digest", "send"]) == 0
+        assert "sent 1" in capsys.readouterr().out
+        (sent,) = filled.deliveries(DeliveryState.SENT)
+        assert not sent.uncertain and len(handler.received) == 1
+
+
+def test_a_period_from_1970_ends_at_the_latest_schedule_time() -> None:
+    """Found directly: walking a two-minute schedule from 1970 never reached today."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    now = datetime(2026, 12, 1, 17, 31, 10, tzinfo=UTC)
+    period = due_period("*/2 * * * *", timezone="Europe/London", start=epoch, now=now)
+    assert period == (epoch, datetime(2026, 12, 1, 17, 30, tzinfo=UTC))
+
+
+def test_backfill_on_a_two_minute_schedule_sends_the_archive_at_once(
+    filled: Archive, sink: tuple[Sink, int]
+) -> None:
+    handler, port = sink
+    with filled.engine.begin() as conn:  # an archive that was there before the subscription
+        yesterday = datetime.now(UTC) - timedelta(days=1)
+        conn.execute(sa.update(schema.items).values(first_seen=yesterday))
+    config = _config(port, backfill=True, schedule="*/2 * * * *")
+    summary = deliver_due(filled, config, "t")  # no --now: the schedule decides
+    assert (summary.queued, summary.sent) == (2, 2)
+    published = [s.item.published for s in filled.items() if s.item.published is not None]
+    first, last = min(published), max(published)
+    assert (first.year, last.year) == (2024, 2025)  # so the subject names both years
+    period = f"{first:%-d %B %Y} to {last:%-d %B %Y}"
+    assert str(handler.received[0]["Subject"]) == f"Safeguarding reviews: 10 new items, {period}"
+    assert deliver_due(filled, config, "t").queued == 0  # and only once

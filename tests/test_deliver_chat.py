@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from bot import schema
 from bot.archive import Archive
 from bot.config import ChannelConfig, Config, SubscriptionConfig
+from bot.models import DeliveryState
 from bot.pipeline import deliver_due
 from tests.feedserver import FeedServer, Reply
 
@@ -201,14 +202,16 @@ def test_no_answer_after_sending_is_unknown_and_sent_again_once(
     assert sent.uncertain
 
 
-def test_unset_url_variable_fails_for_retry_with_its_name(
+def test_unset_url_variable_holds_the_row_pending_with_its_name(
     filled: Archive, receiver: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cfg = _config(receiver, monkeypatch, "slack", "/slack")
     monkeypatch.delenv("HOOK_URL")
-    assert deliver_due(filled, cfg, "w1", now_period=True).failed == 1
-    (row,) = filled.deliveries("failed")
+    summary = deliver_due(filled, cfg, "w1", now_period=True)
+    assert (summary.held, summary.failed) == (1, 0)
+    (row,) = filled.deliveries(DeliveryState.PENDING)  # never claimed, so never uncertain
     assert row.last_error == "slack: the webhook URL in $HOOK_URL is not set"
+    assert (row.attempts, row.uncertain) == (0, False)
 
 
 def test_teams_gets_one_adaptive_card(
@@ -223,18 +226,70 @@ def test_teams_gets_one_adaptive_card(
     assert len(post.body) <= 28 * 1024
 
 
-def test_missing_smtp_fails_the_emails_but_chats_still_go(
+def test_missing_smtp_holds_the_emails_but_chats_still_go(
     filled: Archive, receiver: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.errors import ConfigError
-
     receiver.routes["/hook"] = lambda h: _ok()
     chat = _config(receiver, monkeypatch, "webhook", "/hook")
     mail = SubscriptionConfig(id="weekly", email=("a@example.org",), backfill=True)
     cfg = Config(subscriptions=(*chat.subscriptions, mail))
-    with pytest.raises(ConfigError, match=r"no \[smtp\] section"):
-        deliver_due(filled, cfg, "w1", now_period=True)
+    summary = deliver_due(filled, cfg, "w1", now_period=True)
+    assert (summary.sent, summary.held) == (1, 1)
+    assert summary.problems == ("weekly: no [smtp] section in the config",)
     assert len(receiver.posts) == 1  # the chat went out
-    (waiting,) = filled.deliveries("failed")
+    (waiting,) = filled.deliveries(DeliveryState.PENDING)
     assert waiting.recipient == "a@example.org"
     assert waiting.last_error == "no [smtp] section in the config"
+
+
+def test_backfill_webhook_states_the_range_of_its_items(
+    filled: Archive, receiver: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Backfill on a two-minute schedule: the archive goes in the first call, and the JSON
+    says when its items are from, not 1970."""
+    from bot.digest import span
+    from bot.export import iso
+
+    with filled.engine.begin() as conn:  # an archive that was there before the subscription
+        yesterday = datetime.now(UTC) - timedelta(days=1)
+        conn.execute(sa.update(schema.items).values(first_seen=yesterday))
+    receiver.routes["/hook"] = lambda h: _ok()
+    cfg = _config(receiver, monkeypatch, "webhook", "/hook", schedule="*/2 * * * *")
+    assert deliver_due(filled, cfg, "w1").sent == 1  # no --now: the schedule decides
+    (post,) = receiver.posts
+    body = json.loads(post.body)
+    first, last = span(filled.items()) or (None, None)
+    assert body["period"] == {"start": iso(first), "end": iso(last)}
+    assert body["period"]["start"].startswith("2024-01-30") and len(body["items"]) == 10
+
+
+def test_429_with_an_http_date_waits_until_that_date(
+    filled: Archive, receiver: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from email.utils import format_datetime
+
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=900)
+    stamp = format_datetime(when, usegmt=True)
+    receiver.routes["/hook"] = lambda h: Reply(429, b"slow down", {"Retry-After": stamp})
+    cfg = _config(receiver, monkeypatch, "webhook", "/hook")
+    assert deliver_due(filled, cfg, "w1", now_period=True).failed == 1
+    d = schema.deliveries
+    with filled.engine.connect() as conn:
+        (retry_at,) = conn.execute(sa.select(d.c.next_attempt_at)).scalars().all()
+    assert retry_at >= when - timedelta(seconds=2)
+
+
+def test_a_request_that_cannot_be_made_is_retried_and_the_batch_goes_on(
+    filled: Archive, receiver: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver.routes["/hook"] = lambda h: _ok()
+    good = _config(receiver, monkeypatch, "webhook", "/hook")
+    monkeypatch.setenv("BAD_URL", "http://exa mple.org:99999/hook")  # httpx refuses it
+    bad_channel = ChannelConfig(kind="slack", url_env="BAD_URL")  # type: ignore[arg-type]
+    bad = SubscriptionConfig(id="bad", backfill=True, channel=bad_channel)
+    cfg = Config(subscriptions=(bad, *good.subscriptions))
+    summary = deliver_due(filled, cfg, "w1", now_period=True)
+    assert (summary.sent, summary.failed) == (1, 1)
+    (failed,) = filled.deliveries(DeliveryState.FAILED)
+    assert failed.subscription == "bad" and (failed.last_error or "").startswith("slack: ")
+    assert not failed.uncertain  # nothing left, so no possible duplicate

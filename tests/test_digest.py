@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot import digest
@@ -36,7 +37,8 @@ def _sub(**kw: object) -> SubscriptionConfig:
 
 
 def _titles(sub: SubscriptionConfig, items: list[StoredItem]) -> list[str]:
-    built = digest.build(sub, items, {}, T0 - timedelta(days=1), T0 + timedelta(days=1))
+    start, end = T0 - timedelta(days=1), T0 + timedelta(days=1)
+    built = digest.build(sub, items, feed_titles={}, start=start, end=end)
     return [i.title for i in built.items]
 
 
@@ -67,3 +69,24 @@ def test_feeds_by_id_or_tag() -> None:
 def test_shorten_cuts_at_a_word() -> None:
     assert digest.shorten("one two three four", 12) == "one two…"
     assert digest.shorten("short", 12) == "short"
+
+
+def test_a_digest_states_the_range_of_its_items_own_dates() -> None:
+    """A backfilled first period starts at the archive's oldest item, not at 1970; what a
+    reader is told is when the items are from (published, else first archived)."""
+    seen = T0 + timedelta(days=400)  # archived long after they were published
+    items = [_stored(n, f"t{n}", seen=seen) for n in (3, 0, 7)]  # published T0 - n days
+    undated = replace(_stored(9, "undated", seen=seen), item=replace(items[0].item, published=None))
+    start, end = datetime(1970, 1, 1, tzinfo=UTC), seen + timedelta(days=1)
+    built = digest.build(_sub(), items, feed_titles={}, start=start, end=end)
+    assert (built.period_start, built.period_end) == (T0 - timedelta(days=7), T0)
+    with_undated = digest.build(_sub(), [*items, undated], feed_titles={}, start=start, end=end)
+    assert (with_undated.period_start, with_undated.period_end) == (T0 - timedelta(days=7), seen)
+    empty = digest.build(_sub(), [], feed_titles={}, start=start, end=end)
+    assert (empty.period_start, empty.period_end) == (start, end)
+
+
+def test_a_publication_date_after_archiving_is_not_believed() -> None:
+    future = _stored(0, "from the future", seen=T0)
+    future = replace(future, item=replace(future.item, published=T0 + timedelta(days=30)))
+    assert digest.span([future]) == (T0, T0)

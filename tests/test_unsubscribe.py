@@ -55,9 +55,8 @@ def test_email_carries_one_click_headers(
     handler, port = sink
     deliver_due(filled, _with_web(port, web_config), "t", now_period=True)
     msg = handler.received[0]
-    https, mailto = [v.strip(" <>") for v in str(msg["List-Unsubscribe"]).split(",")]
+    https = str(msg["List-Unsubscribe"]).strip(" <>")  # no mailto: to our own From
     assert https == web.unsubscribe_link(web_config, SECRET, "weekly", str(msg["To"]))
-    assert mailto.startswith("mailto:bot@example.org")
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert https.replace("&", "&amp;") in html  # the footer link is the same
@@ -113,7 +112,7 @@ def test_unsubscribe_cancels_a_message_already_queued(
 ) -> None:
     handler, port = sink
     config = _config(port, backfill=True)
-    states = filled.subscription_states(["weekly"], ["weekly"])
+    states = filled.subscription_states(["weekly"], backfill={"weekly": None})
     created, _ = states["weekly"]
     from datetime import UTC, datetime
 
@@ -150,3 +149,24 @@ def test_cli_subscribers_remove_list_and_add(
     text = cfg.read_text()
     assert "# the weekly digest" in text and "c@example.org" in text
     assert filled.unsubscribed() == {}
+
+
+def test_config_check_warns_that_email_without_web_has_no_one_click(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import run
+
+    cfg = tmp_path / "rb.toml"
+    mail = (
+        '[smtp]\nhost = "127.0.0.1"\nsecurity = "none"\nfrom = "bot@example.org"\n'
+        '[[subscriptions]]\nid = "weekly"\nemail = ["a@example.org"]\n'
+    )
+    cfg.write_text(mail)
+    assert run(["--config", str(cfg), "config", "check"]) == 0  # a warning, not an error
+    out, err = capsys.readouterr()
+    assert "config OK" in out
+    assert "warning: web: not configured, so e-mail subscriptions have no one-click" in err
+    cfg.write_text(mail + '[web]\npublic_url = "https://bot.example.org"\n')
+    # --no-env: [web]'s signing key variable is not set in this test
+    assert run(["--config", str(cfg), "config", "check", "--no-env"]) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,26 +10,36 @@ import sqlalchemy as sa
 
 from bot import schema
 from bot.archive.base import ArchiveBase, _lease, _strip_nul
-from bot.models import Delivery, DeliveryResult
+from bot.models import WAITING, Delivery, DeliveryState, Finish
+
+S = DeliveryState
 
 
 class OutboxMixin(ArchiveBase):
     # -- subscriptions and the outbox -----------------------------------------------------
 
     def subscription_states(
-        self, ids: Sequence[str], backfill: Sequence[str] = ()
+        self, ids: Sequence[str], *, backfill: Mapping[str, Collection[str] | None] | None = None
     ) -> dict[str, tuple[datetime, datetime | None]]:
-        """(created_at, last_period_end) per subscription, creating rows for new ones: a
-        subscription exists from the first time any command loads it. One with backfill set
-        is created "at the epoch", so its first digest holds the whole archive."""
+        """(first period's start, last_period_end) per subscription, creating rows for new
+        ones: a subscription exists from the first time any command loads it, and its first
+        period starts then. One in `backfill` (its feed keys, None: every feed) starts at the
+        oldest item those feeds hold, so its first digest holds the archive."""
         now = datetime.now(UTC)
-        s = schema.subscriptions
+        s, t, f = schema.subscriptions, schema.items, schema.feeds
         with self._write() as conn:
             rows = {r.id: r for r in conn.execute(sa.select(s).where(s.c.id.in_(list(ids))))}
             for sub_id in ids:
-                if sub_id not in rows:
-                    created = datetime(1970, 1, 1, tzinfo=UTC) if sub_id in backfill else now
-                    conn.execute(s.insert().values(id=sub_id, created_at=created))
+                if sub_id in rows:
+                    continue
+                created = now
+                if backfill is not None and sub_id in backfill:
+                    keys = backfill[sub_id]
+                    oldest = sa.select(sa.func.min(t.c.first_seen)).join(f, f.c.id == t.c.feed_id)
+                    if keys is not None:
+                        oldest = oldest.where(f.c.key.in_(sorted(keys)))
+                    created = min(now, conn.execute(oldest).scalar() or now)
+                conn.execute(s.insert().values(id=sub_id, created_at=created))
             rows = {r.id: r for r in conn.execute(sa.select(s).where(s.c.id.in_(list(ids))))}
         return {k: (r.created_at, r.last_period_end) for k, r in rows.items()}
 
@@ -75,7 +85,7 @@ class OutboxMixin(ArchiveBase):
                             "period_start": start,
                             "period_end": end,
                             "item_id": item_id,
-                            "state": "pending",
+                            "state": S.PENDING.value,
                             "attempts": 0,
                             "created_at": now,
                         }
@@ -90,50 +100,79 @@ class OutboxMixin(ArchiveBase):
         self,
         owner: str,
         lease_seconds: float,
+        *,
         subscription: str | None = None,
+        skip: Collection[str] = (),
         limit: int | None = None,
     ) -> list[Delivery]:
         """Lease the deliveries that are due: pending; failed or unknown whose retry time
         came; and sending ones whose lease expired. Those were interrupted mid-send (a
         crashed worker's), so they may have arrived: they are marked uncertain and sent again
-        with the same idempotency key (Message-ID, X-Reportbot-Delivery)."""
+        with the same idempotency key (Message-ID, X-Reportbot-Delivery). Subscriptions in
+        `skip` (a precondition failed: see hold_deliveries) are left alone."""
         now = datetime.now(UTC)
         d = schema.deliveries
-        expired = sa.and_(d.c.state == "sending", d.c.lease_until < now)
+        expired = sa.and_(d.c.state == S.SENDING.value, d.c.lease_until < now)
+        retry = [S.FAILED.value, S.UNKNOWN.value]
         due = sa.or_(
-            d.c.state == "pending",
-            sa.and_(d.c.state.in_(["failed", "unknown"]), d.c.next_attempt_at <= now),
+            d.c.state == S.PENDING.value,
+            sa.and_(d.c.state.in_(retry), d.c.next_attempt_at <= now),
             expired,
         )
         query = sa.select(d).where(due).order_by(d.c.id)
         if subscription is not None:
             query = query.where(d.c.subscription == subscription)
+        if skip:
+            query = query.where(d.c.subscription.not_in(sorted(skip)))
+            expired = sa.and_(expired, d.c.subscription.not_in(sorted(skip)))
         if limit is not None:
             query = query.limit(limit)
         with self._write() as conn:
             conn.execute(d.update().where(expired).values(uncertain=True))
             lease = {
-                "state": "sending",
+                "state": S.SENDING.value,
                 "lease_until": now + timedelta(seconds=lease_seconds),
                 "attempts": d.c.attempts + 1,
             }
             rows = _lease(conn, d, query, lease)
-        return [_delivery(r, state="sending", attempts=r.attempts + 1) for r in rows]
+        return [_delivery(r, state=S.SENDING, attempts=r.attempts + 1) for r in rows]
 
-    def finish_deliveries(self, outcomes: Sequence[tuple[DeliveryResult, datetime | None]]) -> None:
-        """Record sends, in one transaction: sent (only now, after it succeeded); failed or
-        unknown with a retry time; or dead. Chat deliveries also record how many of their
-        parts went out."""
+    def hold_deliveries(self, problems: Mapping[str, str]) -> dict[str, int]:
+        """A subscription's precondition failed (a secret is unset, a template is broken):
+        its waiting rows keep their state and get the problem as their error, so
+        `deliveries` shows why nothing goes. Returns how many rows wait so, per subscription
+        that has any."""
+        d = schema.deliveries
+        waiting = [S.PENDING.value, S.FAILED.value, S.UNKNOWN.value]
+        held: dict[str, int] = {}
+        with self._write() as conn:
+            for sub_id, problem in problems.items():
+                done = conn.execute(
+                    d.update()
+                    .where(d.c.subscription == sub_id, d.c.state.in_(waiting))
+                    .values(last_error=_strip_nul(problem)[:2000])
+                )
+                if done.rowcount:
+                    held[sub_id] = done.rowcount
+        return held
+
+    def finish_deliveries(self, finished: Sequence[Finish]) -> None:
+        """Record what bot.deliver.decide decided, in one transaction: sent (only now, after
+        it succeeded), failed or unknown with a retry time, or dead. Chat deliveries also
+        record how many of their parts went out."""
         now = datetime.now(UTC)
         d = schema.deliveries
+        # one executemany per shape of update (a statement per row was a tenth of a batch)
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for finish in finished:
+            values = _finish_values(finish, now) | {"lease_until": None}
+            shapes.setdefault(tuple(sorted(values)), []).append(
+                {f"v_{k}": v for k, v in values.items()} | {"v_id": finish.delivery_id}
+            )
         with self._write() as conn:
-            for result, retry_at in outcomes:
-                values = _outcome_values(result, retry_at, now)
-                conn.execute(
-                    d.update()
-                    .where(d.c.id == result.delivery_id)
-                    .values(lease_until=None, **values)
-                )
+            for columns, rows in shapes.items():
+                update = d.update().where(d.c.id == sa.bindparam("v_id"))
+                conn.execute(update.values({c: sa.bindparam(f"v_{c}") for c in columns}), rows)
 
     def cancel_delivery(self, delivery_id: int, reason: str) -> None:
         """Not to be sent after all (the address unsubscribed after it was queued)."""
@@ -142,25 +181,27 @@ class OutboxMixin(ArchiveBase):
             conn.execute(
                 d.update()
                 .where(d.c.id == delivery_id)
-                .values(state="cancelled", lease_until=None, last_error=reason)
+                .values(state=S.CANCELLED.value, lease_until=None, last_error=reason)
             )
 
-    def deliveries(self, state: str | None = None) -> list[Delivery]:
+    def deliveries(self, state: DeliveryState | None = None) -> list[Delivery]:
         d = schema.deliveries
         query = sa.select(d).order_by(d.c.id)
         if state is not None:
-            query = query.where(d.c.state == state)
+            query = query.where(d.c.state == DeliveryState(state).value)
         with self._read() as conn:
             return [_delivery(r) for r in conn.execute(query)]
 
     def retry_delivery(self, delivery_id: int) -> bool:
-        """Make a failed, unknown or dead delivery pending again; False if there is none."""
+        """Make a pending, failed, unknown or dead delivery go with the next send; False if
+        there is none (a pending one held by a failed precondition goes once it is fixed)."""
         d = schema.deliveries
+        again = [S.PENDING.value, S.FAILED.value, S.UNKNOWN.value, S.DEAD.value]
         with self._write() as conn:
             done = conn.execute(
                 d.update()
-                .where(d.c.id == delivery_id, d.c.state.in_(["failed", "unknown", "dead"]))
-                .values(state="pending", next_attempt_at=None)
+                .where(d.c.id == delivery_id, d.c.state.in_(again))
+                .values(state=S.PENDING.value, next_attempt_at=None)
             )
             return bool(done.rowcount)
 
@@ -174,7 +215,7 @@ class OutboxMixin(ArchiveBase):
     def oldest_waiting(self) -> datetime | None:
         """When the oldest delivery still waiting to go out was queued."""
         d = schema.deliveries
-        waiting = d.c.state.in_(["pending", "sending", "failed", "unknown"])
+        waiting = d.c.state.in_([state.value for state in WAITING])
         with self._read() as conn:
             oldest: datetime | None = conn.execute(
                 sa.select(sa.func.min(d.c.created_at)).where(waiting)
@@ -248,23 +289,18 @@ def delivery_key(
     return f"digest:{sub_id}:{period_end.astimezone(UTC).isoformat()}:{recipient.lower()}"
 
 
-def _outcome_values(
-    result: DeliveryResult, retry_at: datetime | None, now: datetime
-) -> dict[str, Any]:
-    error = _strip_nul(result.error or "")[:2000]
-    values: dict[str, Any]
-    if result.ok:
-        values = {"state": "sent", "sent_at": now, "last_error": None}
-        values["message_id"] = result.message_id
-    elif retry_at is not None and (result.retry or result.unknown):
-        state = "unknown" if result.unknown else "failed"
-        values = {"state": state, "next_attempt_at": retry_at, "last_error": error}
+def _finish_values(finish: Finish, now: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {"state": finish.state.value}
+    if finish.state is S.SENT:
+        values |= {"sent_at": now, "last_error": None, "message_id": finish.message_id}
     else:
-        values = {"state": "dead", "last_error": error}
-    if result.unknown:
+        values["last_error"] = _strip_nul(finish.error or "")[:2000]
+    if finish.retry_at is not None:
+        values["next_attempt_at"] = finish.retry_at
+    if finish.uncertain:
         values["uncertain"] = True
-    if result.parts_sent is not None:
-        values["parts_sent"] = result.parts_sent
+    if finish.parts_sent is not None:
+        values["parts_sent"] = finish.parts_sent
     return values
 
 
@@ -276,7 +312,7 @@ def _delivery(row: Any, **changes: Any) -> Delivery:
         "recipient": row.recipient,
         "period_start": row.period_start,
         "period_end": row.period_end,
-        "state": row.state,
+        "state": DeliveryState(row.state),
         "attempts": row.attempts,
         "last_error": row.last_error,
         "message_id": row.message_id,

@@ -12,8 +12,9 @@ from rich.table import Table
 
 from bot import pipeline
 from bot.cli.root import Context, cli, pass_ctx, worker_name
-from bot.errors import ReportbotError
-from bot.render import FORMATS
+from bot.deliver.channel import preview_formats
+from bot.errors import ConfigError, ReportbotError
+from bot.models import DeliveryState
 
 
 @cli.group("digest")
@@ -31,7 +32,7 @@ def digest_group() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice(preview_formats()),
     default="text",
     show_default=True,
     help="E-mail html or text, or a chat payload (JSON).",
@@ -64,7 +65,7 @@ def digest_preview(
     cfg = ctx.config()
     start = since.replace(tzinfo=UTC) if since is not None else None
     with ctx.archive() as archive:
-        rendered = pipeline.preview_digest(archive, cfg, subscription, fmt, start)
+        rendered = pipeline.preview_digest(archive, cfg, subscription, fmt=fmt, since=start)
     text = rendered.body if fmt in ("html", "text") else "\n".join(rendered.payloads) + "\n"
     if out is None:
         click.echo(text, nl=False)
@@ -100,14 +101,21 @@ def digest_send(ctx: Context, subscription: str | None, now_period: bool) -> Non
     """
     cfg = ctx.config()
     with ctx.archive() as archive:
-        summary = pipeline.deliver_due(archive, cfg, worker_name(), subscription, now_period)
+        summary = pipeline.deliver_due(
+            archive, cfg, worker_name(), only=subscription, now_period=now_period
+        )
     click.echo(summary.line)
+    if summary.problems:  # the rest went; these wait, pending, until the problem is fixed
+        more = f" (and {len(summary.problems) - 1} more)" if len(summary.problems) > 1 else ""
+        raise ConfigError(
+            f"{summary.problems[0]}{more}: {summary.held} deliveries wait until it is fixed"
+        )
 
 
 @cli.group("deliveries", invoke_without_command=True)
 @click.option(
     "--state",
-    type=click.Choice(["pending", "sending", "sent", "failed", "unknown", "dead", "cancelled"]),
+    type=click.Choice([state.value for state in DeliveryState]),
     default=None,
     help="Only deliveries in this state.",
 )
@@ -124,7 +132,7 @@ def deliveries_group(click_ctx: click.Context, state: str | None) -> None:
         return
     ctx: Context = click_ctx.obj
     with ctx.archive() as archive:
-        rows = archive.deliveries(state)
+        rows = archive.deliveries(DeliveryState(state) if state else None)
     if not rows:
         click.echo("no deliveries" + (f" in state {state}" if state else ""))
         return
@@ -137,7 +145,7 @@ def deliveries_group(click_ctx: click.Context, state: str | None) -> None:
             escape(d.subscription),
             escape(d.recipient),
             d.period_end.strftime("%Y-%m-%d %H:%M"),
-            d.state,
+            d.state.value,
             str(d.attempts),
             escape((d.last_error or "")[:80]),
         )
@@ -148,7 +156,8 @@ def deliveries_group(click_ctx: click.Context, state: str | None) -> None:
 @click.argument("delivery_id", metavar="ID", type=int)
 @pass_ctx
 def deliveries_retry(ctx: Context, delivery_id: int) -> None:
-    """Queue a failed, unknown or dead delivery again (it goes out with the next `digest send`).
+    """Queue a delivery again: failed, unknown, dead, or pending but held by a problem now
+    fixed (it goes out with the next `digest send`).
 
     \b
     Example:
@@ -156,5 +165,7 @@ def deliveries_retry(ctx: Context, delivery_id: int) -> None:
     """
     with ctx.archive() as archive:
         if not archive.retry_delivery(delivery_id):
-            raise ReportbotError(f"no failed, unknown or dead delivery with id {delivery_id}")
+            raise ReportbotError(
+                f"no pending, failed, unknown or dead delivery with id {delivery_id}"
+            )
     click.echo(f"delivery {delivery_id} is pending again")

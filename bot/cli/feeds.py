@@ -47,6 +47,7 @@ def config_group() -> None:
 @pass_ctx
 def config_check(ctx: Context, no_env: bool) -> None:
     """Print every problem in the config at once, with its key path; exit 2 if any.
+    Warnings (what works but should be known) are printed too and do not fail.
 
     Also checks that every variable it names (url_env, secret_env, password_env) is set.
 
@@ -61,6 +62,8 @@ def config_check(ctx: Context, no_env: bool) -> None:
     if found:
         raise click.exceptions.Exit(2)
     cfg = ctx.config()
+    for warning in config_mod.warnings(cfg):
+        click.echo(f"warning: {warning}", err=True)
     path, _ = config_mod.config_path(ctx.config_path)
     where = str(path) if path.exists() else "defaults (no config file)"
     click.echo(f"config OK: {where}, {len(cfg.feeds)} feeds")

@@ -10,36 +10,43 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import ModuleType
 
 import httpx
 
 from bot import __version__
-from bot.deliver import discord, slack, teams, webhook
-from bot.deliver.http import Posted
-from bot.models import DeliveryResult
+from bot.deliver import http
+from bot.deliver.channel import Channel
+from bot.models import DeliveryResult, Outcome, Retry, Sent
 
-TARGETS: dict[str, ModuleType] = {
-    "slack": slack,
-    "teams": teams,
-    "discord": discord,
-    "webhook": webhook,
-}
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+@dataclass(frozen=True)
+class ChatJob:
+    """One delivery to post: its rendered messages and where to."""
+
+    delivery_id: int
+    channel: Channel
+    url: str
+    key: str  # the delivery's idempotency key
+    payloads: tuple[str, ...]
+    parts_sent: int = 0
+    secret: bytes = b""  # webhook only
 
 
 async def post_all(
     jobs: Sequence[ChatJob],
+    *,
     concurrency: int = 20,
     pace: dict[str, float] | None = None,
     on_result: Callable[[DeliveryResult], None] | None = None,
 ) -> list[DeliveryResult]:
-    """Send every job; one result per job, in no particular order. Never raises for
-    network or HTTP trouble. `pace` maps a URL to its last post (time.monotonic()); pass
-    the same dict to successive calls so a destination's pace holds across batches.
-    `on_result` hears of each job as soon as it is done."""
+    """Send every job; one result per job, in no particular order. Never raises for one
+    message's trouble. `pace` maps a URL to its last post (time.monotonic()); pass the same
+    dict to successive calls so a destination's pace holds across batches. `on_result` hears
+    of each job as soon as it is done."""
     pace = {} if pace is None else pace
     by_destination: dict[str, list[ChatJob]] = {}
     for job in jobs:
@@ -52,7 +59,7 @@ async def post_all(
     ) as client:
         groups = await asyncio.gather(
             *(
-                _destination(client, queue, pace, gate, on_result)
+                _destination(client, queue=queue, pace=pace, gate=gate, on_result=on_result)
                 for queue in by_destination.values()
             )
         )
@@ -61,6 +68,7 @@ async def post_all(
 
 async def _destination(
     client: httpx.AsyncClient,
+    *,
     queue: list[ChatJob],
     pace: dict[str, float],
     gate: asyncio.Semaphore,
@@ -69,68 +77,39 @@ async def _destination(
     """One destination's jobs in order. The gate bounds requests in flight, not
     destinations: one waiting out its pace does not hold a place."""
     results: list[DeliveryResult] = []
-    held: Posted | None = None  # a 429 from this destination holds back the rest
+    held: Retry | None = None  # a 429 from this destination holds back the rest
     for job in queue:
-        target = TARGETS[job.kind]
         sent = job.parts_sent
-        outcome: Posted | None = held
+        outcome: Outcome | None = held
         while outcome is None and sent < len(job.payloads):
-            wait = pace.get(job.url, -1e9) + float(target.MIN_INTERVAL) - time.monotonic()
+            wait = pace.get(job.url, -1e9) + job.channel.min_interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             async with gate:
-                posted = await _send(target, client, job, sent)
+                posted = await _post(client, job, sent)
             # paced from the answer, not the request: the receiver has seen this one by
-            # now, so it sees the next one at least MIN_INTERVAL later whatever its queues
+            # now, so it sees the next one at least min_interval later whatever its queues
             pace[job.url] = time.monotonic()
-            if posted.ok:
+            if isinstance(posted, Sent):
                 sent += 1
-            else:
-                outcome = posted
-                if posted.retry_after is not None:
-                    held = Posted(
-                        ok=False,
-                        error=f"{job.kind}: held back by a 429 on the same webhook",
-                        retry_after=posted.retry_after,
-                    )
-        results.append(_result(job, sent, outcome))
+                continue
+            outcome = posted
+            if isinstance(posted, Retry) and posted.after is not None:
+                error = f"{job.channel.name}: held back by a 429 on the same webhook"
+                held = Retry(error, after=posted.after)
+        results.append(DeliveryResult(job.delivery_id, outcome or Sent(), parts_sent=sent))
         if on_result is not None:
             on_result(results[-1])
     return results
 
 
-def _send(
-    target: ModuleType, client: httpx.AsyncClient, job: ChatJob, part: int
-) -> Awaitable[Posted]:
+async def _post(client: httpx.AsyncClient, job: ChatJob, part: int) -> Outcome:
     key = job.key if len(job.payloads) == 1 else f"{job.key}#{part + 1}"
-    send: Callable[..., Awaitable[Posted]] = target.send
-    if job.kind == "webhook":
-        return send(client, job.url, job.payloads[part], key, secret=job.secret)
-    return send(client, job.url, job.payloads[part], key)
-
-
-def _result(job: ChatJob, sent: int, outcome: Posted | None) -> DeliveryResult:
-    if outcome is None:
-        return DeliveryResult(job.delivery_id, ok=True, parts_sent=sent)
-    return DeliveryResult(
-        job.delivery_id,
-        ok=False,
-        error=outcome.error,
-        retry=outcome.retry,
-        unknown=outcome.unknown,
-        retry_after=outcome.retry_after,
-        parts_sent=sent,
-    )
-
-
-@dataclass(frozen=True)
-class ChatJob:
-    """One delivery to post: its rendered messages and where to."""
-
-    delivery_id: int
-    kind: str  # slack | teams | discord | webhook
-    url: str
-    key: str  # the delivery's idempotency key
-    payloads: tuple[str, ...]
-    parts_sent: int = 0
-    secret: bytes = b""  # webhook only
+    name = job.channel.name
+    try:
+        request = job.channel.request(
+            url=job.url, payload=job.payloads[part], key=key, secret=job.secret
+        )
+    except Exception as exc:  # nothing left yet: safe to try again
+        return Retry(f"{name}: cannot make the request: {type(exc).__name__}: {exc}")
+    return await http.post(client, name=name, request=request)

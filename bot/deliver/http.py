@@ -1,13 +1,12 @@
-"""One POST to a chat or webhook endpoint, and what its answer means for the outbox.
+"""One POST to a chat or webhook endpoint, and the Outcome its answer means:
 
-Shared by the chat targets, which differ only in URL, headers and how their errors read:
-
-  2xx                      accepted
-  429                      try again after Retry-After (or the platform's own retry_after)
-  408, 5xx                 try again later
-  other 3xx/4xx            dead at once, with the platform's message (a retry cannot help)
-  no connection            try again later (nothing was sent)
-  request sent, no answer  unknown: it may have arrived; sent again later, once, same key
+  2xx                      Sent
+  429, 408, 5xx            Retry, after Retry-After (seconds or an HTTP-date; Discord also
+                           puts retry_after in its JSON body)
+  other 3xx/4xx            Dead, with the platform's message (a retry cannot help)
+  no connection            Retry (nothing was sent)
+  request sent, no answer  Unknown: it may have arrived; sent again later, same key
+  anything else raised     Unknown: we cannot tell whether bytes left
 
 Redirects are not followed: a webhook that moved is a configuration problem to report.
 URLs never appear in errors: a webhook URL carries its token.
@@ -17,40 +16,53 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
+from bot.models import Dead, Outcome, Retry, Sent, Unknown
+from bot.retry import parse_retry_after
+
 MAX_ERROR_CHARS = 300
+# Raised before a byte of the request left: a retry is safe.
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.InvalidURL,
+)
 
 
-async def post(
-    client: httpx.AsyncClient,
-    name: str,
-    url: str,
-    body: bytes,
-    headers: Mapping[str, str] | None = None,
-) -> Posted:
-    """POST `body` as JSON; never raises for network or HTTP trouble."""
-    sent_headers = {"Content-Type": "application/json", **(headers or {})}
+@dataclass(frozen=True)
+class Request:
+    """What a channel sends: its URL (with any query it needs), JSON body and headers."""
+
+    url: str
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+async def post(client: httpx.AsyncClient, *, name: str, request: Request) -> Outcome:
+    """POST the request as JSON; never raises: every failure is an Outcome whose error
+    starts with the channel's `name`."""
+    headers = {"Content-Type": "application/json", **request.headers}
     try:
-        response = await client.post(url, content=body, headers=sent_headers)
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        return Posted(ok=False, error=f"{name}: cannot connect: {type(exc).__name__}")
+        response = await client.post(request.url, content=request.body, headers=headers)
+    except _NOT_SENT as exc:
+        return Retry(f"{name}: cannot connect: {type(exc).__name__}")
     except httpx.TransportError as exc:
         # the request (or part of it) left: the receiver may have acted on it
-        return Posted(
-            ok=False, unknown=True, error=f"{name}: no answer after sending: {type(exc).__name__}"
-        )
+        return Unknown(f"{name}: no answer after sending: {type(exc).__name__}")
+    except Exception as exc:  # one message's failure must never end the batch
+        return Unknown(f"{name}: {type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS])
     status = response.status_code
     if 200 <= status < 300:
-        return Posted(ok=True, body=response.text[:MAX_ERROR_CHARS])
+        return Sent()
     message = f"{name}: HTTP {status}: {platform_message(response)}"
-    if status == 429:
-        return Posted(ok=False, error=message, retry_after=retry_after(response))
-    if status == 408 or status >= 500:
-        return Posted(ok=False, error=message, retry_after=retry_after(response))
-    return Posted(ok=False, error=message, retry=False)
+    if status in (408, 429) or status >= 500:
+        return Retry(message, after=retry_after(response))
+    return Dead(message)
 
 
 def platform_message(response: httpx.Response) -> str:
@@ -72,26 +84,11 @@ def platform_message(response: httpx.Response) -> str:
 
 def retry_after(response: httpx.Response) -> float | None:
     """Seconds to wait: the Retry-After header, else a JSON `retry_after` (Discord)."""
-    header = response.headers.get("retry-after", "").strip()
-    try:
-        if header:
-            return max(0.0, float(header))
-    except ValueError:
-        pass  # an HTTP-date: rare on webhooks; fall back to our own backoff
+    header = parse_retry_after(response.headers.get("retry-after"))
+    if header is not None:
+        return header
     try:
         value = json.loads(response.text).get("retry_after")
         return max(0.0, float(value)) if value is not None else None
     except (ValueError, AttributeError, TypeError):
         return None
-
-
-@dataclass(frozen=True)
-class Posted:
-    """The outcome of one POST."""
-
-    ok: bool
-    error: str | None = None
-    retry: bool = True  # False: dead, a retry cannot help
-    unknown: bool = False  # the request left and no answer came
-    retry_after: float | None = None
-    body: str = ""

@@ -1,34 +1,46 @@
 """Digests and delivery.
 
 queue    due periods (digest mode) or new items (each mode) ─► archive.queue_period
+check    each subscription's preconditions (secrets, [smtp], templates): a failure holds its
+         rows pending with the problem as their error, and they are not claimed
 claim    archive.claim_deliveries (leased; expired leases come back marked uncertain)
-render   digest.build ─► render.render (per recipient for e-mail: its unsubscribe link)
-send     deliver.smtp (one connection per batch) | deliver.channels (chat, paced)
-record   archive.finish_deliveries, only after the send's outcome is known
-alerts   archive.events ─► render.render_alerts ─► the admin channel
+render   digest.build ─► render (e-mail) | channel.render (chat), once per digest
+send     deliver.smtp | deliver.channels: every message gets an Outcome, none raises
+record   deliver.decide ─► archive.finish_deliveries, as outcomes come in
+alerts   archive.events ─► channel.render_alerts ─► the admin channel
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from email.message import Message
-from email.mime.text import MIMEText
 from html import escape
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.archive import Archive, Feed
 from bot.config import Config, SubscriptionConfig
-from bot.errors import ConfigError
-from bot.models import Delivery, DeliveryResult, Digest, Rendered, StoredItem
+from bot.errors import ConfigError, ReportbotError
+from bot.models import (
+    Delivery,
+    DeliveryResult,
+    DeliveryState,
+    Digest,
+    Outcome,
+    Rendered,
+    Retry,
+    StoredItem,
+)
+
+if TYPE_CHECKING:
+    from bot.deliver.smtp import BodyPart, Outgoing
 
 log = logging.getLogger("reportbot.pipeline")
 
@@ -45,27 +57,35 @@ def preview_digest(
     archive: Archive,
     config: Config,
     sub_id: str,
+    *,
     fmt: str,
     since: datetime | None = None,
     now: datetime | None = None,
 ) -> Rendered:
     """Render what the subscription would receive for items first archived since `since`
-    (default: the last 7 days). Sends nothing and changes nothing."""
-    from bot import digest, render  # digest code loads only where digests are made
+    (default: the last 7 days), as e-mail (html, text) or as a platform's payloads (its
+    preview name: slack, teams, discord, json). Sends nothing and changes nothing."""
+    from bot import digest, render
+    from bot.deliver.channel import by_preview
 
     sub = _subscription(config, sub_id)
     now = now or datetime.now(UTC)
     start = since or now - timedelta(days=7)
+    end = now + timedelta(seconds=1)
     feeds = archive.feeds()
     keys = _feed_keys(config, sub, feeds)
     chosen = [f for f in feeds if keys is None or f.key in keys]
-    items = archive.items_first_seen(start, now + timedelta(seconds=1), keys)
-    built = digest.build(
-        sub, items, {f.key: f.title for f in feeds}, start, now + timedelta(seconds=1)
-    )
+    items = archive.items_first_seen(start, end, keys)
+    titles = {f.key: f.title for f in feeds}
+    built = digest.build(sub, items, feed_titles=titles, start=start, end=end)
     if len(chosen) == 1 and chosen[0].link:
         built = replace(built, more_link=chosen[0].link)
-    return render.render(built, fmt, sub.template)
+    if fmt in render.EMAIL_FORMATS:
+        return render.render(built, fmt, sub.template)
+    channel = by_preview(fmt)
+    if channel is None:
+        raise ConfigError(f"unknown format {fmt!r}")
+    return channel.render(built, template_dir=sub.template)
 
 
 def _subscription(config: Config, sub_id: str) -> SubscriptionConfig:
@@ -76,9 +96,6 @@ def _subscription(config: Config, sub_id: str) -> SubscriptionConfig:
 
 # -- delivery -----------------------------------------------------------------------------
 
-RETRY_MIN = 60.0
-RETRY_MAX = 6 * 3600.0
-GIVE_UP_AFTER = timedelta(days=3)
 MAX_ALERTS = 20  # per admin message; the rest go in the next one
 BATCH = 1000  # deliveries leased at a time: a crash leaves at most this many to expire
 FLUSH_EVERY = 100  # outcomes recorded per transaction (or every second, if fewer)
@@ -86,6 +103,12 @@ NO_SMTP = "no [smtp] section in the config"
 # Stands for the recipient's own unsubscribe link while a digest is rendered once for all
 # recipients; each message then gets its link put in (rendering is the costly part).
 _LINK = "https://unsubscribe.reportbot.invalid/link"
+_COUNTED = {
+    DeliveryState.SENT: "sent",
+    DeliveryState.FAILED: "failed",
+    DeliveryState.UNKNOWN: "unknown",
+    DeliveryState.DEAD: "dead",
+}
 
 
 @dataclass(frozen=True)
@@ -97,6 +120,8 @@ class DeliverySummary:
     dead: int = 0
     cancelled: int = 0
     alerts: int = 0
+    held: int = 0  # waiting for a failed precondition to be fixed (see `problems`)
+    problems: tuple[str, ...] = ()
 
     @property
     def line(self) -> str:
@@ -110,6 +135,7 @@ class DeliverySummary:
                 (self.unknown, "unknown (sent again later)"),
                 (self.cancelled, "cancelled (unsubscribed)"),
                 (self.alerts, "admin alerts sent"),
+                (self.held, "held (see below)"),
             )
             if n
         ]
@@ -117,122 +143,185 @@ class DeliverySummary:
 
 
 def due_period(
-    schedule: str, timezone: str, start: datetime, now: datetime
+    schedule: str, *, timezone: str, start: datetime, now: datetime
 ) -> tuple[datetime, datetime] | None:
     """The period to send now: from `start` to the latest schedule time that has passed, or
-    None. After an outage this is ONE period up to the latest time (never a burst of missed
-    weeks); times are computed in the subscription's time zone, so a daylight-saving change
-    neither skips nor repeats one."""
+    None. After an outage (or from a backfill's first item, years back) this is ONE period
+    up to the latest time, found directly rather than by walking the schedule.
+
+    Schedule times are wall-clock times in the subscription's zone: the autumn night's
+    repeated 01:30 is one time, not two periods, and a time the spring night skips counts
+    at the same wall time's earlier reading (so it is never in the future)."""
     zone = ZoneInfo(timezone)
-    trigger = CronTrigger.from_crontab(schedule, timezone=zone)
-    latest: datetime | None = None
-    # The autumn night repeats an hour: 01:30 happens twice. A schedule time is one wall-clock
-    # time, so its second occurrence is not a new period.
-    wall = start.astimezone(zone).replace(tzinfo=None)
-    probe = start + timedelta(seconds=1)
-    for _ in range(100_000):  # a minutely schedule after a long outage still ends
-        nxt = trigger.get_next_fire_time(None, probe)
-        if nxt is None or nxt > now:
-            break
-        if nxt < probe:  # inside the repeated hour the trigger can answer a time already past
-            probe += timedelta(minutes=30)
-            continue
-        if nxt.astimezone(zone).replace(tzinfo=None) != wall:
-            latest = nxt
-            wall = nxt.astimezone(zone).replace(tzinfo=None)
-        probe = nxt + timedelta(seconds=1)
-    return (start, latest.astimezone(UTC)) if latest is not None else None
+    # On a clock without daylight saving (wall time read as UTC) the schedule's times only
+    # grow, so the latest one up to now is a bisection away.
+    trigger = CronTrigger.from_crontab(schedule, timezone=UTC)
+
+    def wall(at: datetime) -> datetime:
+        return at.astimezone(zone).replace(tzinfo=UTC)
+
+    def next_fire(at: datetime) -> datetime | None:
+        fire: datetime | None = trigger.get_next_fire_time(None, at)
+        return fire
+
+    low, limit = wall(start) + timedelta(seconds=1), wall(now)
+    first = next_fire(low)
+    if first is None or first > limit:
+        return None
+    # a fire time at or before `limit` follows `low`; none follows `high`
+    high = limit + timedelta(seconds=1)
+    while high - low > timedelta(seconds=1):  # schedule times are whole seconds apart
+        middle = low + (high - low) / 2
+        fire = next_fire(middle)
+        if fire is not None and fire <= limit:
+            low = middle
+        else:
+            high = middle
+    latest = next_fire(low)
+    assert latest is not None and latest <= limit
+    naive = latest.replace(tzinfo=None)
+    end = min(naive.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1))
+    return (start, end) if end > start else None
 
 
 def deliver_due(
     archive: Archive,
     config: Config,
     owner: str,
+    *,
     only: str | None = None,
     now_period: bool = False,
     now: datetime | None = None,
 ) -> DeliverySummary:
     """deliver_cycle for callers without an event loop (the CLI)."""
-    return asyncio.run(deliver_cycle(archive, config, owner, only, now_period, now))
+    return asyncio.run(
+        deliver_cycle(archive, config, owner, only=only, now_period=now_period, now=now)
+    )
 
 
 async def deliver_cycle(
     archive: Archive,
     config: Config,
     owner: str,
+    *,
     only: str | None = None,
     now_period: bool = False,
     now: datetime | None = None,
     stop: asyncio.Event | None = None,
 ) -> DeliverySummary:
-    """Queue what is due (with `now_period`, the current period at once), send what the
-    outbox holds, in leased batches, then the admin alerts. Running it twice sends nothing
-    the second time. `stop` ends it between batches (the rest waits in the outbox)."""
+    """Queue what is due (with `now_period`, the current period at once), hold back the
+    subscriptions whose preconditions fail, send what the outbox holds for the rest in
+    leased batches, then the admin alerts. Running it twice sends nothing the second time.
+    `stop` ends it between batches (the rest waits in the outbox). Raises only for the
+    archive's own trouble: each message's failure is its outcome, recorded."""
     now = now or datetime.now(UTC)
     subs = [config.subscription(only)] if only else list(config.subscriptions)
-    queued = _queue(archive, config, subs, now_period, now)
-    totals = {"sent": 0, "failed": 0, "unknown": 0, "dead": 0, "cancelled": 0}
+    queued = _queue(archive, config, subs=subs, now_period=now_period, now=now)
+    problems = _preconditions(config, subs)
+    held = archive.hold_deliveries(problems)
+    for sub_id, n in held.items():  # a problem with nothing waiting is no one's concern yet
+        extra = {"subscription": sub_id, "held": n, "error": problems[sub_id]}
+        log.error("deliveries held", extra=extra)
+    totals = dict.fromkeys(("sent", "failed", "unknown", "dead", "cancelled"), 0)
     pace: dict[str, float] = {}  # each chat webhook's last post, across batches
-    no_smtp = False
     # Every claimed row leaves the due set (sent, retry later, dead, cancelled), so the
     # loop ends; the cap is a guard against a bug turning it into a busy loop.
     for _ in range(10_000):
         if stop is not None and stop.is_set():
             break
-        claimed = archive.claim_deliveries(owner, config.worker.lease, only, limit=BATCH)
+        claimed = archive.claim_deliveries(
+            owner, config.worker.lease, subscription=only, skip=problems, limit=BATCH
+        )
         if not claimed:
             break
         live, cancelled = _drop_unsubscribed(archive, config, claimed)
         totals["cancelled"] += cancelled
+        recorder = _Recorder(archive, {d.id: d for d in live}, now)
         emails = [d for d in live if d.is_email]
         chats = [d for d in live if not d.is_email]
-        recorder = _Recorder(archive, {d.id: d for d in live}, now)
-        if emails and config.smtp is None:  # chats still go; the e-mails wait for a fix
-            no_smtp = True
-            for d in emails:
-                recorder.add(DeliveryResult(d.id, ok=False, error=NO_SMTP))
-        elif emails:
+        if emails:
             await _send_emails(archive, config, emails, recorder.add)
         if chats:
-            await _post_chats(archive, config, chats, pace, recorder.add)
+            await _post_chats(archive, config, chats=chats, pace=pace, on_result=recorder.add)
         for name, n in recorder.close().items():
             totals[name] += n
     alerts = await _send_alerts(archive, config)
-    if no_smtp:
-        raise ConfigError("e-mail deliveries are queued but the config has no [smtp] section")
-    return DeliverySummary(queued=queued, alerts=alerts, **totals)
+    shown = tuple(f"{sub_id}: {problems[sub_id]}" for sub_id in held)
+    return DeliverySummary(
+        queued=queued, alerts=alerts, held=sum(held.values()), problems=shown, **totals
+    )
 
 
 def _queue(
     archive: Archive,
     config: Config,
+    *,
     subs: Sequence[SubscriptionConfig],
     now_period: bool,
     now: datetime,
 ) -> int:
     from bot import digest
 
-    states = archive.subscription_states([s.id for s in subs], [s.id for s in subs if s.backfill])
+    feeds = archive.feeds()
+    backfill = {s.id: _feed_keys(config, s, feeds) for s in subs if s.backfill}
+    states = archive.subscription_states([s.id for s in subs], backfill=backfill)
     queued = 0
     for sub in subs:
         created, last_end = states[sub.id]
         start = last_end or created
-        recipients = sub.email or ((sub.channel.kind,) if sub.channel else ())
+        recipients = sub.email or ((sub.channel.kind.value,) if sub.channel else ())
         if sub.mode == "each":
             if now <= start:
                 continue  # the clock went back: nothing is due until it passes `start`
-            chosen = digest.select(sub, _items(archive, config, sub, start, now), start, now)
+            found = _items(archive, config, sub, start=start, end=now, feeds=feeds)
+            chosen = digest.select(sub, found, start, now)
             # oldest first, so a channel reads them in the order they happened
             ids = [s.id for s in reversed(chosen)]
             queued += archive.queue_period(sub.id, recipients, start, now, items=ids)
             continue
-        period = (start, now) if now_period else due_period(sub.schedule, sub.timezone, start, now)
+        if now_period:
+            period = (start, now) if now > start else None
+        else:
+            period = due_period(sub.schedule, timezone=sub.timezone, start=start, now=now)
         if period is None:
             continue
         # select, not build: only whether the period holds anything matters here
-        has_items = bool(digest.select(sub, _items(archive, config, sub, *period), *period))
+        found = _items(archive, config, sub, start=period[0], end=period[1], feeds=feeds)
+        has_items = bool(digest.select(sub, found, *period))
         queued += archive.queue_period(sub.id, recipients if has_items else (), *period)
     return queued
+
+
+def _preconditions(config: Config, subs: Sequence[SubscriptionConfig]) -> dict[str, str]:
+    """What stops each subscription's messages before any is claimed: its destination's
+    secrets and settings, and its templates. {subscription id: the problem}."""
+    problems: dict[str, str] = {}
+    for sub in subs:
+        try:
+            _check(config, sub)
+        except ReportbotError as exc:
+            problems[sub.id] = str(exc)
+        except Exception as exc:  # a check that broke is a problem too, not a crash
+            problems[sub.id] = f"{type(exc).__name__}: {exc}"
+    return problems
+
+
+def _check(config: Config, sub: SubscriptionConfig) -> None:
+    from bot import render
+    from bot.deliver.channel import channel
+
+    if sub.channel is not None:
+        sub.channel.url()
+        sub.channel.secret()
+        channel(sub.channel.kind).check(template_dir=sub.template)
+        return
+    if config.smtp is None:
+        raise ConfigError(NO_SMTP)
+    if config.smtp.user:
+        config.smtp.password()
+    if config.web is not None:
+        config.web.secret()
+    render.check_templates(render.EMAIL_TEMPLATES, template_dir=sub.template)
 
 
 def _drop_unsubscribed(
@@ -252,85 +341,109 @@ def _drop_unsubscribed(
     return live, len(claimed) - len(live)
 
 
+def _unsent(what: str, exc: Exception) -> Outcome:
+    """A message that failed before any of it left (rendering it, say): tried again."""
+    return Retry(f"{what}: {type(exc).__name__}: {exc}")
+
+
 async def _send_emails(
     archive: Archive,
     config: Config,
     emails: Sequence[Delivery],
     on_result: Callable[[DeliveryResult], None],
 ) -> None:
-    from bot import render
     from bot.deliver import smtp
 
-    assert config.smtp is not None  # checked by the caller
-    secret = config.web.secret() if config.web else b""
-    digests = _Digests(archive, config, emails)
-    bodies: dict[tuple[str, datetime, datetime, int | None], tuple[Rendered, Rendered]] = {}
-    shared: dict[tuple[str, datetime, datetime, int | None], tuple[MIMEText, MIMEText]] = {}
-    messages: list[tuple[int, Message]] = []
+    assert config.smtp is not None  # a precondition of every e-mail subscription
+    outgoing = _Emails(archive, config, emails)
+    messages: list[Outgoing] = []
     for d in emails:
-        key = (d.subscription, d.period_start, d.period_end, d.item_id)
-        if key not in bodies:
-            built = digests.of(d)
-            if config.web is not None:
+        try:
+            messages.append(outgoing.of(d))
+        except Exception as exc:  # one message's trouble: the others still go
+            on_result(DeliveryResult(d.id, _unsent("cannot render the e-mail", exc)))
+    # smtplib blocks; a thread keeps the event loop (and SIGTERM handling) responsive
+    await asyncio.to_thread(smtp.send, messages, config.smtp, on_result)
+
+
+class _Emails:
+    """Each e-mail of a batch: a digest rendered once for all its recipients (and its body
+    parts built once when every recipient gets the same body, without [web])."""
+
+    def __init__(self, archive: Archive, config: Config, batch: Sequence[Delivery]) -> None:
+        assert config.smtp is not None
+        self.config, self.smtp = config, config.smtp
+        self.digests = _Digests(archive, config, batch)
+        self.bodies: dict[_Key, tuple[Rendered, Rendered]] = {}
+        self.shared: dict[_Key, tuple[BodyPart, BodyPart]] = {}
+
+    def of(self, d: Delivery) -> Outgoing:
+        from bot import render
+        from bot.deliver import smtp
+
+        key = _key(d)
+        if key not in self.bodies:
+            built = self.digests.of(d)
+            if self.config.web is not None:
                 built = replace(built, unsubscribe=_LINK)
-            folder = config.subscription(d.subscription).template
-            bodies[key] = render.render(built, "text", folder), render.render(built, "html", folder)
-        text, html = bodies[key]
-        if config.web is None:  # the same body for every recipient: build it once
-            if key not in shared:
-                shared[key] = smtp.body_parts(text, html)
-            messages.append((d.id, smtp.build(d, text.subject, shared[key], config.smtp)))
-            continue
+            folder = self.config.subscription(d.subscription).template
+            text, html = render.render(built, "text", folder), render.render(built, "html", folder)
+            self.bodies[key] = text, html
+        text, html = self.bodies[key]
+        if self.config.web is None:  # the same body for every recipient: build it once
+            if key not in self.shared:
+                self.shared[key] = smtp.body_parts(text, html)
+            parts = self.shared[key]
+            return smtp.build(d, subject=text.subject, parts=parts, cfg=self.smtp)
         from bot.web import unsubscribe_link
 
-        one_click = unsubscribe_link(config.web, secret, d.subscription, d.recipient)
+        secret = self.config.web.secret()  # a precondition, so it is there
+        one_click = unsubscribe_link(self.config.web, secret, d.subscription, d.recipient)
         text = replace(text, body=text.body.replace(_LINK, one_click))
         html = replace(html, body=html.body.replace(_LINK, escape(one_click)))
         parts = smtp.body_parts(text, html)
-        messages.append((d.id, smtp.build(d, text.subject, parts, config.smtp, one_click)))
-    # smtplib blocks; a thread keeps the event loop (and SIGTERM handling) responsive
-    await asyncio.to_thread(smtp.send, messages, config.smtp, on_result)
+        return smtp.build(
+            d, subject=text.subject, parts=parts, cfg=self.smtp, one_click=one_click
+        )
 
 
 async def _post_chats(
     archive: Archive,
     config: Config,
+    *,
     chats: Sequence[Delivery],
     pace: dict[str, float],
     on_result: Callable[[DeliveryResult], None],
 ) -> None:
-    from bot import render
+    from bot.deliver.channel import channel as platform
     from bot.deliver.channels import ChatJob, post_all
 
     digests = _Digests(archive, config, chats)
-    rendered: dict[tuple[str, datetime, datetime, int | None], Rendered] = {}
+    rendered: dict[_Key, Rendered] = {}
     jobs: list[ChatJob] = []
     for d in chats:
-        channel = config.subscription(d.subscription).channel
-        assert channel is not None  # a chat delivery is only queued for a channel
+        sub = config.subscription(d.subscription)
+        assert sub.channel is not None  # a chat delivery is only queued for a channel
+        target = platform(sub.channel.kind)
         try:
-            url, secret = channel.url(), channel.secret()
-        except ConfigError as exc:  # an unset variable: fixable, so retried later
-            on_result(DeliveryResult(d.id, ok=False, error=str(exc)))
+            url, secret = sub.channel.url(), sub.channel.secret()  # checked: a precondition
+            key = _key(d)
+            if key not in rendered:
+                rendered[key] = target.render(digests.of(d), template_dir=sub.template)
+        except Exception as exc:  # one message's trouble: the others still go
+            on_result(DeliveryResult(d.id, _unsent(f"{target.name}: cannot render", exc)))
             continue
-        key = (d.subscription, d.period_start, d.period_end, d.item_id)
-        if key not in rendered:
-            built = digests.of(d)
-            fmt = "json" if channel.kind == "webhook" else channel.kind
-            folder = config.subscription(d.subscription).template
-            rendered[key] = render.render(built, fmt, folder)
-        jobs.append(
-            ChatJob(
-                delivery_id=d.id,
-                kind=channel.kind,
-                url=url,
-                key=d.key,
-                payloads=rendered[key].payloads,
-                parts_sent=d.parts_sent,
-                secret=secret,
-            )
+        job = ChatJob(
+            delivery_id=d.id,
+            channel=target,
+            url=url,
+            key=d.key,
+            payloads=rendered[key].payloads,
+            parts_sent=d.parts_sent,
+            secret=secret,
         )
-    await post_all(jobs, config.worker.concurrency, pace, on_result)
+        jobs.append(job)
+    await post_all(jobs, concurrency=config.worker.concurrency, pace=pace, on_result=on_result)
 
 
 class _Recorder:
@@ -343,7 +456,7 @@ class _Recorder:
         self.lock = threading.Lock()
         self.pending: list[DeliveryResult] = []
         self.flushed_at = time.monotonic()
-        self.counts = {"sent": 0, "failed": 0, "unknown": 0, "dead": 0}
+        self.counts = dict.fromkeys(_COUNTED.values(), 0)
 
     def add(self, result: DeliveryResult) -> None:
         with self.lock:
@@ -370,40 +483,33 @@ class _Recorder:
 
 def _record(
     archive: Archive,
-    claimed: dict[int, Delivery],
+    claimed: Mapping[int, Delivery],
     results: Sequence[DeliveryResult],
     now: datetime,
 ) -> dict[str, int]:
-    counts = {"sent": 0, "failed": 0, "unknown": 0, "dead": 0}
-    outcomes: list[tuple[DeliveryResult, datetime | None]] = []
+    from bot.deliver.decide import decide
+
+    # from the later of the cycle's time and the clock: a retry time already past would be
+    # claimed again in this same cycle
+    now = max(now, datetime.now(UTC))
+    counts = dict.fromkeys(_COUNTED.values(), 0)
+    finished = []
     dead: list[str] = []
     for result in results:
         delivery = claimed[result.delivery_id]
-        retry_at = None
-        retriable = not result.ok and (result.retry or result.unknown)
-        if retriable and now - delivery.period_end < GIVE_UP_AFTER:
-            delay = min(RETRY_MAX, RETRY_MIN * 2 ** (delivery.attempts - 1))
-            delay *= random.uniform(0.8, 1.2)  # jitter: failed sends do not retry in step
-            delay = max(delay, min(result.retry_after or 0.0, RETRY_MAX))
-            # from the later of the cycle's time and the clock: a retry time already past
-            # would be claimed again in this same cycle
-            retry_at = max(now, datetime.now(UTC)) + timedelta(seconds=delay)
-        outcomes.append((result, retry_at))
+        finish = decide(delivery, result, now=now)
+        finished.append(finish)
+        counts[_COUNTED[finish.state]] += 1
         where = {"delivery_id": delivery.id, "subscription": delivery.subscription}
-        if result.ok:
-            counts["sent"] += 1
-        elif retry_at is not None:
-            counts["unknown" if result.unknown else "failed"] += 1
-            state = "unknown" if result.unknown else "failed"
-            log.warning(f"delivery {state}", extra={**where, "error": result.error})
-        else:
-            counts["dead"] += 1
-            log.error("delivery dead", extra={**where, "error": result.error})
+        if finish.state is DeliveryState.DEAD:
+            log.error("delivery dead", extra={**where, "error": finish.error})
             dead.append(
                 f"delivery {delivery.id} of subscription {delivery.subscription} to "
-                f"{delivery.recipient} gave up after {delivery.attempts} attempts: {result.error}"
+                f"{delivery.recipient} gave up after {delivery.attempts} attempts: {finish.error}"
             )
-    archive.finish_deliveries(outcomes)
+        elif finish.state is not DeliveryState.SENT:
+            log.warning(f"delivery {finish.state}", extra={**where, "error": finish.error})
+    archive.finish_deliveries(finished)
     for message in dead:  # after the rows: an alert never names a delivery still in flight
         archive.record_event("delivery_dead", message)
     return counts
@@ -413,8 +519,9 @@ async def _send_alerts(archive: Archive, config: Config) -> int:
     """Undelivered admin events to the admin channel; marked delivered only once sent."""
     if config.admin is None:
         return 0
-    from bot import render
+    from bot.deliver.channel import channel
     from bot.deliver.channels import ChatJob, post_all
+    from bot.models import Sent
 
     events = archive.events(undelivered_only=True)[:MAX_ALERTS]
     if not events:
@@ -424,16 +531,32 @@ async def _send_alerts(archive: Archive, config: Config) -> int:
     except ConfigError as exc:
         log.warning("admin alerts not sent", extra={"error": str(exc)})
         return 0
+    target = channel(config.admin.kind)
     alerts = [(e["at"], e["kind"], str(e["message"])[:500]) for e in events]
-    payload = render.render_alerts(alerts, config.admin.kind)
     first, last = events[0]["id"], events[-1]["id"]
-    job = ChatJob(0, config.admin.kind, url, f"alerts:{first}-{last}", (payload,), secret=secret)
+    job = ChatJob(
+        delivery_id=0,
+        channel=target,
+        url=url,
+        key=f"alerts:{first}-{last}",
+        payloads=(target.render_alerts(alerts),),
+        secret=secret,
+    )
     (result,) = await post_all([job])
-    if not result.ok:
-        log.warning("admin alerts not sent; tried again next cycle", extra={"error": result.error})
+    if not isinstance(result.outcome, Sent):
+        error = repr(result.outcome)
+        log.warning("admin alerts not sent; tried again next cycle", extra={"error": error})
         return 0
     archive.mark_events_delivered([e["id"] for e in events])
     return len(events)
+
+
+_Key = tuple[str, datetime, datetime, int | None]
+
+
+def _key(d: Delivery) -> _Key:
+    """The deliveries that carry the same digest share this."""
+    return (d.subscription, d.period_start, d.period_end, d.item_id)
 
 
 class _Digests:
@@ -442,28 +565,31 @@ class _Digests:
 
     def __init__(self, archive: Archive, config: Config, batch: Sequence[Delivery]) -> None:
         self.archive, self.config = archive, config
-        self.built: dict[tuple[str, datetime, datetime, int | None], Digest] = {}
+        self.built: dict[_Key, Digest] = {}
         wanted = sorted({d.item_id for d in batch if d.item_id is not None})
         self.items = {s.id: s for s in archive.items_by_id(wanted)} if wanted else {}
-        self.titles = {f.key: f.title for f in archive.feeds()}
+        self.feeds = archive.feeds()
+        self.titles = {f.key: f.title for f in self.feeds}
 
     def of(self, d: Delivery) -> Digest:
         from bot import digest
 
-        key = (d.subscription, d.period_start, d.period_end, d.item_id)
+        key = _key(d)
         if key not in self.built:
             sub = self.config.subscription(d.subscription)
             if d.item_id is None:
-                self.built[key] = _digest_for(
-                    self.archive, self.config, sub, d.period_start, d.period_end
-                )
+                start, end = d.period_start, d.period_end
+                feeds = self.feeds
+                items = _items(self.archive, self.config, sub, start=start, end=end, feeds=feeds)
             else:
                 found = self.items.get(d.item_id)
                 items = [found] if found is not None else []
-                first_seen = found.first_seen if found is not None else d.period_start
-                each = sub.model_copy(update={"max_items": 1})
-                end = first_seen + timedelta(seconds=1)
-                self.built[key] = digest.build(each, items, self.titles, first_seen, end)
+                start = found.first_seen if found is not None else d.period_start
+                end = start + timedelta(seconds=1)
+                sub = sub.model_copy(update={"max_items": 1})
+            self.built[key] = digest.build(
+                sub, items, feed_titles=self.titles, start=start, end=end
+            )
         return self.built[key]
 
 
@@ -479,6 +605,7 @@ def _items(
     archive: Archive,
     config: Config,
     sub: SubscriptionConfig,
+    *,
     start: datetime,
     end: datetime,
     feeds: Sequence[Feed] | None = None,
@@ -486,13 +613,3 @@ def _items(
     """The subscription's feeds' items first archived in [start, end)."""
     feeds = archive.feeds() if feeds is None else feeds
     return archive.items_first_seen(start, end, _feed_keys(config, sub, feeds))
-
-
-def _digest_for(
-    archive: Archive, config: Config, sub: SubscriptionConfig, start: datetime, end: datetime
-) -> Digest:
-    from bot import digest
-
-    feeds = archive.feeds()
-    items = _items(archive, config, sub, start, end, feeds)
-    return digest.build(sub, items, {f.key: f.title for f in feeds}, start, end)

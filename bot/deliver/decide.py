@@ -1,0 +1,53 @@
+"""Pure: what the outbox records for one send's outcome. No database and no clock of its own,
+so the rules are table-tested (tests/test_deliver_decide.py); archive.finish_deliveries
+applies what this decides.
+
+  Sent                     sent, with its Message-ID (e-mail)
+  Retry(after) / Unknown   failed / unknown, tried again after the backoff (1 min doubling
+                           to 6 h, ±20% jitter) or the receiver's Retry-After if longer;
+                           dead once the period ended GIVE_UP_AFTER ago
+  Dead(reason)             dead at once
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from bot.models import Dead, Delivery, DeliveryResult, DeliveryState, Finish, Retry, Sent, Unknown
+from bot.retry import backoff
+
+RETRY_MIN = 60.0
+RETRY_MAX = 6 * 3600.0
+GIVE_UP_AFTER = timedelta(days=3)
+
+
+def decide(
+    delivery: Delivery, result: DeliveryResult, *, now: datetime, rng: random.Random | None = None
+) -> Finish:
+    """The row `delivery` becomes after `result`. `now` must not be earlier than the clock:
+    a retry time already past would be claimed again in the same cycle."""
+    outcome, parts = result.outcome, result.parts_sent
+    if isinstance(outcome, Sent):
+        return Finish(
+            delivery.id, DeliveryState.SENT, message_id=outcome.message_id, parts_sent=parts
+        )
+    if isinstance(outcome, Dead):
+        return Finish(delivery.id, DeliveryState.DEAD, error=outcome.reason, parts_sent=parts)
+    unknown = isinstance(outcome, Unknown)
+    if now - delivery.period_end >= GIVE_UP_AFTER:
+        error = f"{outcome.error} (gave up: still failing {GIVE_UP_AFTER.days} days on)"
+        return Finish(
+            delivery.id, DeliveryState.DEAD, error=error, uncertain=unknown, parts_sent=parts
+        )
+    delay = backoff(max(1, delivery.attempts), low=RETRY_MIN, high=RETRY_MAX, rng=rng)
+    if isinstance(outcome, Retry) and outcome.after is not None:
+        delay = max(delay, min(outcome.after, RETRY_MAX))
+    return Finish(
+        delivery.id,
+        DeliveryState.UNKNOWN if unknown else DeliveryState.FAILED,
+        error=outcome.error,
+        retry_at=now + timedelta(seconds=delay),
+        uncertain=unknown,
+        parts_sent=parts,
+    )
