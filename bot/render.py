@@ -26,6 +26,7 @@ import jinja2
 from bot.digest import shorten
 from bot.export import iso
 from bot.models import Digest, DigestItem, Rendered
+from bot.urls import safe_url
 
 FORMATS = ("html", "text", "slack", "teams", "discord", "json")
 EMAIL_MAX_BYTES = 100 * 1024
@@ -66,6 +67,7 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["slack"] = slack_escape
+    env.filters["safe_url"] = safe_url  # the one URL policy: http(s) or "" (bot.urls)
     env.filters["quote_text"] = lambda text: str(text).rstrip(" ,")
     return env
 
