@@ -5,8 +5,8 @@
 Prints, per depth: parse_feed of a one-item RSS document (the deep HTML is refused before
 the sanitiser and the item kept as text), the depth check alone, and what nh3 alone takes
 on the same HTML (what every poll of such a feed cost before the check; skipped above
---nh3-up-to, since it grows with the square of the depth: 100,000 levels took 17 s on an
-idle core and 13 minutes on the busy shared machine).
+--nh3-up-to, since it grows with the square of the depth: 100,000 levels took 17 s in
+issue 15's report and 13 minutes on the busy shared test machine).
 """
 
 from __future__ import annotations

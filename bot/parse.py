@@ -159,7 +159,8 @@ def _entry_to_item(entry: Any, base: str, problems: list[str]) -> Item:
         try:
             html = sanitise(body, base=body_base)
         except MarkupTooDeep as exc:  # its text is read (lxml stops at 255 levels); no HTML
-            problems.append(f"item {link or guid or title!r}: {exc}; kept as text only")
+            where = (title or guid or link)[:80]  # the log cuts URLs to their host
+            problems.append(f"item {where!r}: {exc}; kept as text only")
     return Item(
         key=item_key(guid, raw_link, title, published, text),
         guid=guid,

@@ -22,6 +22,7 @@ from lxml import html as lxml_html
 
 from bot import export
 from bot.archive import Archive
+from bot.cli import run
 from bot.config import Config, FeedConfig
 from bot.models import FeedInfo, Item
 from bot.pipeline import PollSummary, poll_cycle, preview_digest
@@ -31,8 +32,10 @@ from tests.feedserver import FeedServer, Reply
 # Every item's content carries this: each line is something a sanitiser must not let through.
 ATTACKS = """
 <p>Read <a href="javascript:alert(1)">this</a>, <a href="JaVaScRiPt:alert(1)">that</a>,
-<a href="java&#9;script:alert(1)">tabbed</a>, <a href="data:text/html,&lt;script&gt;x&lt;/script&gt;">data</a>,
-<a href="vbscript:msgbox(1)">vb</a>, <a href="file:///etc/passwd">file</a> and <a href="/about">about</a>.</p>
+<a href="java&#9;script:alert(1)">tabbed</a>,
+<a href="data:text/html,&lt;script&gt;x&lt;/script&gt;">data</a>,
+<a href="vbscript:msgbox(1)">vb</a>, <a href="file:///etc/passwd">file</a>
+and <a href="/about">about</a>.</p>
 <img src="https://tracker.example/p.gif?u=42" width="1" height="1">
 <img src="https://cdn.example/spacer.png" width="2px" height="2">
 <img src="https://pixel.wp.com/g.gif?blog=1&amp;post=2">
@@ -353,3 +356,16 @@ def test_jsonl_export_is_valid_json_without_unsafe_links(polled: Polled) -> None
         for url in (record["link"], record["comments"]["url"], record["image"]["url"]):
             assert url == "" or _is_web_url(url), url
         assert not UNWANTED.search(json.dumps(record, ensure_ascii=False))
+
+
+def test_importing_the_deep_feed_says_what_was_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`reportbot import` of the same document: the items are archived and the operator is
+    told which item lost its HTML and why."""
+    path = tmp_path / "deep.xml"
+    path.write_bytes(FEEDS["/deep.xml"])
+    code = run(["--database", f"sqlite:///{tmp_path / 'a.db'}", "import", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 0 and "2 new" in out
+    assert "item 'Deep': HTML nested more than 200 levels deep; kept as text only" in err

@@ -108,7 +108,8 @@ def test_atom_html_title_is_read_as_html() -> None:
 
 
 def test_rss_title_feedparser_finds_plain_is_literal() -> None:
-    doc = b'<rss version="2.0"><channel><item><title>Use &lt;b&gt; tags</title></item></channel></rss>'
+    doc = b'<rss version="2.0"><channel><item><title>Use &lt;b&gt; tags</title></item></channel>'
+    doc += b"</rss>"
     assert parse_feed(doc, "r").items[0].title == "Use <b> tags"
 
 
