@@ -64,7 +64,8 @@ def parse_feed(data: bytes, source: str) -> ParsedFeed:
 
 def _feedparser(data: bytes, source: str) -> tuple[Any, list[Any], str, tuple[str, ...]]:
     # resolve_relative_uris re-parses every entry's HTML with sgmllib: half of feedparser's
-    # time. Item links are resolved regardless; only links inside content HTML stay relative.
+    # time. Item links are resolved regardless, and links inside content HTML are joined to
+    # the content's base by the sanitiser.
     doc: Any = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
     if not doc.get("version") and not doc.entries:
         reason = doc.get("bozo_exception") or "no RSS or Atom root element"
