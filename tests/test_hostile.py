@@ -154,11 +154,13 @@ class Polled:
         return found
 
 
-def _archive_urls(tmp: Path) -> Iterator[tuple[str, str]]:
-    yield "sqlite", f"sqlite:///{tmp / 'hostile.db'}"
-    for schema in _pg_schema():
+def _archive_url(kind: str, tmp: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'hostile.db'}"
+        return
+    for schema in _pg_schema():  # dropped when the module is done
         sep = "&" if "?" in PG_URL else "?"
-        yield "postgresql", f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture(
@@ -167,12 +169,9 @@ def _archive_urls(tmp: Path) -> Iterator[tuple[str, str]]:
 def polled(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Polled]:
-    """Every hostile feed polled once into an archive of each kind (a module's worth of
-    checks read the same archive: a poll cycle starts a sandbox)."""
-    urls = _archive_urls(tmp_path_factory.mktemp("hostile"))
-    for kind, url in urls:
-        if kind != request.param:
-            continue
+    """Every hostile feed polled once into an archive of each kind (the module's checks
+    read the same archive: a poll cycle starts a sandbox)."""
+    for url in _archive_url(request.param, tmp_path_factory.mktemp("hostile")):
         with FeedServer() as server:
             for path, body in FEEDS.items():
                 server.routes[path] = lambda h, body=body: Reply(
@@ -190,7 +189,6 @@ def polled(
             summary = asyncio.run(poll_cycle(archive, config, "test-worker"))
             yield Polled(archive, config, server, summary)
             archive.close()
-        return
 
 
 def _is_web_url(value: str) -> bool:
