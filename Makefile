@@ -41,6 +41,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/import_dump.py
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/extract_eval.py
+	$(BIN)/python bench/deep_html.py
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/worker_rss.py
 	$(BIN)/python bench/deliver.py

@@ -228,13 +228,15 @@ class ChannelKind(StrEnum):
     WEBHOOK = "webhook"
 
 
-def _channel_kind(value: Any) -> Any:
-    """The kind as the enum (strict validation takes no plain string for an enum)."""
-    if isinstance(value, ChannelKind):
-        return value
-    if isinstance(value, str) and value in ChannelKind._value2member_map_:
-        return ChannelKind(value)
-    raise ValueError(f"should be one of {', '.join(repr(k.value) for k in ChannelKind)}")
+def _channel_kind(value: object) -> object:
+    """TOML gives the kind as a string; strict validation wants the enum itself."""
+    if isinstance(value, str):
+        try:
+            return ChannelKind(value)
+        except ValueError:
+            kinds = ", ".join(repr(k.value) for k in ChannelKind)
+            raise ValueError(f"{value!r} is not one of {kinds}") from None
+    return value
 
 
 class ChannelConfig(_Strict):

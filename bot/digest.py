@@ -3,6 +3,7 @@
 Selection: items first archived in [start, end) from the subscription's feeds (ids or tags;
 none means every feed), kept when the title or text holds any `include` word and none of the
 `exclude` words (whole words, case-insensitive), newest first, at most `max_items`.
+A digest item's link is an http(s) URL or "" (bot.urls), whatever the archive holds.
 
 The digest states the range of its items' own dates (`span`), not the period's bounds: a
 backfilled first period starts long before its oldest item, and a reader wants to know what
@@ -18,6 +19,7 @@ from datetime import datetime
 from bot.config import SubscriptionConfig
 from bot.extract import top_figures, top_quote
 from bot.models import Digest, DigestItem, StoredItem
+from bot.urls import safe_url
 
 EXCERPT_CHARS = 300
 
@@ -100,7 +102,7 @@ def _digest_item(stored: StoredItem, feed_title: str) -> DigestItem:
     facts = stored.extraction
     return DigestItem(
         title=item.title,
-        link=item.link,
+        link=safe_url(item.link),  # archived before the URL policy: no link rather than a bad one
         published=item.published,
         feed_title=feed_title,
         excerpt=shorten(item.summary or item.text, EXCERPT_CHARS),

@@ -26,10 +26,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from bot.cleantext import clean_text
 from bot.errors import ParseError
 from bot.htmltext import sanitise, text_to_html
 from bot.identity import item_key
 from bot.models import FeedInfo, Item, ParsedFeed
+from bot.trackers import image_url
+from bot.urls import safe_url
 
 CDATA_END = "]]>"
 _DATE = r"[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} (?:[+-]\d{4}|GMT|UTC|UT)"
@@ -56,8 +59,9 @@ def looks_like_dump(text: str) -> bool:
 
 
 def parse_dump(text: str, source: str) -> ParsedFeed:
-    """Read a whole dump; any malformed record raises ParseError naming its line."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    """Read a whole dump; any malformed record raises ParseError naming its line. Control
+    characters go first (bot.cleantext; "\r\n" becomes "\n"), so no field keeps one."""
+    lines = clean_text(text).split("\n")
     first = lines[0].strip()
     channel = _CHANNEL_RE.match(first)
     if channel is None:
@@ -70,7 +74,7 @@ def parse_dump(text: str, source: str) -> ParsedFeed:
     site_name = title.rsplit(" - ", 1)[1] if " - " in title else ""
     feed = FeedInfo(
         title=title,
-        link=channel.group("link"),
+        link=safe_url(channel.group("link")),
         description=channel.group("description").strip(),
         language=channel.group("language") or "",
     )
@@ -164,17 +168,17 @@ def _record_to_item(record: _Record, junk: str, site_name: str, source: str) -> 
     return Item(
         key=item_key(guid, link, title, published, record.body),
         guid=guid,
-        link=link,
+        link=safe_url(link),
         title=title,
         published=published,
         summary=record.excerpt,
         text=record.body,
         # The dump flattened the HTML away; rebuild it so the item can be re-published.
         html=sanitise(text_to_html(record.body)) if record.body.strip() else None,
-        comments_url=m.group("comments") or "",
-        comments_feed_url=t.group("comments_feed") or "",
+        comments_url=safe_url(m.group("comments")),
+        comments_feed_url=safe_url(t.group("comments_feed")),
         comments_count=int(t.group("count")) if t.group("count") else None,
-        image_url=t.group("image") or "",
+        image_url=image_url(t.group("image") or ""),
         image_credit=caption,
     )
 

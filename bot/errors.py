@@ -4,7 +4,8 @@
     ├── ConfigError                 the configuration or a command-line argument is wrong
     ├── InputError                  a document could not be read as a feed or dump
     │   └── ParseError              ... it was read but is not a feed, or is malformed
-    └── ArchiveError                the database could not be opened, migrated or written
+    ├── ArchiveError                the database could not be opened, migrated or written
+    └── MarkupTooDeep               an item's HTML nests too deep to sanitise; its text is kept
 
 Foreign exceptions are wrapped with ``raise ... from exc`` so the cause stays in the traceback
 for debugging while the operator sees only the message.
@@ -42,3 +43,7 @@ class ParseError(InputError):
 
 class ArchiveError(ReportbotError):
     """The archive database failed."""
+
+
+class MarkupTooDeep(ReportbotError):
+    """HTML nested deeper than the sanitiser may see; the caller keeps only its text."""

@@ -54,6 +54,7 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["safe_url"] = safe_url  # the one URL policy: http(s) or "" (bot.urls)
     env.filters["quote_text"] = lambda text: str(text).rstrip(" ,")
     return env
 

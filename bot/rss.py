@@ -12,7 +12,8 @@ feedparser's own test corpus that this module accepts, and on WordPress feeds.
 Each text value goes through the steps of feedparser 6.0's `_FeedParserMixin.pop`, using its
 own helpers: strip; join relative URIs (link, comments, wfw:commentRss, a permalink guid);
 repair UTF-8 that was read as Latin-1; map Windows-1252 control characters; in links, the
-`&amp;` repair.
+`&amp;` repair. Titles get feedparser's `title_detail` type too: RSS titles are plain text
+unless its `looks_like_html` guesses HTML (descriptions and content:encoded are HTML).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from feedparser.datetimes import _parse_date
 from feedparser.html import _cp1252
+from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin
 from lxml import etree
 
@@ -125,6 +127,8 @@ def _read(data: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 raise _Declined
             value = _value(el, uri=key == "link")
             feed[key] = _ENTITY_LIKE.sub(r"&\g<1>", value) if key == "link" else value
+            if key == "title":
+                feed["title_detail"] = _title_detail(el)
         elif tag not in _CHANNEL_OTHER or _alternate_link(el) or not _plain(el):
             raise _Declined
     return feed, entries
@@ -176,13 +180,22 @@ def _entry(item: etree._Element) -> dict[str, Any]:
             entry["link"] = _ENTITY_LIKE.sub(r"&\g<1>", value)
         else:
             entry[key] = _value(el, uri=key in _URIS)
-            if key == "published":
+            if key == "title":
+                entry["title_detail"] = _title_detail(el)
+            elif key == "published":
                 entry["published_parsed"] = _parse_date(entry[key])
             elif key == "author" and "@" in entry[key]:
                 raise _Declined  # feedparser splits out e-mail addresses its own way
     if permalink and "link" not in seen:
         entry["link"] = entry["id"]
     return entry
+
+
+def _title_detail(el: etree._Element) -> dict[str, str]:
+    """feedparser's type for an RSS title: plain text unless it looks like HTML (its guess is
+    made on the stripped text, before the Latin-1 and Windows-1252 repairs)."""
+    looks_like_html = _FeedParserMixin.looks_like_html((el.text or "").strip())
+    return {"type": "text/html" if looks_like_html else "text/plain"}
 
 
 def _value(el: etree._Element, uri: bool = False) -> str:

@@ -112,3 +112,12 @@ def test_truncated_record_names_its_line() -> None:
 def test_looks_like_dump_rejects_xml() -> None:
     assert looks_like_dump(DUMP.read_text(encoding="utf-8"))
     assert not looks_like_dump((DATA / "wordpress-rss20.xml").read_text(encoding="utf-8"))
+
+
+def test_control_characters_are_stripped() -> None:
+    title = EXPECTED["records"][0]["title"]
+    spiked = title[:6] + "\x01\x0b" + title[6:]
+    text = DUMP.read_text(encoding="utf-8").replace(title, spiked, 1).replace("\n", "\r\n")
+    parsed = parse_dump(text, "controls")
+    assert parsed.items[0].title == title
+    assert parsed.items[0].text == parse_dump(DUMP.read_text(encoding="utf-8"), "d").items[0].text

@@ -102,6 +102,25 @@ def test_html_escapes_feed_text(weekly: Digest) -> None:
     assert "<script>alert" not in html and "&lt;script&gt;" in html
 
 
+@pytest.mark.parametrize(
+    "link", ["javascript:alert(document.cookie)", "data:text/html,x", "vbscript:msgbox(1)"]
+)
+def test_email_shows_an_unsafe_item_link_as_text(weekly: Digest, link: str) -> None:
+    """A link stored before the URL policy (a Digest built by hand keeps it): the title is
+    shown without a link, and the text e-mail leaves the line out."""
+    bad = replace(weekly, items=(replace(weekly.items[0], link=link),))
+    html = render.render(bad, "html").body
+    assert link.split(":")[0] + ":" not in html
+    assert f">{weekly.items[0].title}</h2>" in html.replace("&#39;", "'")
+    assert link not in render.render(bad, "text").body
+
+
+def test_cut_email_shows_an_unsafe_more_link_as_text(weekly: Digest) -> None:
+    many = replace(weekly, items=weekly.items * 60, more_link="javascript:alert(1)")
+    html = render.render(many, "html").body
+    assert "more items this period." in html and "javascript:" not in html
+
+
 def test_subscription_template_folder_overrides_one_format(
     weekly: Digest, tmp_path: os.PathLike[str]
 ) -> None:

@@ -130,6 +130,12 @@ ITEM_VARIANTS = {
     "creator without e-mail": {"creator": "<dc:creator>Andy Smith, ADCS</dc:creator>"},
     "no post-id, no categories": {"postid": "", "category": ""},
     "white space around values": {"link": "<link>\n  https://x.example/a  \n</link>"},
+    "escaped markup in a title (plain text)": {
+        "title": "<title>Why &lt;canvas&gt; beats Flash</title>"
+    },
+    "HTML in a title": {"title": "<title><![CDATA[Why <em>this</em> &amp; that]]></title>"},
+    "C1 control characters": {"title": "<title>One\u0081two\u009d</title>"},
+    "relative comments URL": {"comments": "<comments>/2025/04/article/#respond</comments>"},
 }
 
 
@@ -145,6 +151,10 @@ CHANNEL_VARIANTS = {
     "image before the title": ({"title": "", "self": "<title>Late title</title>"}, None),
     "ttl": ({"generator": "<ttl>180</ttl>"}, None),
     "hub link": ({"generator": '<atom:link rel="hub" href="https://hub.example/"/>'}, None),
+    "escaped markup in the channel title": (
+        {"title": "<title>Tags &lt;b&gt; and &amp;c</title>"},
+        None,
+    ),
     "link with an entity-like query": (
         {"link": "<link>https://x.example/?a=1&amp;b;=2</link>"},
         None,

@@ -76,6 +76,11 @@ def import_files(
             if refused is None:
                 raise
             refused.append(exc)
+            continue
+        for warning in documents[-1].warnings:  # read, with something left out or repaired
+            log.warning(
+                "document read with a warning", extra={"source": str(path), "warning": warning}
+            )
     return archive.add([(doc, feed_key) for doc in documents], fact_extractor())
 
 
