@@ -131,6 +131,24 @@ def test_poll_and_status(
     assert "no worker has ticked yet" in out
 
 
+def test_status_reports_a_refused_permanent_redirect(
+    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.routes["/old"] = lambda h: Reply(301, headers={"Location": "/gone"})
+    cfg = tmp_path / "rb.toml"
+    cfg.write_text(
+        f'[archive]\nurl = "sqlite:///{tmp_path / "a.db"}"\n'
+        f'[[feeds]]\nid = "moved"\nurl = "{server.url("/old")}"\nallow_private = true\n'
+    )
+    assert _cli(capsys, "--config", str(cfg), "poll")[0] == 0
+    code, out, _ = _cli(capsys, "--config", str(cfg), "status")
+    assert code == 0
+    assert (
+        f"moved: redirects permanently to {server.url('/gone')}, which did not answer with a "
+        f"feed; still polling {server.url('/old')}"
+    ) in out.splitlines()
+
+
 def test_status_lists_workers_and_the_outbox(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
