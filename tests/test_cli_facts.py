@@ -52,7 +52,7 @@ def test_reextract_missing_keeps_an_overrunning_article_missing(
     cfg = tmp_path / "rb.toml"
     cfg.write_text(f'[archive]\nurl = "{url}"\n[worker]\nparse_timeout = "1s"\n')
     assert run(["--config", str(cfg), "reextract", "--missing"]) == 0
-    out = capsys.readouterr().out
+    out = capsys.readouterr().out.strip()
     assert out.startswith("re-extracted facts of 1 items; 1 still without facts")
     assert [s.id for s in archive.items(facts_missing=True)] == [stored.id]
 
