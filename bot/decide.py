@@ -199,7 +199,7 @@ def decide(
     health = _health(state, error, rules)
     redirect = _redirect(state, fetched, answered_feed=document is not None, rules=rules)
     ttl = document.feed.ttl if document is not None else None
-    delay = _delay(state, health, fetched.retry_after, ttl, rules=rules, rng=rng)
+    delay = _delay(state, health, retry_after=fetched.retry_after, ttl=ttl, rules=rules, rng=rng)
     quiet = (
         status is FetchStatus.NOT_MODIFIED
         and health.change is HealthChange.SAME
@@ -269,9 +269,9 @@ def _redirect(
 def _delay(
     state: FeedState,
     health: Health,
+    *,
     retry_after: float | None,
     ttl: float | None,
-    *,
     rules: PollRules,
     rng: random.Random | None,
 ) -> float:

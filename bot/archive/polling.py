@@ -147,7 +147,13 @@ class PollingMixin(ItemsMixin):
                 }
             conn.execute(f.update().where(f.c.id == feed.id).values(**values))
             if d.health.event is not None:
-                self._event(conn, now, d.health.change.value, feed.id, d.health.event)
+                self._event(
+                    conn,
+                    at=now,
+                    kind=d.health.change.value,
+                    feed_id=feed.id,
+                    message=d.health.event,
+                )
             conn.execute(
                 schema.fetch_log.insert().values(
                     feed_id=feed.id,
@@ -224,7 +230,7 @@ class PollingMixin(ItemsMixin):
             )
 
     @staticmethod
-    def _event(conn: Connection, at: datetime, kind: str, feed_id: int, message: str) -> None:
+    def _event(conn: Connection, *, at: datetime, kind: str, feed_id: int, message: str) -> None:
         conn.execute(
             schema.events.insert().values(at=at, kind=kind, feed_id=feed_id, message=message)
         )

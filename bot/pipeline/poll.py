@@ -122,7 +122,9 @@ async def poll_cycle(
                 if stop is not None and stop.is_set():
                     raise asyncio.CancelledError
                 async with slots:
-                    return await _poll_one(archive, fetcher, sandbox, state, quiet)
+                    return await _poll_one(
+                        archive, state, fetcher=fetcher, sandbox=sandbox, quiet=quiet
+                    )
             except asyncio.CancelledError:
                 archive.release(state.id, owner)
                 return PollOutcome(key=state.key, status=PollStatus.SKIPPED)
@@ -215,9 +217,10 @@ async def check_feed(worker: WorkerConfig, url: str, allow_private: bool) -> Par
 
 async def _poll_one(
     archive: Archive,
+    state: FeedState,
+    *,
     fetcher: Fetcher,
     sandbox: Sandbox,
-    state: FeedState,
     quiet: list[PollDecision],
 ) -> PollOutcome:
     """fetch ─► parse (sandbox) ─► decide ─► extract (sandbox) ─► archive.record_poll."""
