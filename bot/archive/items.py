@@ -27,7 +27,15 @@ from bot.archive.base import (
     _unique_key,
     redact,
 )
-from bot.decide import Facts, ItemChange, ItemWrite, MissingFacts, item_keys, plan_items
+from bot.decide import (
+    Facts,
+    FetchStatus,
+    ItemChange,
+    ItemWrite,
+    MissingFacts,
+    item_keys,
+    plan_items,
+)
 from bot.errors import ArchiveError
 from bot.identity import normalise_url
 from bot.models import (
@@ -82,7 +90,7 @@ class ItemsMixin(ArchiveBase):
                             feed_id=feed.id,
                             at=now,
                             source=_strip_nul(parsed.source),
-                            status="ok",
+                            status=FetchStatus.OK.value,
                             http_status=None,
                             new=len(n),
                             updated=len(u),
