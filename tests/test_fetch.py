@@ -115,6 +115,7 @@ def test_truncated_body_is_an_error(server: FeedServer) -> None:
     assert result.body is None and result.error is not None
 
 
+@pytest.mark.slow
 def test_gzip_bomb_never_allocates_past_the_cap(server: FeedServer) -> None:
     bomb = gzip.compress(b"\0" * 200_000_000, compresslevel=9)  # 200 MB as ~200 KB
     server.routes["/f"] = lambda h: Reply(200, bomb, {"Content-Encoding": "gzip"})

@@ -156,6 +156,7 @@ def test_entity_expansion_feed_is_refused(archive: Archive, server: FeedServer) 
     assert "ENTITY" in (summary.outcomes[0].error or "")
 
 
+@pytest.mark.slow
 def test_errors_back_off_then_mark_unhealthy_and_recover(
     archive: Archive, server: FeedServer
 ) -> None:
@@ -189,6 +190,7 @@ def _poll_times(archive: Archive, config: Config, times: int) -> list[str]:
     return urls
 
 
+@pytest.mark.slow
 def test_good_permanent_redirect_moves_the_url_after_three_polls_and_stays(
     archive: Archive, server: FeedServer
 ) -> None:
@@ -199,6 +201,7 @@ def test_good_permanent_redirect_moves_the_url_after_three_polls_and_stays(
     assert server.requests[-1][0] == "/new"  # polled at the new URL, no longer via the old
 
 
+@pytest.mark.slow
 def test_permanent_redirect_to_a_dead_url_is_never_adopted(
     archive: Archive, server: FeedServer
 ) -> None:
@@ -210,6 +213,7 @@ def test_permanent_redirect_to_a_dead_url_is_never_adopted(
     assert row["error_count"] == 5 and "HTTP 404" in row["last_error"]
 
 
+@pytest.mark.slow
 def test_redirect_to_a_feed_that_dies_starts_counting_again(
     archive: Archive, server: FeedServer
 ) -> None:
@@ -222,6 +226,7 @@ def test_redirect_to_a_feed_that_dies_starts_counting_again(
     assert urls == [server.url("/old")] * 4 + [server.url("/new")]
 
 
+@pytest.mark.slow
 def test_hostile_article_that_overruns_the_sandbox_is_stored_without_facts_never_extracted_here(
     archive: Archive, server: FeedServer, extractions_here: list[str]
 ) -> None:
@@ -246,6 +251,7 @@ def test_hostile_article_that_overruns_the_sandbox_is_stored_without_facts_never
     assert extractions_here == [calm.text[:40]]
 
 
+@pytest.mark.slow
 def test_two_workers_never_poll_one_feed_twice(archive: Archive, server: FeedServer) -> None:
     """Two workers, each with its own engine and event loop, share 200 due feeds."""
     for n in range(200):

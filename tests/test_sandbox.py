@@ -101,6 +101,7 @@ def test_a_job_whose_caller_gave_up_is_skipped() -> None:
     assert asyncio.run(go()) == 9
 
 
+@pytest.mark.slow
 def test_a_slow_start_does_not_count_against_the_first_jobs_time_limit() -> None:
     async def go() -> int:
         # the worker imports this module (2 s) before it says it is ready
