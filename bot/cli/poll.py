@@ -85,12 +85,6 @@ def run_cmd(ctx: Context, tick: float) -> None:
     owner = worker_name()
     started = datetime.now(UTC)
     with ctx.archive() as archive:
-
-        async def cycle(stop: asyncio.Event) -> object:
-            return await pipeline.tick(
-                archive, cfg, owner=owner, started=started, stop=stop, metrics=metrics
-            )
-
         web = _serve_web(cfg, archive) if cfg.web is not None else None
         metrics, metrics_server = None, None
         if cfg.metrics is not None:
@@ -99,6 +93,12 @@ def run_cmd(ctx: Context, tick: float) -> None:
             metrics = Metrics(archive)
             metrics_server = metrics.serve(cfg.metrics.listen)
             log.info("serving metrics", extra={"listen": cfg.metrics.listen})
+
+        async def cycle(stop: asyncio.Event) -> object:
+            return await pipeline.tick(
+                archive, cfg, owner=owner, started=started, stop=stop, metrics=metrics
+            )
+
         log.info("worker started", extra={"worker": owner, "feeds": len(cfg.feeds), "tick": tick})
         try:
             run_forever(cycle, tick)
