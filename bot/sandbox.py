@@ -107,6 +107,10 @@ class Sandbox:
         self.timeout = timeout
         self.memory_bytes = memory_mb * 1024 * 1024
         self.preload = preload  # modules the jobs' functions live in
+        # The fork server imports them too, once: every worker forked from it then starts
+        # with them loaded (a poll cycle starts its workers afresh). Effective only before
+        # the fork server starts, which is at the first worker; later, workers import them.
+        _CONTEXT.set_forkserver_preload(["__main__", *preload])
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._workers: dict[int, _Worker] = {}  # by thread number, for closing

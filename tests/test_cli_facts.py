@@ -43,6 +43,7 @@ def test_reextract_missing_retries_only_the_items_without_facts(
     assert archive.items(facts_missing=True) == []
 
 
+@pytest.mark.slow
 def test_reextract_missing_keeps_an_overrunning_article_missing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

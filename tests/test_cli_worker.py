@@ -111,6 +111,7 @@ def test_feeds_test_refuses_private_by_default(
     assert code == 1 and "loopback" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_poll_and_status(
     server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -131,6 +132,7 @@ def test_poll_and_status(
     assert "no worker has ticked yet" in out
 
 
+@pytest.mark.slow
 def test_status_reports_a_refused_permanent_redirect(
     server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

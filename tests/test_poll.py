@@ -69,6 +69,7 @@ def test_new_items_archived_with_facts(archive: Archive, server: FeedServer) -> 
     assert stored.extraction is not None and stored.extraction.figures[0].text == "71%"
 
 
+@pytest.mark.slow
 def test_second_poll_is_conditional_and_not_modified(archive: Archive, server: FeedServer) -> None:
     body = rss([("g1", "One", "Body")])
     server.routes["/a"] = lambda h: (
@@ -82,6 +83,7 @@ def test_second_poll_is_conditional_and_not_modified(archive: Archive, server: F
     assert server.requests[-1][1]["if-none-match"] == '"v1"'
 
 
+@pytest.mark.slow
 def test_304_without_validators_keeps_stored_ones(archive: Archive, server: FeedServer) -> None:
     body = rss([("g1", "One", "Body")])
     replies = iter([Reply(200, body, {"ETag": '"v1"'}), Reply(304), Reply(304)])
@@ -93,6 +95,7 @@ def test_304_without_validators_keeps_stored_ones(archive: Archive, server: Feed
     assert server.requests[-1][1]["if-none-match"] == '"v1"'
 
 
+@pytest.mark.slow
 def test_not_due_feed_is_not_polled(archive: Archive, server: FeedServer) -> None:
     server.routes["/a"] = lambda h: Reply(200, rss([("g1", "One", "Body")]))
     config = _config(server, "/a")
@@ -101,6 +104,7 @@ def test_not_due_feed_is_not_polled(archive: Archive, server: FeedServer) -> Non
     assert len(server.requests) == 1
 
 
+@pytest.mark.slow
 def test_poll_one_feed_even_if_not_due(archive: Archive, server: FeedServer) -> None:
     server.routes["/a"] = lambda h: Reply(200, rss([("g1", "One", "Body")]))
     config = _config(server, "/a")
@@ -108,6 +112,7 @@ def test_poll_one_feed_even_if_not_due(archive: Archive, server: FeedServer) -> 
     assert len(_poll(archive, config, only="f0").outcomes) == 1
 
 
+@pytest.mark.slow
 def test_dedupe_rules_across_polls(archive: Archive, server: FeedServer) -> None:
     first = rss(
         [
@@ -136,6 +141,7 @@ def test_dedupe_rules_across_polls(archive: Archive, server: FeedServer) -> None
     assert archive.counts()["items"] == 4
 
 
+@pytest.mark.slow
 def test_one_failing_feed_does_not_stop_the_others(archive: Archive, server: FeedServer) -> None:
     server.routes["/ok"] = lambda h: Reply(200, rss([("g1", "One", "Body")]))
     server.routes["/bad"] = lambda h: Reply(500, b"boom")
