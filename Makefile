@@ -36,9 +36,10 @@ typecheck: $(VENV)/.installed-test
 unit: $(VENV)/.installed-test
 	$(BIN)/pytest -q
 
-# the long end-to-end tests (marked slow) are left out; `make test` and CI run them
+# the long end-to-end tests (marked slow) are left out, the rest spread over the cores;
+# `make test` and CI run every test, one at a time
 quick: $(VENV)/.installed-test
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow" -n auto
 
 test: lint typecheck unit
 
