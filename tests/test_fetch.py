@@ -14,6 +14,7 @@ import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from email.utils import formatdate
 from pathlib import Path
 
 import brotli
@@ -101,6 +102,13 @@ def test_retry_after_is_honoured(server: FeedServer, code: int) -> None:
     server.routes["/f"] = lambda h: Reply(code, b"slow down", {"Retry-After": "120"})
     result = _fetch(_state(server.url("/f")))
     assert result.retry_after == 120.0 and result.error is not None
+
+
+def test_retry_after_as_an_http_date_is_honoured(server: FeedServer) -> None:
+    when = formatdate(time.time() + 600, usegmt=True)  # RFC 9110 allows a date too
+    server.routes["/f"] = lambda h: Reply(503, b"maintenance", {"Retry-After": when})
+    result = _fetch(_state(server.url("/f")))
+    assert result.retry_after is not None and 500 < result.retry_after <= 600
 
 
 def test_slow_body_times_out(server: FeedServer) -> None:
