@@ -1,10 +1,11 @@
 # The README's two commands: `make demo` and `make test`. Both build .venv from nothing.
+# `make check` is the quick edit loop: lint, types and every test not marked slow.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DUMP := bot/data/communitycare-cspr-feed-dump.txt
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test check lint typecheck unit quick bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +36,14 @@ typecheck: $(VENV)/.installed-test
 unit: $(VENV)/.installed-test
 	$(BIN)/pytest -q
 
+# the long end-to-end tests (marked slow) are left out, the rest spread over the cores;
+# `make test` and CI run every test, one at a time
+quick: $(VENV)/.installed-test
+	$(BIN)/pytest -q -m "not slow" -n auto
+
 test: lint typecheck unit
+
+check: lint typecheck quick
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/import_dump.py

@@ -17,17 +17,16 @@ import asyncio
 import ipaddress
 import socket
 import ssl
-import time
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import brotli
 import httpx
 
 from bot.models import FeedState, FetchResult
+from bot.retry import parse_retry_after
 
 MAX_REDIRECTS = 5
 _PERMANENT = (301, 308)
@@ -86,6 +85,7 @@ class Fetcher:
     def __init__(
         self,
         user_agent: str,
+        *,
         per_host: int = 2,
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
@@ -186,7 +186,7 @@ class Fetcher:
                         last_modified=modified,
                     )
                 if status >= 400 or status < 200:
-                    retry = _retry_after(response.headers.get("retry-after"))
+                    retry = parse_retry_after(response.headers.get("retry-after"))
                     reason = f"HTTP {status} {response.reason_phrase or ''}".strip()
                     return FetchResult(
                         url=url,
@@ -319,19 +319,6 @@ async def _resolve(host: str, port: int) -> str:
     if not infos:
         raise _Refused(f"cannot resolve {host}: no addresses")
     return str(infos[0][4][0])
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _describe(exc: httpx.HTTPError) -> str:

@@ -11,6 +11,7 @@ concurrent.futures cannot kill one task's process, so this small pool is written
 from __future__ import annotations
 
 import asyncio
+import importlib
 import multiprocessing
 import multiprocessing.connection
 import queue
@@ -22,14 +23,22 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 _CONTEXT = multiprocessing.get_context("forkserver")
+_STARTUP_SECONDS = 60.0
 
 
 class SandboxError(Exception):
     """The call did not finish: time or memory limit, or the worker died."""
 
 
-def _serve(conn: multiprocessing.connection.Connection, memory_bytes: int) -> None:
+def _serve(
+    conn: multiprocessing.connection.Connection, memory_bytes: int, preload: tuple[str, ...]
+) -> None:
+    # The jobs' modules are imported before the first job and before the limit: a job's
+    # time limit is for the job, not for starting Python and importing lxml.
+    for name in preload:
+        importlib.import_module(name)
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    conn.send(("ready", None))
     while True:
         try:
             fn, args = conn.recv()
@@ -44,14 +53,21 @@ def _serve(conn: multiprocessing.connection.Connection, memory_bytes: int) -> No
 
 
 class _Worker:
-    def __init__(self, memory_bytes: int) -> None:
+    def __init__(self, memory_bytes: int, preload: tuple[str, ...]) -> None:
         self.memory_bytes = memory_bytes
         self.conn, child = _CONTEXT.Pipe()
         self.process: BaseProcess = _CONTEXT.Process(
-            target=_serve, args=(child, memory_bytes), daemon=True
+            target=_serve, args=(child, memory_bytes, preload), daemon=True
         )
         self.process.start()
         child.close()
+
+    def wait_ready(self) -> None:
+        """Wait for the worker to be ready: a busy machine can take seconds to start it,
+        which must not count against the first job's time limit."""
+        if not self.conn.poll(_STARTUP_SECONDS):
+            raise OSError(f"the worker did not start within {_STARTUP_SECONDS:.0f} s")
+        self.conn.recv()
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
         self.conn.send((fn, args))
@@ -79,10 +95,22 @@ class Sandbox:
     the archive): when the loop itself handed each job over, workers sat idle for 29% of a
     cold cycle."""
 
-    def __init__(self, workers: int = 2, timeout: float = 20.0, memory_mb: int = 1024) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int = 2,
+        timeout: float = 20.0,
+        memory_mb: int = 1024,
+        preload: tuple[str, ...] = (),
+    ) -> None:
         self.size = max(1, workers)
         self.timeout = timeout
         self.memory_bytes = memory_mb * 1024 * 1024
+        self.preload = preload  # modules the jobs' functions live in
+        # The fork server imports them too, once: every worker forked from it then starts
+        # with them loaded (a poll cycle starts its workers afresh). Effective only before
+        # the fork server starts, which is at the first worker; later, workers import them.
+        _CONTEXT.set_forkserver_preload(["__main__", *preload])
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._workers: dict[int, _Worker] = {}  # by thread number, for closing
@@ -135,7 +163,10 @@ class Sandbox:
                 if self._closing:
                     raise EOFError
                 if worker is None:
-                    worker = self._workers[number] = _Worker(self.memory_bytes)
+                    worker = self._workers[number] = _Worker(self.memory_bytes, self.preload)
+                    worker.wait_ready()  # registered first: closing kills it even now
+                    if self._closing:
+                        raise EOFError
                 future.set_result(worker.call(fn, args, self.timeout))
             except TimeoutError:
                 stopped = f"took longer than {self.timeout:.0f} s; stopped"

@@ -1,4 +1,5 @@
-"""APScheduler 3.x supplies the ticks; the work is pipeline.poll_cycle. No business logic here.
+"""APScheduler 3.x supplies the ticks; the work is pipeline.worker.tick (poll, deliver,
+heartbeat). No business logic here.
 
 A tick runs every minute (the first at once); due feeds are claimed from the database, so
 several workers can run this same loop. SIGTERM or SIGINT stops within seconds: the running
@@ -37,8 +38,8 @@ def run_forever(
             running["loop"], running["stop"] = loop, stop
         try:
             loop.run_until_complete(cycle(stop))
-        except Exception:  # a failed cycle is logged; the next tick tries again
-            log.exception("poll cycle failed")
+        except Exception:  # a failed tick is logged; the next tick tries again
+            log.exception("tick failed")
         finally:
             with lock:
                 running.clear()

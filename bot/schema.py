@@ -84,6 +84,9 @@ feeds = Table(
     Column("healthy", Boolean, nullable=False, server_default=sa_true()),
     Column("redirect_url", Text),
     Column("redirect_count", Integer, nullable=False, server_default="0"),
+    # the URL the config gave (migration 0008): `url` may differ after an adopted permanent
+    # redirect; a change here (the config was edited) puts `url` back to it
+    Column("configured_url", Text),
     Index("ix_feeds_next_poll_at", "next_poll_at"),
 )
 
@@ -114,6 +117,9 @@ items = Table(
     Column("image_credit", Text, nullable=False),
     Column("facts", JSON),  # models.extraction_to_json: figures and quotes
     Column("extractor_version", String(20)),
+    # why the facts are missing (extraction failed or hit the sandbox's limits; migration
+    # 0008); NULL when they were extracted. `reportbot reextract --missing` retries these.
+    Column("facts_error", Text),
     UniqueConstraint("feed_id", "key", name="uq_items_feed_id_key"),
     Index("ix_items_published", "published"),
     Index("ix_items_guid", "guid"),

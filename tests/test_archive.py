@@ -10,13 +10,16 @@ import pytest
 import sqlalchemy as sa
 
 from bot.archive import Archive
+from bot.decide import decide
 from bot.dump import parse_dump
 from bot.errors import ArchiveError
 from bot.identity import item_key
-from bot.models import FeedInfo, Item, ParsedFeed
+from bot.models import Extraction, FeedInfo, FeedState, FetchResult, Item, ParsedFeed
 from tests.conftest import DUMP
 
 FEED = FeedInfo(title="Reports", link="https://reports.example.org/")
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+NEW_URL = "https://feeds.example.org/moved"
 
 
 def _item(guid: str, text: str = "Body", **kw: object) -> Item:
@@ -236,3 +239,49 @@ def test_workers_starting_together_migrate_once(archive_url: str) -> None:
     assert all(h.is_current() for h in handles)
     for h in handles:
         h.close()
+
+
+def _claimed(archive: Archive, url: str = "https://feeds.example.org/a") -> FeedState:
+    archive.sync_feeds([("a", url, "")])
+    ((state, _),) = archive.claim_due(["a"], "w", lease_seconds=600)
+    return state
+
+
+def test_record_poll_stores_items_without_facts_as_missing(archive: Archive) -> None:
+    state = _claimed(archive)
+    fetched = FetchResult(url=state.url, status=200, body=b"<rss/>")
+    decision = decide(
+        state, fetched, _doc(_item("g1", "Calm"), _item("g2", "Bad")), known={}, now=NOW
+    )
+    calm = Extraction(version="1", figures=(), quotes=())
+    result = archive.record_poll(decision, {_item("g1").key: calm})  # g2: none came back
+    assert len(result.new) == 2
+    assert [(s.item.guid, s.extraction) for s in result.new] == [("g1", calm), ("g2", None)]
+    assert [s.item.guid for s in archive.items(facts_missing=True)] == ["g2"]
+    archive.store_facts([(result.new[1].id, calm)])  # reextract --missing succeeded
+    assert archive.items(facts_missing=True) == []
+
+
+def test_record_poll_applies_validators_health_and_schedule(archive: Archive) -> None:
+    state = replace(_claimed(archive), error_count=9)
+    failed = FetchResult(url=state.url, status=500, error="HTTP 500 from there")
+    decision = decide(state, failed, None, known={}, now=NOW)
+    archive.record_poll(decision)
+    (row,) = archive.feed_status()
+    assert (row["error_count"], row["healthy"], row["last_error"]) == (
+        10,
+        False,
+        "HTTP 500 from there",
+    )
+    assert row["next_poll_at"] == decision.next_poll_at
+    assert [e["kind"] for e in archive.events()] == ["feed_unhealthy"]
+
+
+def test_an_adopted_redirect_survives_sync_but_an_edited_config_wins(archive: Archive) -> None:
+    state = replace(_claimed(archive), redirect_url=NEW_URL, redirect_count=2)
+    moved = FetchResult(url=NEW_URL, status=200, body=b"<rss/>", permanent_redirect=NEW_URL)
+    archive.record_poll(decide(state, moved, _doc(_item("g1")), known={}, now=NOW))
+    archive.sync_feeds([("a", "https://feeds.example.org/a", "")])  # the config as it was
+    assert archive.feed_status()[0]["url"] == NEW_URL
+    archive.sync_feeds([("a", "https://feeds.example.org/edited", "")])
+    assert archive.feed_status()[0]["url"] == "https://feeds.example.org/edited"

@@ -113,6 +113,7 @@ def test_feeds_test_refuses_private_by_default(
     assert code == 1 and "loopback" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_poll_and_status(
     server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -131,6 +132,45 @@ def test_poll_and_status(
     code, out, _ = _cli(capsys, "--config", str(cfg), "status")
     assert code == 0 and "ok" in out and "404" in out
     assert "no worker has ticked yet" in out
+
+
+@pytest.mark.slow
+def test_status_reports_a_refused_permanent_redirect(
+    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.routes["/old"] = lambda h: Reply(301, headers={"Location": "/gone"})
+    cfg = tmp_path / "rb.toml"
+    cfg.write_text(
+        f'[archive]\nurl = "sqlite:///{tmp_path / "a.db"}"\n'
+        f'[[feeds]]\nid = "moved"\nurl = "{server.url("/old")}"\nallow_private = true\n'
+    )
+    assert _cli(capsys, "--config", str(cfg), "poll")[0] == 0
+    code, out, _ = _cli(capsys, "--config", str(cfg), "status")
+    assert code == 0
+    assert (
+        f"moved: redirects permanently to {server.url('/gone')}, which did not answer with a "
+        f"feed; still polling {server.url('/old')}"
+    ) in out.splitlines()
+
+
+@pytest.mark.slow
+def test_status_reports_an_adopted_permanent_redirect(
+    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.routes["/old"] = lambda h: Reply(301, headers={"Location": "/feed"})
+    cfg = tmp_path / "rb.toml"
+    cfg.write_text(
+        f'[archive]\nurl = "sqlite:///{tmp_path / "a.db"}"\n'
+        f'[[feeds]]\nid = "moved"\nurl = "{server.url("/old")}"\nallow_private = true\n'
+    )
+    for _ in range(3):
+        assert _cli(capsys, "--config", str(cfg), "poll", "--feed", "moved")[0] == 0
+    code, out, _ = _cli(capsys, "--config", str(cfg), "status")
+    assert code == 0
+    assert (
+        f"moved: moved permanently to {server.url('/feed')}; polled there (update the "
+        f"config's url from {server.url('/old')})"
+    ) in out.splitlines()
 
 
 def test_status_lists_workers_and_the_outbox(
@@ -158,6 +198,7 @@ def test_poll_unknown_feed_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 1 and err.startswith("reportbot: error: no feed with id 'nope'")
 
 
+@pytest.mark.slow
 def test_run_polls_then_stops_on_sigterm_within_10s(server: FeedServer, tmp_path: Path) -> None:
     import os
     import signal

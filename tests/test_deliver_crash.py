@@ -21,6 +21,8 @@ from bot.archive import Archive
 from tests.feedserver import FeedServer, Reply
 from tests.smtpsink import Sink, free_port
 
+pytestmark = pytest.mark.slow  # long end to end: `make test` runs it, `make check` not
+
 LEASE = 2.0
 
 

@@ -14,6 +14,7 @@ import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from email.utils import formatdate
 from pathlib import Path
 
 import brotli
@@ -103,6 +104,13 @@ def test_retry_after_is_honoured(server: FeedServer, code: int) -> None:
     assert result.retry_after == 120.0 and result.error is not None
 
 
+def test_retry_after_as_an_http_date_is_honoured(server: FeedServer) -> None:
+    when = formatdate(time.time() + 600, usegmt=True)  # RFC 9110 allows a date too
+    server.routes["/f"] = lambda h: Reply(503, b"maintenance", {"Retry-After": when})
+    result = _fetch(_state(server.url("/f")))
+    assert result.retry_after is not None and 500 < result.retry_after <= 600
+
+
 def test_slow_body_times_out(server: FeedServer) -> None:
     server.routes["/f"] = lambda h: Reply(200, FEED, delay=3)
     result = _fetch(_state(server.url("/f")), read_timeout=0.5, total_timeout=2)
@@ -115,6 +123,7 @@ def test_truncated_body_is_an_error(server: FeedServer) -> None:
     assert result.body is None and result.error is not None
 
 
+@pytest.mark.slow
 def test_gzip_bomb_never_allocates_past_the_cap(server: FeedServer) -> None:
     bomb = gzip.compress(b"\0" * 200_000_000, compresslevel=9)  # 200 MB as ~200 KB
     server.routes["/f"] = lambda h: Reply(200, bomb, {"Content-Encoding": "gzip"})

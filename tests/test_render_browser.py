@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import DATA
 
+pytestmark = pytest.mark.slow  # long end to end: `make test` runs it, `make check` not
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 GOLDEN_HTML = DATA / "golden" / "weekly.html"
 

@@ -99,3 +99,13 @@ def test_a_job_whose_caller_gave_up_is_skipped() -> None:
             return int(await asyncio.wait_for(box.run(abs, -9), 5))  # not behind a 30 s sleep
 
     assert asyncio.run(go()) == 9
+
+
+@pytest.mark.slow
+def test_a_slow_start_does_not_count_against_the_first_jobs_time_limit() -> None:
+    async def go() -> int:
+        # the worker imports this module (2 s) before it says it is ready
+        async with Sandbox(workers=1, timeout=1, preload=("tests.sandbox_slow_start",)) as box:
+            return int(await box.run(abs, -4))
+
+    assert asyncio.run(go()) == 4

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import PG_URL, ROOT
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def _bench() -> object:

@@ -13,7 +13,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bot.decide import Facts, MissingFacts
 from bot.errors import ArchiveError
 from bot.identity import normalise_url
 from bot.models import (
@@ -224,16 +225,6 @@ def _item_values(item: Item) -> dict[str, Any]:
     return {name: getattr(item, name) for name in _ITEM_COLUMNS}
 
 
-def _clean(item: Item) -> Item:
-    """Strip NUL characters (PostgreSQL rejects them in text) from every text field."""
-    changes: dict[str, Any] = {
-        f.name: _strip_nul(value)
-        for f in fields(Item)
-        if isinstance(value := getattr(item, f.name), str) and "\x00" in value
-    }
-    return replace(item, **changes) if changes else item
-
-
 def _strip_nul(value: str) -> str:
     return value.replace("\x00", "")
 
@@ -249,10 +240,16 @@ def _lease(conn: Connection, table: sa.Table, query: Any, values: dict[str, Any]
     return rows
 
 
-def _facts_values(facts: Extraction | None) -> dict[str, Any]:
+def _facts_values(facts: Facts | None) -> dict[str, Any]:
+    if isinstance(facts, MissingFacts):
+        return {"facts": None, "extractor_version": None, "facts_error": facts.reason[:2000]}
     if facts is None:
-        return {"facts": None, "extractor_version": None}
-    return {"facts": extraction_to_json(facts), "extractor_version": facts.version}
+        return {"facts": None, "extractor_version": None, "facts_error": None}
+    return {
+        "facts": extraction_to_json(facts),
+        "extractor_version": facts.version,
+        "facts_error": None,
+    }
 
 
 def _stored(

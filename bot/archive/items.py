@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot import schema
-from bot.errors import ArchiveError
-from bot.identity import content_hash, normalise_url
-from bot.models import (
-    AddResult,
-    Extraction,
-    FeedInfo,
-    Item,
-    ParsedFeed,
-    StoredItem,
-)
-
-if TYPE_CHECKING:
-    pass
-
 from bot.archive.base import (
     _CHUNK,
     ArchiveBase,
     Extractor,
     Feed,
-    _clean,
     _facts_values,
     _feed,
     _first_line,
@@ -42,6 +27,26 @@ from bot.archive.base import (
     _unique_key,
     redact,
 )
+from bot.decide import (
+    Facts,
+    FetchStatus,
+    ItemChange,
+    ItemWrite,
+    MissingFacts,
+    item_keys,
+    plan_items,
+)
+from bot.errors import ArchiveError
+from bot.identity import normalise_url
+from bot.models import (
+    AddResult,
+    Extraction,
+    FeedInfo,
+    ParsedFeed,
+    StoredItem,
+)
+
+_NOT_EXTRACTED = MissingFacts("not extracted")
 
 
 class ItemsMixin(ArchiveBase):
@@ -61,7 +66,16 @@ class ItemsMixin(ArchiveBase):
             with self._write() as conn:
                 for parsed, feed_key in documents:
                     feed = self._ensure_feed(conn, parsed.feed, feed_key, now)
-                    n, u, same = self._add_items(conn, feed, parsed, now, extractor)
+                    stored = self._known(conn, feed.id, item_keys(parsed.items))
+                    writes = plan_items(
+                        parsed.items, {k: r.content_hash for k, r in stored.items()}
+                    )
+                    facts: dict[str, Facts] | None = None
+                    if extractor is not None:
+                        facts = {
+                            w.item.key: extractor(parsed, w.item) for w in writes if w.needs_facts
+                        }
+                    n, u, same = self._write_items(conn, feed, writes, facts=facts, now=now)
                     results.append(
                         AddResult(
                             source=parsed.source,
@@ -76,7 +90,7 @@ class ItemsMixin(ArchiveBase):
                             feed_id=feed.id,
                             at=now,
                             source=_strip_nul(parsed.source),
-                            status="ok",
+                            status=FetchStatus.OK.value,
                             http_status=None,
                             new=len(n),
                             updated=len(u),
@@ -120,35 +134,43 @@ class ItemsMixin(ArchiveBase):
         assert pk is not None
         return replace(feed, id=pk[0])
 
-    def _add_items(
+    def _known(
+        self, conn: Connection, feed_id: int, keys: Sequence[str], *, full: bool = False
+    ) -> dict[str, Any]:
+        """Stored rows of these item keys: (key, content_hash), with id and first_seen when
+        `full` (the columns compared and kept, never the stored words: tens of KB an item)."""
+        t = schema.items
+        columns = (t.c.key, t.c.content_hash) + ((t.c.id, t.c.first_seen) if full else ())
+        found: dict[str, Any] = {}
+        for start in range(0, len(keys), _CHUNK):
+            chunk = list(keys[start : start + _CHUNK])
+            query = sa.select(*columns).where(t.c.feed_id == feed_id, t.c.key.in_(chunk))
+            found.update({row.key: row for row in conn.execute(query)})
+        return found
+
+    def _write_items(
         self,
         conn: Connection,
         feed: Feed,
-        parsed: ParsedFeed,
+        writes: Sequence[ItemWrite],
+        *,
+        facts: Mapping[str, Facts] | None,
         now: datetime,
-        extractor: Extractor | None,
     ) -> tuple[list[StoredItem], list[StoredItem], int]:
+        """Apply planned item writes (bot.decide.plan_items): insert the new, update the
+        changed (keeping the previous hash), refresh what legitimately moves on the unchanged
+        (comment count, image). Facts of new and changed items come from `facts`; an item
+        without them is stored with its facts missing (None: no extraction was asked for)."""
         t = schema.items
-        batch: dict[str, Item] = {}
-        for item in map(_clean, parsed.items):  # a key twice in one batch: the later entry wins
-            batch[item.key] = item
-        existing: dict[str, Any] = {}
-        keys = list(batch)
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            # the columns compared and kept, not the stored words (tens of KB an item)
-            columns = (t.c.id, t.c.key, t.c.content_hash, t.c.first_seen)
-            query = sa.select(*columns).where(t.c.feed_id == feed.id, t.c.key.in_(chunk))
-            existing.update({row.key: row for row in conn.execute(query)})
-        inserts: list[tuple[Item, str, Extraction | None, dict[str, Any]]] = []
+        stored = [w.item.key for w in writes if w.change is not ItemChange.NEW]
+        existing = self._known(conn, feed.id, stored, full=True) if stored else {}
+        inserts: list[tuple[ItemWrite, Extraction | None, dict[str, Any]]] = []
         updated: list[StoredItem] = []
         changes: list[dict[str, Any]] = []
         seen: list[dict[str, Any]] = []
-        for key, item in batch.items():
-            digest = content_hash(item.title, item.summary, item.text)
-            row = existing.get(key)
-            if row is not None and row.content_hash == digest:
-                # Same words: refresh what legitimately moves (comment count, image) silently.
+        for write in writes:
+            item, row = write.item, existing.get(write.item.key)
+            if write.change is ItemChange.UNCHANGED and row is not None:
                 seen.append(
                     {
                         "row_id": row.id,
@@ -158,10 +180,11 @@ class ItemsMixin(ArchiveBase):
                     }
                 )
                 continue
-            facts = extractor(parsed, item) if extractor is not None else None
-            values = _item_values(item) | _facts_values(facts) | {"content_hash": digest}
+            got = None if facts is None else facts.get(item.key, _NOT_EXTRACTED)
+            extraction = got if isinstance(got, Extraction) else None
+            values = _item_values(item) | _facts_values(got) | {"content_hash": write.content_hash}
             if row is None:
-                inserts.append((item, digest, facts, values))
+                inserts.append((write, extraction, values))
                 continue
             changes.append(
                 values
@@ -169,7 +192,14 @@ class ItemsMixin(ArchiveBase):
             )
             updated.append(
                 _stored(
-                    row.id, feed.key, item, digest, row.content_hash, row.first_seen, now, facts
+                    row.id,
+                    feed.key,
+                    item,
+                    write.content_hash,
+                    row.content_hash,
+                    row.first_seen,
+                    now,
+                    extraction,
                 )
             )
         # One statement per kind of write, executed for many rows: building and compiling a
@@ -192,12 +222,17 @@ class ItemsMixin(ArchiveBase):
             ids = conn.execute(
                 t.insert().returning(t.c.id, sort_by_parameter_order=True), rows
             ).scalars()
-            for (item, digest, facts, _), pk in zip(inserts, ids, strict=True):
-                new.append(_stored(pk, feed.key, item, digest, None, now, now, facts))
+            for (write, extraction, _), pk in zip(inserts, ids, strict=True):
+                new.append(
+                    _stored(
+                        pk, feed.key, write.item, write.content_hash, None, now, now, extraction
+                    )
+                )
         return new, updated, len(seen)
 
-    def store_facts(self, facts: Sequence[tuple[int, Extraction]]) -> None:
-        """Replace the stored facts of items by id (reextract), in one transaction."""
+    def store_facts(self, facts: Sequence[tuple[int, Facts]]) -> None:
+        """Replace the stored facts of items by id (reextract), in one transaction; an item
+        whose extraction failed again keeps its facts marked missing, with the new reason."""
         t = schema.items
         with self._write() as conn:
             for item_id, extraction in facts:
@@ -222,8 +257,11 @@ class ItemsMixin(ArchiveBase):
         with self._read() as conn:
             return [_row_to_stored(row) for row in conn.execute(query)]
 
-    def items(self, limit: int | None = None, feed_key: str | None = None) -> list[StoredItem]:
-        """Items newest first by publication date (undated ones last, by first sight)."""
+    def items(
+        self, limit: int | None = None, feed_key: str | None = None, *, facts_missing: bool = False
+    ) -> list[StoredItem]:
+        """Items newest first by publication date (undated ones last, by first sight); with
+        `facts_missing`, only those stored without facts (see bot.decide.MissingFacts)."""
         t, f = schema.items, schema.feeds
         query = (
             sa.select(t, f.c.key.label("feed_key"))
@@ -232,6 +270,8 @@ class ItemsMixin(ArchiveBase):
         )
         if feed_key is not None:
             query = query.where(f.c.key == feed_key)
+        if facts_missing:
+            query = query.where(t.c.facts_error.is_not(None))
         if limit is not None:
             query = query.limit(limit)
         with self._read() as conn:

@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot import schema
-from bot.models import (
-    AddResult,
-    FeedState,
-    FetchResult,
-    ParsedFeed,
-)
-
-if TYPE_CHECKING:
-    pass
-
-from bot.archive.base import _CHUNK, Extractor, _feed, _lease, _strip_nul
+from bot.archive.base import _feed, _lease, _strip_nul
 from bot.archive.items import ItemsMixin
+from bot.decide import Facts, PollDecision, Redirect, RedirectVerdict
+from bot.models import AddResult, FeedState
 
 
 class PollingMixin(ItemsMixin):
     # -- polling ----------------------------------------------------------------------
 
     def sync_feeds(self, configured: Sequence[tuple[str, str, str]]) -> None:
-        """Make sure each configured feed (key, url, title) has a row; a changed URL in the
-        config wins over the stored one (and forgets its validators and redirect)."""
+        """Make sure each configured feed (key, url, title) has a row. A URL changed in the
+        config wins over the stored one (and forgets its validators and redirect); a stored URL
+        moved by an adopted permanent redirect stays while the config says what it said."""
         now = datetime.now(UTC)
         f = schema.feeds
         with self._write() as conn:
-            rows = {r.key: r for r in conn.execute(sa.select(f.c.key, f.c.url, f.c.title))}
+            columns = (f.c.key, f.c.url, f.c.configured_url, f.c.title)
+            rows = {r.key: r for r in conn.execute(sa.select(*columns))}
             for key, url, title in configured:
                 row = rows.get(key)
                 if row is None:
@@ -41,6 +35,7 @@ class PollingMixin(ItemsMixin):
                         f.insert().values(
                             key=key,
                             url=url,
+                            configured_url=url,
                             title=title,
                             link="",
                             description="",
@@ -48,12 +43,13 @@ class PollingMixin(ItemsMixin):
                             created_at=now,
                         )
                     )
-                elif row.url != url:
+                elif (row.configured_url or row.url) != url:
                     conn.execute(
                         f.update()
                         .where(f.c.key == key)
                         .values(
                             url=url,
+                            configured_url=url,
                             etag=None,
                             last_modified=None,
                             redirect_url=None,
@@ -68,6 +64,7 @@ class PollingMixin(ItemsMixin):
         self,
         keys: Sequence[str],
         owner: str,
+        *,
         lease_seconds: float,
         now: datetime | None = None,
         limit: int = 1000,
@@ -108,124 +105,80 @@ class PollingMixin(ItemsMixin):
         return claimed
 
     def known_hashes(self, feed_id: int, keys: Sequence[str]) -> dict[str, str]:
-        """Stored content hashes of these item keys: lets the caller extract facts only for
-        items that are new or changed, before the write."""
-        t = schema.items
-        found: dict[str, str] = {}
+        """Stored content hashes of these item keys (bot.decide.item_keys): the poll decides
+        with them which items are new or changed, and extracts facts only for those."""
         with self._read() as conn:
-            for start in range(0, len(keys), _CHUNK):
-                chunk = list(keys[start : start + _CHUNK])
-                query = sa.select(t.c.key, t.c.content_hash).where(
-                    t.c.feed_id == feed_id, t.c.key.in_(chunk)
-                )
-                found.update({r.key: r.content_hash for r in conn.execute(query)})
-        return found
+            return {k: r.content_hash for k, r in self._known(conn, feed_id, keys).items()}
 
     def record_poll(
-        self,
-        state: FeedState,
-        fetched: FetchResult,
-        parsed: ParsedFeed | None,
-        extractor: Extractor | None,
-        next_poll_at: datetime,
-        error: str | None,
-        unhealthy_after: int = 10,
+        self, decision: PollDecision, facts: Mapping[str, Facts] | None = None
     ) -> AddResult:
-        """One poll's outcome in ONE transaction: its items (all or none), the feed's
-        validators, schedule and health, the fetch log row, and health events. Releases the
-        lease."""
+        """Apply one poll's decision (bot.decide) in ONE transaction: its items (all or none)
+        with their facts (an item missing from `facts` is stored with its facts missing), the
+        feed's validators, schedule, health and redirect, the fetch log row and any health
+        event. Releases the lease."""
         now = datetime.now(UTC)
         f = schema.feeds
-        result = AddResult(source=fetched.url, feed_key=state.key)
+        d = decision
         with self._write() as conn:
-            row = conn.execute(sa.select(f).where(f.c.id == state.id)).one()
+            row = conn.execute(sa.select(f).where(f.c.id == d.feed_id)).one()
             feed = _feed(row)
-            if parsed is not None and error is None:
-                n, u, same = self._add_items(conn, feed, parsed, now, extractor)
-                result = AddResult(
-                    source=fetched.url,
-                    feed_key=feed.key,
-                    new=tuple(n),
-                    updated=tuple(u),
-                    unchanged=same,
-                )
-                info = parsed.feed
-                if info.title or info.link:
-                    conn.execute(
-                        f.update()
-                        .where(f.c.id == feed.id)
-                        .values(
-                            title=row.title or _strip_nul(info.title),
-                            link=_strip_nul(info.link) or row.link,
-                            description=_strip_nul(info.description) or row.description,
-                        )
-                    )
+            n, u, same = self._write_items(conn, feed, d.items, facts=facts or {}, now=now)
             values: dict[str, Any] = {
                 "lease_until": None,
                 "lease_owner": None,
                 "last_polled_at": now,
-                "last_status": fetched.status,
-                "next_poll_at": next_poll_at,
-            }
-            if error is None:
+                "last_status": d.http_status,
+                "next_poll_at": d.next_poll_at,
+                "etag": d.etag,
+                "last_modified": d.last_modified,
+                "error_count": d.health.error_count,
+                "last_error": d.health.last_error,
+                "healthy": d.health.healthy,
+            } | _redirect_columns(d.redirect)
+            if d.error is None:
+                values["last_success_at"] = now
+            if d.feed_info is not None and (d.feed_info.title or d.feed_info.link):
+                # the config's title first; otherwise what the feed says, when it says it
                 values |= {
-                    "error_count": 0,
-                    "last_error": None,
-                    "last_success_at": now,
-                    "healthy": True,
+                    "title": row.title or _strip_nul(d.feed_info.title),
+                    "link": _strip_nul(d.feed_info.link) or row.link,
+                    "description": _strip_nul(d.feed_info.description) or row.description,
                 }
-                if not fetched.not_modified:
-                    # a 200 without validators clears them; a 304 keeps what we had
-                    values |= {"etag": fetched.etag, "last_modified": fetched.last_modified}
-                elif fetched.etag or fetched.last_modified:
-                    values |= {
-                        "etag": fetched.etag or row.etag,
-                        "last_modified": fetched.last_modified or row.last_modified,
-                    }
-                if not row.healthy:
-                    self._event(
-                        conn,
-                        now,
-                        "feed_recovered",
-                        feed.id,
-                        f"feed {feed.key} works again after {row.error_count} failures",
-                    )
-            else:
-                count = row.error_count + 1
-                values |= {"error_count": count, "last_error": _strip_nul(error)[:2000]}
-                if count >= unhealthy_after and row.healthy:
-                    values["healthy"] = False
-                    self._event(
-                        conn,
-                        now,
-                        "feed_unhealthy",
-                        feed.id,
-                        f"feed {feed.key} failed {count} times in a row: {error}",
-                    )
-            values |= self._redirect_values(row, fetched)
             conn.execute(f.update().where(f.c.id == feed.id).values(**values))
+            if d.health.event is not None:
+                self._event(
+                    conn,
+                    at=now,
+                    kind=d.health.change.value,
+                    feed_id=feed.id,
+                    message=d.health.event,
+                )
             conn.execute(
                 schema.fetch_log.insert().values(
                     feed_id=feed.id,
                     at=now,
-                    source=_strip_nul(fetched.url),
-                    status="error" if error else ("not_modified" if fetched.not_modified else "ok"),
-                    http_status=fetched.status,
-                    new=len(result.new),
-                    updated=len(result.updated),
-                    unchanged=result.unchanged,
-                    error=_strip_nul(error)[:2000] if error else None,
+                    source=_strip_nul(d.source),
+                    status=d.status.value,
+                    http_status=d.http_status,
+                    new=len(n),
+                    updated=len(u),
+                    unchanged=same,
+                    error=d.health.last_error if d.error else None,
                 )
             )
-        return result
+        return AddResult(
+            source=d.source, feed_key=feed.key, new=tuple(n), updated=tuple(u), unchanged=same
+        )
 
-    def record_not_modified(self, polls: Sequence[tuple[FeedState, FetchResult, datetime]]) -> None:
-        """Many healthy feeds' 304s in one transaction, with two prepared statements: the
-        common case of a cycle, where a transaction and a statement build per feed would
-        cost more than the fetch. Anything else (errors, redirects, recovery) goes through
-        record_poll."""
-        if not polls:
+    def record_not_modified(self, decisions: Sequence[PollDecision]) -> None:
+        """Many healthy feeds' plain 304s (decisions with `quiet` set) in one transaction,
+        with two prepared statements: the common case of a cycle, where a transaction and a
+        statement build per feed would cost more than the fetch. Anything else (errors,
+        redirects, recovery) goes through record_poll."""
+        if not decisions:
             return
+        assert all(d.quiet for d in decisions), "only quiet 304s are batched"
         now = datetime.now(UTC)
         f, log = schema.feeds, schema.fetch_log
         update = (
@@ -235,56 +188,49 @@ class PollingMixin(ItemsMixin):
                 lease_until=None,
                 lease_owner=None,
                 last_polled_at=now,
-                last_status=304,
+                last_status=sa.bindparam("status"),
                 next_poll_at=sa.bindparam("next_at"),
                 error_count=0,
                 last_error=None,
                 last_success_at=now,
-                redirect_url=None,
-                redirect_count=0,
-                etag=sa.func.coalesce(sa.bindparam("etag"), f.c.etag),
-                last_modified=sa.func.coalesce(sa.bindparam("modified"), f.c.last_modified),
+                etag=sa.bindparam("etag"),
+                last_modified=sa.bindparam("modified"),
             )
         )
         with self._write() as conn:
             conn.execute(
                 update,
                 [
-                    {"fid": s.id, "next_at": at, "etag": r.etag, "modified": r.last_modified}
-                    for s, r, at in polls
+                    {
+                        "fid": d.feed_id,
+                        "status": d.http_status,
+                        "next_at": d.next_poll_at,
+                        "etag": d.etag,
+                        "modified": d.last_modified,
+                    }
+                    for d in decisions
                 ],
             )
             conn.execute(
                 log.insert(),
                 [
                     {
-                        "feed_id": s.id,
+                        "feed_id": d.feed_id,
                         "at": now,
-                        "source": _strip_nul(r.url),
-                        "status": "not_modified",
-                        "http_status": 304,
+                        "source": _strip_nul(d.source),
+                        "status": d.status.value,
+                        "http_status": d.http_status,
                         "new": 0,
                         "updated": 0,
                         "unchanged": 0,
                         "error": None,
                     }
-                    for s, r, _ in polls
+                    for d in decisions
                 ],
             )
 
     @staticmethod
-    def _redirect_values(row: Any, fetched: FetchResult) -> dict[str, Any]:
-        """A permanent redirect seen on 3 consecutive polls moves the feed's URL."""
-        target = fetched.permanent_redirect
-        if not target:
-            return {"redirect_url": None, "redirect_count": 0}
-        count = row.redirect_count + 1 if row.redirect_url == target else 1
-        if count >= 3:
-            return {"url": target, "redirect_url": None, "redirect_count": 0}
-        return {"redirect_url": target, "redirect_count": count}
-
-    @staticmethod
-    def _event(conn: Connection, at: datetime, kind: str, feed_id: int, message: str) -> None:
+    def _event(conn: Connection, *, at: datetime, kind: str, feed_id: int, message: str) -> None:
         conn.execute(
             schema.events.insert().values(at=at, kind=kind, feed_id=feed_id, message=message)
         )
@@ -313,6 +259,9 @@ class PollingMixin(ItemsMixin):
                     {
                         "key": r.key,
                         "url": r.url,
+                        "configured_url": r.configured_url or r.url,
+                        "redirect_url": r.redirect_url,
+                        "redirect_count": r.redirect_count,
                         "title": r.title,
                         "last_polled_at": r.last_polled_at,
                         "last_status": r.last_status,
@@ -368,3 +317,12 @@ class PollingMixin(ItemsMixin):
         with self._read() as conn:
             rows = conn.execute(sa.select(w).order_by(w.c.last_tick_at.desc()))
             return [dict(r._mapping) for r in rows]
+
+
+def _redirect_columns(redirect: Redirect) -> dict[str, Any]:
+    """The feed columns that hold a decision's redirect verdict."""
+    if redirect.verdict is RedirectVerdict.ADOPTED:
+        return {"url": redirect.target, "redirect_url": None, "redirect_count": 0}
+    if redirect.verdict is RedirectVerdict.NONE:
+        return {"redirect_url": None, "redirect_count": 0}
+    return {"redirect_url": redirect.target, "redirect_count": redirect.good_polls}

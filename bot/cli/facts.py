@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -85,21 +86,40 @@ def _read_article(path: Path) -> str:
 
 
 @cli.command("reextract")
+@click.option(
+    "--missing",
+    is_flag=True,
+    help="Only the items stored without facts (their extraction failed or timed out).",
+)
 @pass_ctx
-def reextract_cmd(ctx: Context) -> None:
-    """Recompute every archived item's figures and quotes with this version's extractor.
+def reextract_cmd(ctx: Context, missing: bool) -> None:
+    """Recompute archived items' figures and quotes with this version's extractor, in the
+    sandbox with the [worker] limits (parse_timeout, parse_memory_mb).
+
+    With --missing, only the items the poller stored without facts because extraction
+    failed or hit those limits; an item that fails again keeps its facts missing.
 
     \b
     Example:
       reportbot reextract
+      reportbot reextract --missing
     """
     from rich.progress import Progress
 
+    cfg = ctx.config()
     with ctx.archive() as arch, Progress(transient=True) as progress:
         task = progress.add_task("extracting", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        count = pipeline.reextract(arch, advance)
-    click.echo(f"re-extracted facts of {count} items")
+        summary = asyncio.run(
+            pipeline.reextract(arch, cfg.worker, missing_only=missing, progress=advance)
+        )
+    line = f"re-extracted facts of {summary.items} items"
+    if summary.missing:
+        line += (
+            f"; {summary.missing} still without facts (extraction failed again within the "
+            "[worker] limits parse_timeout and parse_memory_mb)"
+        )
+    click.echo(line)

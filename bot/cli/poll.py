@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
+from typing import Any
 
 import click
 from rich.console import Console
@@ -14,10 +14,11 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from bot import __version__, pipeline
 from bot import config as config_mod
+from bot import pipeline
 from bot.archive import Archive
 from bot.cli.root import Context, cli, pass_ctx, worker_name
+from bot.decide import RULES
 from bot.errors import ConfigError, ReportbotError
 
 log = logging.getLogger("reportbot.worker")
@@ -49,7 +50,9 @@ def poll_cmd(ctx: Context, feed_id: str | None) -> None:
         def advance(outcome: pipeline.PollOutcome) -> None:
             bar.advance(task)
 
-        summary = asyncio.run(pipeline.poll_cycle(archive, cfg, worker_name(), feed_id, advance))
+        summary = asyncio.run(
+            pipeline.poll_cycle(archive, cfg, worker_name(), only=feed_id, progress=advance)
+        )
     for outcome in summary.outcomes:
         if outcome.error:
             click.echo(f"{outcome.key}: failed: {outcome.error}", err=True)
@@ -82,27 +85,6 @@ def run_cmd(ctx: Context, tick: float) -> None:
     owner = worker_name()
     started = datetime.now(UTC)
     with ctx.archive() as archive:
-
-        async def cycle(stop: asyncio.Event) -> object:
-            summary = await pipeline.poll_cycle(archive, cfg, owner, stop=stop)
-            if summary.outcomes:
-                log.info("poll cycle", extra=summary.fields())
-            if metrics is not None:
-                metrics.observe_poll(summary.outcomes)
-            if stop.is_set():
-                return summary
-            try:
-                sent = await pipeline.deliver_cycle(archive, cfg, owner, stop=stop)
-            except ReportbotError as exc:  # e.g. no [smtp]: polling goes on, say what to fix
-                log.error("delivery cycle failed", extra={"error": str(exc)})
-            else:
-                if sent.queued or sent.sent or sent.failed or sent.dead or sent.alerts:
-                    log.info("delivery cycle", extra=asdict(sent))
-                if metrics is not None:
-                    metrics.observe_delivery(asdict(sent))
-            archive.heartbeat(owner, __version__, started)
-            return summary
-
         web = _serve_web(cfg, archive) if cfg.web is not None else None
         metrics, metrics_server = None, None
         if cfg.metrics is not None:
@@ -111,6 +93,12 @@ def run_cmd(ctx: Context, tick: float) -> None:
             metrics = Metrics(archive)
             metrics_server = metrics.serve(cfg.metrics.listen)
             log.info("serving metrics", extra={"listen": cfg.metrics.listen})
+
+        async def cycle(stop: asyncio.Event) -> object:
+            return await pipeline.tick(
+                archive, cfg, owner=owner, started=started, stop=stop, metrics=metrics
+            )
+
         log.info("worker started", extra={"worker": owner, "feeds": len(cfg.feeds), "tick": tick})
         try:
             run_forever(cycle, tick)
@@ -172,6 +160,32 @@ def status_cmd(ctx: Context) -> None:
             health,
         )
     Console().print(table)
+    for line in _redirect_notes(rows):
+        click.echo(line)
+
+
+def _redirect_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """Permanent redirects: adopted (the config can be updated), being checked, or refused
+    because the new URL does not answer with a feed (the configured URL is kept)."""
+    notes = []
+    for r in rows:
+        key, target = r["key"], r["redirect_url"]
+        if r["url"] != r["configured_url"]:
+            notes.append(
+                f"{key}: moved permanently to {r['url']}; polled there (update the config's "
+                f"url from {r['configured_url']})"
+            )
+        if target and r["redirect_count"]:
+            notes.append(
+                f"{key}: redirects permanently to {target}, which answered with a feed on "
+                f"{r['redirect_count']} poll(s) in a row; adopted after {RULES.redirect_polls}"
+            )
+        elif target:
+            notes.append(
+                f"{key}: redirects permanently to {target}, which did not answer with a feed; "
+                f"still polling {r['url']}"
+            )
+    return notes
 
 
 def _print_workers(workers: list[dict[str, object]], outbox: dict[str, int]) -> None:

@@ -14,7 +14,14 @@ from bot.models import Extraction, Figure, Quote
 EXTRACTOR_VERSION = "1"
 
 
-__all__ = ["EXTRACTOR_VERSION", "RecurringIndex", "extract", "top_figures", "top_quote"]
+__all__ = [
+    "EXTRACTOR_VERSION",
+    "RecurringIndex",
+    "extract",
+    "extract_batch",
+    "top_figures",
+    "top_quote",
+]
 
 
 def extract(text: str, recurring: RecurringIndex | None = None) -> Extraction:
@@ -26,6 +33,13 @@ def extract(text: str, recurring: RecurringIndex | None = None) -> Extraction:
         figures=tuple(find_figures(article)),
         quotes=tuple(find_quotes(article)),
     )
+
+
+def extract_batch(texts: list[str], feed_texts: list[str]) -> list[Extraction]:
+    """Facts of several items of one feed, with the feed's recurring-paragraph index built
+    once (the poller and `reextract` run this in a sandbox worker)."""
+    index = RecurringIndex(feed_texts)
+    return [extract(text, index) for text in texts]
 
 
 def top_figures(extraction: Extraction, n: int = 3) -> list[Figure]:

@@ -2,26 +2,34 @@
 
 import:     read file ─► dump.parse_dump | parse.parse_feed ─► archive.add ─► AddResult
                                                 (extract.extract runs inside, per new/updated item)
-reextract:  archive.items ─► extract.extract ─► archive.store_facts
+reextract:  archive.items ─► extract.extract_batch (sandbox) ─► archive.store_facts
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.archive import Archive, Extractor
+from bot.config import WorkerConfig
+from bot.decide import Facts, MissingFacts
 from bot.dump import looks_like_dump, parse_dump
 from bot.errors import InputError
-from bot.extract import RecurringIndex, extract
+from bot.extract import RecurringIndex, extract, extract_batch
 from bot.models import (
     AddResult,
     Extraction,
     Item,
     ParsedFeed,
+    StoredItem,
 )
 from bot.parse import parse_feed
+from bot.pipeline.poll import sandbox_for
+from bot.sandbox import Sandbox
 
 log = logging.getLogger("reportbot.pipeline")
 
@@ -84,17 +92,54 @@ def import_files(
     return archive.add([(doc, feed_key) for doc in documents], fact_extractor())
 
 
-def reextract(archive: Archive, progress: Callable[[int, int], None] | None = None) -> int:
-    """Recompute every item's facts with this extractor version; returns the item count."""
-    feeds = archive.feeds()
-    per_feed = [archive.items(feed_key=feed.key) for feed in feeds]
-    total = sum(len(items) for items in per_feed)
-    done = 0
-    for items in per_feed:
-        index = RecurringIndex(s.item.text for s in items)
-        facts = [(s.id, extract(s.item.text, index)) for s in items]
-        archive.store_facts(facts)
-        done += len(items)
-        if progress is not None:
-            progress(done, total)
-    return total
+@dataclass(frozen=True)
+class ReextractSummary:
+    items: int  # items whose facts were extracted again
+    missing: int  # of those, still without facts (failed again within the sandbox's limits)
+
+
+async def reextract(
+    archive: Archive,
+    worker: WorkerConfig,
+    *,
+    missing_only: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReextractSummary:
+    """Recompute stored facts with this extractor version, in the sandbox with the [worker]
+    limits (an article that overran them once may do so again): every item, or with
+    `missing_only` just those stored with their facts missing. A feed's items go to the
+    sandbox together; when that fails, one by one, so one hostile article costs only its own
+    facts, which stay missing with the new reason."""
+    work = []
+    for feed in archive.feeds():
+        every = archive.items(feed_key=feed.key)
+        targets = archive.items(feed_key=feed.key, facts_missing=True) if missing_only else every
+        if targets:
+            work.append((targets, [s.item.text for s in every]))
+    total = sum(len(targets) for targets, _ in work)
+    done = missing = 0
+    async with sandbox_for(worker, workers=os.cpu_count() or 1) as sandbox:
+        slots = asyncio.Semaphore(sandbox.size)
+
+        async def one(targets: list[StoredItem], feed_texts: list[str]) -> None:
+            nonlocal done, missing
+            async with slots:
+                facts = await _facts_of(sandbox, [s.item.text for s in targets], feed_texts)
+            archive.store_facts([(s.id, f) for s, f in zip(targets, facts, strict=True)])
+            done += len(targets)
+            missing += sum(1 for f in facts if isinstance(f, MissingFacts))
+            if progress is not None:
+                progress(done, total)
+
+        await asyncio.gather(*(one(targets, texts) for targets, texts in work))
+    return ReextractSummary(items=total, missing=missing)
+
+
+async def _facts_of(sandbox: Sandbox, texts: list[str], feed_texts: list[str]) -> list[Facts]:
+    try:
+        batch: list[Facts] = await sandbox.run(extract_batch, texts, feed_texts)
+        return batch
+    except Exception as exc:  # a limit, or the extractor's own failure on some article
+        if len(texts) == 1:
+            return [MissingFacts(f"extraction in the sandbox failed: {exc}")]
+    return [(await _facts_of(sandbox, [text], feed_texts))[0] for text in texts]

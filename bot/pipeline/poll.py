@@ -1,35 +1,46 @@
-"""One poll cycle: claim due feeds ─► fetch ─► parse (sandbox) ─► extract (sandbox) ─►
-archive.record_poll, which returns only what is new or updated."""
+"""One poll cycle: claim due feeds ─► fetch ─► parse (sandbox) ─► decide (bot.decide) ─►
+extract (sandbox) ─► archive.record_poll, which applies the decision and returns only what is
+new or updated."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from enum import StrEnum
 
 from bot import memory
 from bot.archive import Archive
 from bot.config import Config, WorkerConfig
-from bot.errors import InputError, ParseError
-from bot.extract import RecurringIndex, extract
-from bot.fetch import Fetcher
-from bot.identity import content_hash
-from bot.models import (
-    Extraction,
-    FeedState,
-    FetchResult,
-    Item,
-    ParsedFeed,
+from bot.decide import (
+    Facts,
+    FetchStatus,
+    MissingFacts,
+    ParseFailed,
+    PollDecision,
+    decide,
+    item_keys,
 )
+from bot.errors import InputError, ParseError
+from bot.extract import extract_batch
+from bot.fetch import Fetcher
+from bot.models import FeedState, FetchResult, ParsedFeed
 from bot.parse import parse_feed
 from bot.sandbox import Sandbox, SandboxError
 
 log = logging.getLogger("reportbot.pipeline")
+
+
+class PollStatus(StrEnum):
+    NEW = "new"  # new or updated items
+    NOT_MODIFIED = "not_modified"
+    UNCHANGED = "unchanged"  # answered with a feed, nothing new in it
+    FAILED = "failed"
+    SKIPPED = "skipped"  # the cycle stopped before this feed's fetch
 
 
 @dataclass(frozen=True)
@@ -37,72 +48,54 @@ class PollOutcome:
     """What one feed's poll did, for the summary and the progress display."""
 
     key: str
-    status: str  # "new" | "not_modified" | "unchanged" | "failed" | "skipped"
+    status: PollStatus
     new: int = 0
     updated: int = 0
     error: str | None = None
     fetch_seconds: float | None = None  # the conditional GET, redirects included
     extract_seconds: float | None = None  # facts of the new and changed items
+    facts_missing: int = 0  # items stored without facts (extraction failed or timed out)
 
 
 @dataclass(frozen=True)
 class PollSummary:
     outcomes: tuple[PollOutcome, ...]
 
-    def count(self, status: str) -> int:
+    def count(self, status: PollStatus | str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 
     def fields(self) -> dict[str, int]:
         """The cycle in numbers, for a log line."""
         return {
-            "polled": len(self.outcomes) - self.count("skipped"),
-            "not_modified": self.count("not_modified"),
-            "failed": self.count("failed"),
+            "polled": len(self.outcomes) - self.count(PollStatus.SKIPPED),
+            "not_modified": self.count(PollStatus.NOT_MODIFIED),
+            "failed": self.count(PollStatus.FAILED),
             "new_items": sum(o.new for o in self.outcomes),
             "updated_items": sum(o.updated for o in self.outcomes),
+            "facts_missing": sum(o.facts_missing for o in self.outcomes),
         }
 
     @property
     def line(self) -> str:
-        new = sum(o.new for o in self.outcomes)
-        updated = sum(o.updated for o in self.outcomes)
-        polled = len(self.outcomes) - self.count("skipped")
-        return (
-            f"polled {polled} feeds: {self.count('not_modified')} not modified, "
-            f"{self.count('failed')} failed, {new} new items, {updated} updated items"
+        n = self.fields()
+        line = (
+            f"polled {n['polled']} feeds: {n['not_modified']} not modified, "
+            f"{n['failed']} failed, {n['new_items']} new items, {n['updated_items']} updated items"
         )
+        if n["facts_missing"]:
+            line += f"; {n['facts_missing']} stored without facts (reportbot reextract --missing)"
+        return line
 
 
-def extract_batch(texts: list[str], feed_texts: list[str]) -> list[Extraction]:
-    """Facts of several items of one feed (runs in a sandbox worker)."""
-    index = RecurringIndex(feed_texts)
-    return [extract(text, index) for text in texts]
-
-
-def next_poll_delay(
-    interval: float, errors: int, retry_after: float | None, ttl: float | None
-) -> float:
-    """Seconds until the next poll: the interval (or a longer TTL the feed asks for); after
-    errors, exponential backoff with jitter from 1 min up to 24 h; never before Retry-After."""
-    if errors == 0:
-        delay = max(interval, ttl or 0.0)
-    else:
-        base = min(BACKOFF_MAX, BACKOFF_MIN * 2 ** (errors - 1))
-        delay = base * random.uniform(0.8, 1.2)  # jitter: failed feeds do not retry in step
-        delay = min(BACKOFF_MAX, max(BACKOFF_MIN, delay))
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, BACKOFF_MAX))
-    return delay
-
-
-BACKOFF_MIN = 60.0
-BACKOFF_MAX = 86400.0
+# Sandbox workers import these before their first job (see Sandbox.preload).
+JOB_MODULES = ("bot.parse", "bot.extract")
 
 
 async def poll_cycle(
     archive: Archive,
     config: Config,
     owner: str,
+    *,
     only: str | None = None,
     progress: Callable[[PollOutcome], None] | None = None,
     stop: asyncio.Event | None = None,
@@ -119,15 +112,8 @@ async def poll_cycle(
     outcomes: list[PollOutcome] = []
     fetcher = fetcher_for(worker)
     slots = asyncio.Semaphore(worker.concurrency)
-    quiet: list[tuple[FeedState, FetchResult, datetime]] = []  # healthy 304s, written together
-    async with (
-        fetcher,
-        Sandbox(
-            workers=os.cpu_count() or 1,
-            timeout=worker.parse_timeout,
-            memory_mb=worker.parse_memory_mb,
-        ) as sandbox,
-    ):
+    quiet: list[PollDecision] = []  # healthy feeds' plain 304s, written together
+    async with fetcher, sandbox_for(worker, workers=os.cpu_count() or 1) as sandbox:
 
         async def one(state: FeedState) -> PollOutcome:
             cfg = feeds[state.key]
@@ -136,14 +122,17 @@ async def poll_cycle(
                 if stop is not None and stop.is_set():
                     raise asyncio.CancelledError
                 async with slots:
-                    return await _poll_one(archive, fetcher, sandbox, state, quiet)
+                    return await _poll_one(
+                        archive, state, fetcher=fetcher, sandbox=sandbox, quiet=quiet
+                    )
             except asyncio.CancelledError:
                 archive.release(state.id, owner)
-                return PollOutcome(key=state.key, status="skipped")
+                return PollOutcome(key=state.key, status=PollStatus.SKIPPED)
             except Exception as exc:  # one broken feed must not stop the cycle
                 log.exception("poll failed unexpectedly", extra={"feed_id": state.key})
                 archive.release(state.id, owner)
-                return PollOutcome(key=state.key, status="failed", error=f"internal error: {exc}")
+                error = f"internal error: {exc}"
+                return PollOutcome(key=state.key, status=PollStatus.FAILED, error=error)
 
         # Feeds are claimed a batch at a time, topped up as polls finish: several workers
         # share one cycle's feeds, and no batch waits for its slowest feed.
@@ -157,7 +146,11 @@ async def poll_cycle(
                 room = batch - len(running)
                 claimed = (
                     archive.claim_due(
-                        remaining, owner, worker.lease, limit=room, force=only is not None
+                        remaining,
+                        owner,
+                        lease_seconds=worker.lease,
+                        limit=room,
+                        force=only is not None,
                     )
                     if remaining
                     else []
@@ -189,12 +182,22 @@ async def poll_cycle(
 def fetcher_for(worker: WorkerConfig, per_host: int | None = None) -> Fetcher:
     """The Fetcher the [worker] settings describe (overall concurrency is the caller's)."""
     return Fetcher(
-        user_agent=worker.user_agent,
+        worker.user_agent,
         per_host=min(worker.per_host, per_host or worker.per_host),
         connect_timeout=worker.connect_timeout,
         read_timeout=worker.read_timeout,
         total_timeout=worker.total_timeout,
         max_body_bytes=worker.max_body_bytes,
+    )
+
+
+def sandbox_for(worker: WorkerConfig, *, workers: int) -> Sandbox:
+    """A Sandbox with the [worker] limits, its workers ready for parsing and extraction."""
+    return Sandbox(
+        workers=workers,
+        timeout=worker.parse_timeout,
+        memory_mb=worker.parse_memory_mb,
+        preload=JOB_MODULES,
     )
 
 
@@ -204,9 +207,7 @@ async def check_feed(worker: WorkerConfig, url: str, allow_private: bool) -> Par
         fetched = await fetcher.fetch(FeedState.first_poll(url, allow_private))
     if fetched.error is not None or fetched.body is None:
         raise InputError(url, fetched.error or "no body")
-    async with Sandbox(
-        workers=1, timeout=worker.parse_timeout, memory_mb=worker.parse_memory_mb
-    ) as sandbox:
+    async with sandbox_for(worker, workers=1) as sandbox:
         try:
             parsed: ParsedFeed = await sandbox.run(parse_feed, fetched.body, fetched.url)
         except SandboxError as exc:
@@ -216,65 +217,83 @@ async def check_feed(worker: WorkerConfig, url: str, allow_private: bool) -> Par
 
 async def _poll_one(
     archive: Archive,
+    state: FeedState,
+    *,
     fetcher: Fetcher,
     sandbox: Sandbox,
-    state: FeedState,
-    quiet: list[tuple[FeedState, FetchResult, datetime]],
+    quiet: list[PollDecision],
 ) -> PollOutcome:
+    """fetch ─► parse (sandbox) ─► decide ─► extract (sandbox) ─► archive.record_poll."""
     began = time.perf_counter()
     fetched = await fetcher.fetch(state)
     fetch_seconds = time.perf_counter() - began
-    extract_seconds: float | None = None
-    plain = not fetched.permanent_redirect and not state.redirect_url
-    if fetched.not_modified and state.healthy and not state.error_count and plain:
-        # a healthy feed's 304: batched (see Archive.record_not_modified)
-        delay = next_poll_delay(state.interval, 0, None, None)
-        quiet.append((state, fetched, datetime.now(UTC) + timedelta(seconds=delay)))
-        return PollOutcome(key=state.key, status="not_modified", fetch_seconds=fetch_seconds)
-    parsed: ParsedFeed | None = None
-    error = fetched.error
-    facts: dict[str, Extraction] = {}
-    if error is None and not fetched.not_modified and fetched.body is not None:
-        try:
-            parsed = await sandbox.run(parse_feed, fetched.body, fetched.url)
-        except (ParseError, SandboxError) as exc:
-            error = f"{fetched.url}: {exc}" if isinstance(exc, SandboxError) else str(exc)
-    if parsed is not None:
-        known = archive.known_hashes(state.id, [i.key for i in parsed.items])
-        changed = [
-            i for i in parsed.items if known.get(i.key) != content_hash(i.title, i.summary, i.text)
-        ]
-        if changed:
-            try:
-                began = time.perf_counter()
-                extractions = await sandbox.run(
-                    extract_batch, [i.text for i in changed], [i.text for i in parsed.items]
-                )
-                extract_seconds = time.perf_counter() - began
-                facts = {i.key: e for i, e in zip(changed, extractions, strict=True)}
-            except SandboxError as exc:
-                log.warning(
-                    "fact extraction failed", extra={"feed_id": state.key, "error": str(exc)}
-                )
-    errors_after = 0 if error is None else state.error_count + 1
-    ttl = parsed.feed.ttl if parsed is not None else None
-    delay = next_poll_delay(state.interval, errors_after, fetched.retry_after, ttl)
-    next_at = datetime.now(UTC) + timedelta(seconds=delay)
-
-    def stored_facts(_parsed: ParsedFeed, item: Item) -> Extraction:
-        return facts.get(item.key) or extract(item.text)
-
-    result = archive.record_poll(state, fetched, parsed, stored_facts, next_at, error)
-    outcome = PollOutcome(
+    parsed = await _parse(sandbox, fetched)
+    known: dict[str, str] = {}
+    if isinstance(parsed, ParsedFeed):
+        known = archive.known_hashes(state.id, item_keys(parsed.items))
+    decision = decide(state, fetched, parsed, known=known, now=datetime.now(UTC))
+    if decision.quiet:  # a healthy feed's 304: batched (see Archive.record_not_modified)
+        quiet.append(decision)
+        return PollOutcome(
+            key=state.key, status=PollStatus.NOT_MODIFIED, fetch_seconds=fetch_seconds
+        )
+    began = time.perf_counter()
+    facts = await _extract(sandbox, decision, parsed, feed_key=state.key)
+    extract_seconds = time.perf_counter() - began if decision.changed else None
+    result = archive.record_poll(decision, facts)
+    if decision.error is not None:
+        status = PollStatus.FAILED
+    elif decision.status is FetchStatus.NOT_MODIFIED:
+        status = PollStatus.NOT_MODIFIED
+    else:
+        status = PollStatus.NEW if result.new or result.updated else PollStatus.UNCHANGED
+    return PollOutcome(
         key=state.key,
-        status="new" if result.new or result.updated else "unchanged",
+        status=status,
         new=len(result.new),
         updated=len(result.updated),
+        error=decision.error,
         fetch_seconds=fetch_seconds,
         extract_seconds=extract_seconds,
+        facts_missing=sum(1 for f in facts.values() if isinstance(f, MissingFacts)),
     )
-    if error is not None:
-        return replace(outcome, status="failed", error=error)
-    if fetched.not_modified:
-        return replace(outcome, status="not_modified")
-    return outcome
+
+
+async def _parse(sandbox: Sandbox, fetched: FetchResult) -> ParsedFeed | ParseFailed | None:
+    """The fetched body as a feed, parsed in the sandbox; None when there is no body."""
+    if fetched.error is not None or fetched.body is None:
+        return None
+    try:
+        parsed: ParsedFeed = await sandbox.run(parse_feed, fetched.body, fetched.url)
+    except ParseError as exc:
+        return ParseFailed(str(exc))
+    except SandboxError as exc:
+        return ParseFailed(f"{fetched.url}: {exc}")
+    return parsed
+
+
+async def _extract(
+    sandbox: Sandbox,
+    decision: PollDecision,
+    parsed: ParsedFeed | ParseFailed | None,
+    *,
+    feed_key: str,
+) -> dict[str, Facts]:
+    """Facts of the new and changed items, extracted in the sandbox and only there: when
+    that fails (time or memory limit), the items are stored with their facts missing and
+    `reportbot reextract --missing` tries again. Never extracted in this process: the
+    sandbox exists for exactly the article that overran it."""
+    wanted = decision.needs_facts
+    if not wanted or not isinstance(parsed, ParsedFeed):
+        return {}
+    texts = [w.item.text for w in wanted]
+    try:
+        extractions = await sandbox.run(extract_batch, texts, [i.text for i in parsed.items])
+    except SandboxError as exc:
+        log.warning(
+            "fact extraction failed; items stored without facts",
+            extra={"feed_id": feed_key, "items": len(wanted), "error": str(exc)},
+        )
+        missing = MissingFacts(f"extraction in the sandbox failed: {exc}")
+        return {w.item.key: missing for w in wanted}
+    return {w.item.key: e for w, e in zip(wanted, extractions, strict=True)}
