@@ -197,7 +197,10 @@ def decide(
         status = FetchStatus.OK
     etag, modified = _validators(state, fetched, status)
     health = _health(state, error, rules)
-    redirect = _redirect(state, fetched, answered_feed=document is not None, rules=rules)
+    # a 304 from the new URL answers for the feed it served before (its validators came
+    # from there): counted as good, or a feed with an ETag could never be moved
+    answered = error is None and (document is not None or fetched.not_modified)
+    redirect = _redirect(state, fetched, answered_feed=answered, rules=rules)
     ttl = document.feed.ttl if document is not None else None
     delay = _delay(state, health, retry_after=fetched.retry_after, ttl=ttl, rules=rules, rng=rng)
     quiet = (

@@ -341,6 +341,7 @@ class Finish:
 
     delivery_id: int
     state: DeliveryState
+    attempt: int  # the claim it records: a row claimed again since is not this one's to finish
     error: str | None = None
     retry_at: datetime | None = None
     message_id: str | None = None

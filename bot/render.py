@@ -3,12 +3,13 @@
 One Environment per template folder (autoescape for HTML, StrictUndefined so a template typo
 fails loudly). E-mail HTML gets its CSS inlined (css-inline) and is cut to at most 100 KB
 with a link to the rest. Chat payloads are each platform's own (bot/deliver/<platform>.py):
-they use `environment`, `subject`, `chat_digest` and `shorten_keep_lines` from here.
+they use `environment`, `subject`, `outgoing_digest` and `shorten_keep_lines` from here.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -56,7 +57,21 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
     )
     env.filters["safe_url"] = safe_url  # the one URL policy: http(s) or "" (bot.urls)
     env.filters["quote_text"] = lambda text: str(text).rstrip(" ,")
+    env.filters["md"] = markdown_text
     return env
+
+
+# CommonMark's punctuation that starts emphasis, code, links, headings, quotes, tables.
+_MARKDOWN = re.compile(r"([\\`*_\[\]#>~|<])")
+
+
+def markdown_text(value: object) -> str:
+    """Feed text made literal for a chat platform that reads markdown (Teams, Discord): each
+    markdown character backslash-escaped, so `[bank](https://evil.example)` in a title or an
+    article cannot become a disguised link. The `(` after a `]` is escaped too, so that even
+    a renderer that ignores escapes finds no `](` standing together; other brackets stay
+    as written ("(24%)" reads as it should)."""
+    return _MARKDOWN.sub(r"\\\1", str(value)).replace("\\](", "\\]\\(")
 
 
 def template(name: str, *, template_dir: str = "") -> jinja2.Template:
@@ -85,6 +100,7 @@ def render(digest: Digest, fmt: str, template_dir: str = "") -> Rendered:
     env = environment(Path(template_dir) if template_dir else None)
     if fmt not in EMAIL_FORMATS:
         raise ValueError(f"unknown e-mail format {fmt!r}; choose one of {EMAIL_FORMATS}")
+    digest = outgoing_digest(digest)  # a subscription's own templates get safe links too
     return (_html if fmt == "html" else _text)(digest, env, subject(digest))
 
 
@@ -93,9 +109,10 @@ def subject(digest: Digest) -> str:
     return f"{digest.title}: {count} new {'item' if count == 1 else 'items'}, {_period(digest)}"
 
 
-def chat_digest(digest: Digest) -> Digest:
-    """The digest with every link passed through the one URL policy: a chat payload turns
-    links into buttons and markdown, so a javascript: link must never get there."""
+def outgoing_digest(digest: Digest) -> Digest:
+    """The digest with every link passed through the one URL policy, for every format: a
+    chat payload turns links into buttons and markdown, an e-mail into anchors (the
+    built-in templates filter links again; a subscription's own templates may not)."""
     items = tuple(replace(i, link=safe_url(i.link)) for i in digest.items)
     return replace(digest, items=items, more_link=safe_url(digest.more_link))
 

@@ -24,7 +24,7 @@ _BEACON_NAMES = _BEACON_HOSTS | {"open", "tr", "1x1", "spacer"}
 # ...or a last segment made of words one of which says it (tracking-pixel.gif, spacer_1x1.gif)
 _BEACON_WORDS = frozenset(["pixel", "beacon", "tracking", "tracker", "1x1", "spacer"])
 _WORDS = re.compile(r"[._-]")
-_SIZE = re.compile(r"\s*(\d+)\s*(?:px)?\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?)\s*(?:px)?\s*$", re.IGNORECASE)
 MAX_TRACKER_PX = 2
 
 
@@ -51,7 +51,7 @@ def is_tracking_image(src: str, width: str = "", height: str = "") -> bool:
         return True
     for size in (width, height):
         m = _SIZE.match(size)
-        if m and int(m.group(1)) <= MAX_TRACKER_PX:
+        if m and float(m.group(1)) <= MAX_TRACKER_PX:
             return True
     return looks_like_beacon(src)
 

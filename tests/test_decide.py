@@ -154,6 +154,7 @@ def test_a_healthy_feeds_plain_304_is_quiet() -> None:
 
 MOVED = replace(OK, url=NEW_URL, permanent_redirect=NEW_URL)
 MOVED_TO_404 = replace(FAILED, status=404, url=NEW_URL, permanent_redirect=NEW_URL)
+MOVED_NOT_MODIFIED = replace(NOT_MODIFIED, url=NEW_URL, permanent_redirect=NEW_URL)
 
 
 @pytest.mark.parametrize(
@@ -168,6 +169,7 @@ MOVED_TO_404 = replace(FAILED, status=404, url=NEW_URL, permanent_redirect=NEW_U
         (None, 0, MOVED_TO_404, None, RedirectVerdict.REFUSED, 0),  # a dead target
         (NEW_URL, 2, MOVED_TO_404, None, RedirectVerdict.REFUSED, 0),  # starts over
         (NEW_URL, 2, MOVED, ParseFailed("not a feed"), RedirectVerdict.REFUSED, 0),
+        (NEW_URL, 2, MOVED_NOT_MODIFIED, None, RedirectVerdict.ADOPTED, 3),  # a 304 is good
     ],
 )
 def test_permanent_redirect_is_adopted_only_when_the_new_url_serves_a_feed(

@@ -134,3 +134,17 @@ def test_alerts_for_teams_and_webhook() -> None:
             {"at": "2025-04-06T12:00:00Z", "kind": "feed_unhealthy", "message": ALERTS[0][2]}
         ]
     }
+
+
+DISGUISED = "[https://bank.example/login](https://evil.example/phish)"
+
+
+@pytest.mark.parametrize("kind", ["teams", "discord"])
+def test_feed_markdown_never_becomes_a_link(weekly: Digest, kind: str) -> None:
+    """Teams and Discord read markdown: a feed's title or text cannot make a disguised link."""
+    item = replace(
+        weekly.items[0], title=f"T]({HOSTILE}) [x", excerpt=f"Log in at {DISGUISED} today"
+    )
+    payload = json.dumps(_payloads(kind, replace(weekly, items=(item,))))
+    assert "](https://evil.example" not in payload and f"]({HOSTILE}" not in payload
+    assert "javascript:" in payload  # shown as text, escaped, not dropped

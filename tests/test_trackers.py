@@ -47,6 +47,9 @@ def test_ordinary_image_urls(url: str) -> None:
         ("0", "", True),
         ("600", "400", False),
         ("", "", False),
+        ("1.0", "1.0", True),
+        ("600.5", "2.", True),
+        ("2.5", "300", False),
     ],
 )
 def test_tiny_images_are_trackers(width: str, height: str, tracking: bool) -> None:

@@ -156,10 +156,16 @@ class OutboxMixin(ArchiveBase):
                     held[sub_id] = done.rowcount
         return held
 
-    def finish_deliveries(self, finished: Sequence[Finish]) -> None:
+    def finish_deliveries(self, finished: Sequence[Finish]) -> int:
         """Record what bot.deliver.decide decided, in one transaction: sent (only now, after
         it succeeded), failed or unknown with a retry time, or dead. Chat deliveries also
-        record how many of their parts went out."""
+        record how many of their parts went out.
+
+        Only a row still `sending` under the claim the outcome belongs to is written (the
+        attempt count is the fencing token): when a lease expired mid-send and another
+        worker claimed the row, that worker's outcome is the one that counts, and a late
+        one from the first must not turn its `sent` back into `failed` (a resend). Returns
+        how many outcomes came too late to record."""
         now = datetime.now(UTC)
         d = schema.deliveries
         # one executemany per shape of update (a statement per row was a tenth of a batch)
@@ -167,12 +173,22 @@ class OutboxMixin(ArchiveBase):
         for finish in finished:
             values = _finish_values(finish, now) | {"lease_until": None}
             shapes.setdefault(tuple(sorted(values)), []).append(
-                {f"v_{k}": v for k, v in values.items()} | {"v_id": finish.delivery_id}
+                {f"v_{k}": v for k, v in values.items()}
+                | {"v_id": finish.delivery_id, "v_attempt": finish.attempt}
             )
+        written = 0
         with self._write() as conn:
             for columns, rows in shapes.items():
-                update = d.update().where(d.c.id == sa.bindparam("v_id"))
-                conn.execute(update.values({c: sa.bindparam(f"v_{c}") for c in columns}), rows)
+                update = d.update().where(
+                    d.c.id == sa.bindparam("v_id"),
+                    d.c.state == S.SENDING.value,
+                    d.c.attempts == sa.bindparam("v_attempt"),
+                )
+                # sqlite3 and psycopg 3 both sum an executemany's rowcount
+                written += conn.execute(
+                    update.values({c: sa.bindparam(f"v_{c}") for c in columns}), rows
+                ).rowcount
+        return len(finished) - written
 
     def cancel_delivery(self, delivery_id: int, reason: str) -> None:
         """Not to be sent after all (the address unsubscribed after it was queued)."""

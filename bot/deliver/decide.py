@@ -30,15 +30,30 @@ def decide(
     outcome, parts = result.outcome, result.parts_sent
     if isinstance(outcome, Sent):
         return Finish(
-            delivery.id, DeliveryState.SENT, message_id=outcome.message_id, parts_sent=parts
+            delivery.id,
+            DeliveryState.SENT,
+            delivery.attempts,
+            message_id=outcome.message_id,
+            parts_sent=parts,
         )
     if isinstance(outcome, Dead):
-        return Finish(delivery.id, DeliveryState.DEAD, error=outcome.reason, parts_sent=parts)
+        return Finish(
+            delivery.id,
+            DeliveryState.DEAD,
+            delivery.attempts,
+            error=outcome.reason,
+            parts_sent=parts,
+        )
     unknown = isinstance(outcome, Unknown)
     if now - delivery.period_end >= GIVE_UP_AFTER:
         error = f"{outcome.error} (gave up: still failing {GIVE_UP_AFTER.days} days on)"
         return Finish(
-            delivery.id, DeliveryState.DEAD, error=error, uncertain=unknown, parts_sent=parts
+            delivery.id,
+            DeliveryState.DEAD,
+            delivery.attempts,
+            error=error,
+            uncertain=unknown,
+            parts_sent=parts,
         )
     delay = backoff(max(1, delivery.attempts), low=RETRY_MIN, high=RETRY_MAX, rng=rng)
     if isinstance(outcome, Retry) and outcome.after is not None:
@@ -46,6 +61,7 @@ def decide(
     return Finish(
         delivery.id,
         DeliveryState.UNKNOWN if unknown else DeliveryState.FAILED,
+        delivery.attempts,
         error=outcome.error,
         retry_at=now + timedelta(seconds=delay),
         uncertain=unknown,

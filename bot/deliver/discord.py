@@ -43,13 +43,13 @@ class Discord:
         render.check_templates(["discord_item.j2"], template_dir=template_dir)
 
     def render(self, digest: Digest, *, template_dir: str = "") -> Rendered:
-        digest = render.chat_digest(digest)
+        digest = render.outgoing_digest(digest)
         template = render.template("discord_item.j2", template_dir=template_dir)
         messages: list[list[dict[str, Any]]] = [[]]
         sizes = [0]
         for item in digest.items:
             embed: dict[str, Any] = {
-                "title": shorten(item.title, MAX_TITLE),
+                "title": shorten(render.markdown_text(item.title), MAX_TITLE),
                 "description": render.shorten_keep_lines(
                     template.render(item=item), MAX_DESCRIPTION
                 ),

@@ -51,7 +51,7 @@ class Slack:
         render.check_templates(["slack_item.j2"], env=_environment(template_dir))
 
     def render(self, digest: Digest, *, template_dir: str = "") -> Rendered:
-        digest = render.chat_digest(digest)
+        digest = render.outgoing_digest(digest)
         template = _environment(template_dir).get_template("slack_item.j2")
         subject = render.subject(digest)
         title = {"type": "plain_text", "text": shorten(subject, MAX_HEADER)}

@@ -202,6 +202,10 @@ class _Lane:
         self.cfg, self.on_result = cfg, on_result
         self.where = f"smtp {cfg.host}:{cfg.port}"
         self.client: smtplib.SMTP | None = None
+        # Once the server could not be reached, the lane's other messages wait for the next
+        # batch instead of each waiting out its own connect timeout (1,000 messages behind
+        # a silent server would hold the worker, and its leases, for hours).
+        self.down: Retry | None = None
 
     def send_all(self, messages: Sequence[Outgoing]) -> list[DeliveryResult]:
         results: list[DeliveryResult] = []
@@ -217,16 +221,21 @@ class _Lane:
     def _send(self, out: Outgoing) -> Outcome:
         if out.problem:
             return Dead(f"{self.where}: {out.problem}")
+        if self.down is not None:
+            return self.down
         try:
             client = self.client = self.client or connect(self.cfg)
         except ConfigError as exc:  # checked before claiming; a file changed since?
-            return Retry(f"{self.where}: {exc}")
+            self.down = Retry(f"{self.where}: {exc}")
+            return self.down
         except smtplib.SMTPResponseException as exc:  # a refused greeting or login
             self._close()
-            return Retry(f"{self.where}: {exc.smtp_code} {_text(exc.smtp_error)}")
+            self.down = Retry(f"{self.where}: {exc.smtp_code} {_text(exc.smtp_error)}")
+            return self.down
         except Exception as exc:  # nothing of this message left
             self._close()
-            return Retry(f"{self.where}: {describe(exc)}")
+            self.down = Retry(f"{self.where}: {describe(exc)}")
+            return self.down
         if out.utf8 and not client.has_extn("smtputf8"):
             return Dead(
                 f"{self.where}: the server does not offer SMTPUTF8, which the non-ASCII "
@@ -287,7 +296,7 @@ def describe(exc: BaseException) -> str:
     """A failure in the operator's words: "connection refused", not the errno."""
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, TimeoutError) or "timed out" in str(exc):  # smtplib wraps timeouts
         return f"no answer within {TIMEOUT:g} s"
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return "the server closed the connection"

@@ -30,14 +30,15 @@ class Teams:
         render.check_templates(["teams_item.j2"], template_dir=template_dir)
 
     def render(self, digest: Digest, *, template_dir: str = "") -> Rendered:
-        digest = render.chat_digest(digest)
+        digest = render.outgoing_digest(digest)
         template = render.template("teams_item.j2", template_dir=template_dir)
         subject = render.subject(digest)
         items = list(digest.items)
         while True:
             body: list[dict[str, Any]] = [_text(subject, weight="Bolder", size="Medium")]
             for item in items:
-                title = f"[{item.title}]({item.link})" if item.link else item.title
+                name = render.markdown_text(item.title)  # feed text: never markdown of its own
+                title = f"[{name}]({item.link})" if item.link else name
                 body.append(_text(title, weight="Bolder", spacing="Large"))
                 body.append(_text(template.render(item=item).strip()))
             omitted = len(digest.items) - len(items)

@@ -35,7 +35,7 @@ class Webhook:
     def render(self, digest: Digest, *, template_dir: str = "") -> Rendered:
         """The body documented in docs/WEBHOOK.md. `period` is the range of the items' own
         dates (see digest.build), not the schedule's."""
-        digest = render.chat_digest(digest)
+        digest = render.outgoing_digest(digest)
         subject = render.subject(digest)
         payload = {
             "subscription": digest.subscription,

@@ -511,7 +511,9 @@ def _record(
             )
         elif finish.state is not DeliveryState.SENT:
             log.warning(f"delivery {finish.state}", extra={**where, "error": finish.error})
-    archive.finish_deliveries(finished)
+    late = archive.finish_deliveries(finished)
+    if late:  # the lease ran out mid-send and another worker took the rows over
+        log.warning("outcomes recorded too late", extra={"count": late})
     for message in dead:  # after the rows: an alert never names a delivery still in flight
         archive.record_event("delivery_dead", message)
     return counts
