@@ -220,7 +220,8 @@ class Fetcher:
         reason = forbidden_reason(address)
         if reason and not allow_private:
             raise _Refused(
-                f"refused {host}: {reason}; set allow_private = true for this feed if intended"
+                f"refused {host}: {reason}; if intended, set allow_private = true for this "
+                "feed (--allow-private on the command line)"
             )
         target = httpx.URL(url).copy_with(host=address)
         headers = {**headers, "Host": parts.netloc.rsplit("@", 1)[-1]}

@@ -67,7 +67,8 @@ def _walk(
         if not url:
             raise ParseError(source, f"outline {title!r}: xmlUrl {xml_url!r} is not http(s)")
         categories = [c for c in (outline.get("category") or "").split(",") if c.strip()]
-        tags = _tags([*folders, *(c.strip().strip("/").split("/")[-1] for c in categories)])
+        paths = (c.strip().strip("/").split("/") for c in categories)  # "/News/UK": news, uk
+        tags = _tags([*folders, *(part for path in paths for part in path)])
         out.append(OpmlFeed(url, title, safe_url(outline.get("htmlUrl")), tags))
 
 

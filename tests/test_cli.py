@@ -283,3 +283,31 @@ def test_digest_preview_writes_file(cli, tmp_path: Path) -> None:  # type: ignor
 def test_digest_preview_unknown_subscription(cli) -> None:  # type: ignore[no-untyped-def]
     code, _, err = cli("digest", "preview", "weekly")
     assert code == 1 and err.startswith("reportbot: error: no subscription with id 'weekly'")
+
+
+def test_archive_show_prints_a_title_with_markup_characters_as_text(
+    cli, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    feed = tmp_path / "odd.xml"
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        "<link>https://odd.example/</link><description>d</description>"
+        "<item><title>Oops [/bold] closing [link=https://evil.example]x[/link]</title>"
+        "<link>https://odd.example/1</link><guid>https://odd.example/1</guid>"
+        "<description>text</description></item></channel></rss>",
+        encoding="utf-8",
+    )
+    assert cli("import", str(feed))[0] == 0
+    code, out, err = cli("archive", "show", "https://odd.example/1")
+    assert code == 0, err
+    assert "Oops [/bold] closing [link=https://evil.example]x[/link]" in out
+
+
+def test_a_database_url_naming_a_missing_folder_is_an_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'x.db'}"
+    code = run(["--database", url, "status"])
+    _, err = capsys.readouterr()
+    assert code == 1 and "does not exist: check the database URL" in err
+    assert not (tmp_path / "no-such-folder").exists()

@@ -78,7 +78,14 @@ def engine_for(url: str) -> Engine:
     if sa_url.get_backend_name() != "sqlite":
         return sa.create_engine(sa_url, pool_pre_ping=True)
     if sa_url.database and sa_url.database != ":memory:":
-        Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(sa_url.database).parent
+        if url == DEFAULT_URL:  # the embedded default's state/ folder is made on first use
+            folder.mkdir(parents=True, exist_ok=True)
+        elif not folder.is_dir():  # a typo must not start an empty archive somewhere new
+            raise ArchiveError(
+                f"database folder {folder} does not exist: check the database URL "
+                "(--database, $REPORTBOT_DATABASE_URL or [archive] url)"
+            )
     engine = sa.create_engine(sa_url, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
 
     @sa.event.listens_for(engine, "connect")

@@ -212,7 +212,7 @@ def archive_show(ctx: Context, guid: str) -> None:
 def _show(stored: StoredItem) -> None:
     item = stored.item
     console = Console()
-    console.rule(item.title)
+    console.rule(escape(item.title))  # a feed's title is text, not rich markup
     rows = [
         ("feed", stored.feed_key),
         ("guid", item.guid),

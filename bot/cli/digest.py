@@ -147,7 +147,7 @@ def deliveries_group(click_ctx: click.Context, state: str | None) -> None:
             d.period_end.strftime("%Y-%m-%d %H:%M"),
             d.state.value,
             str(d.attempts),
-            escape((d.last_error or "")[:80]),
+            escape(d.last_error or ""),  # whole: its end says what to fix (wrapped)
         )
     Console().print(table)
 
