@@ -11,26 +11,32 @@ from bot.extract.quotes import find_quotes
 from bot.extract.text import RecurringIndex, analyse
 from bot.models import Extraction, Figure, Quote
 
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 
 
 __all__ = ["EXTRACTOR_VERSION", "RecurringIndex", "extract", "top_figures", "top_quote"]
 
 
-def extract(text: str, recurring: RecurringIndex | None = None) -> Extraction:
+def extract(
+    text: str, recurring: RecurringIndex | None = None, *, title: str = ""
+) -> Extraction:
     """Figures and quotes of one article (plain text or HTML). `recurring` indexes the texts
-    of the feed's items, to recognise boilerplate that repeats across them."""
+    of the feed's items, to recognise boilerplate that repeats across them; `title` (the
+    headline, and the summary or standfirst if any) marks the figures the article leads with."""
     article = analyse(text, recurring)
     return Extraction(
         version=EXTRACTOR_VERSION,
-        figures=tuple(find_figures(article)),
+        figures=tuple(find_figures(article, title)),
         quotes=tuple(find_quotes(article)),
     )
 
 
 def top_figures(extraction: Extraction, n: int = 3) -> list[Figure]:
-    """The n most salient figures, in the order the article gives them."""
-    ranked = sorted(extraction.figures, key=lambda f: (-f.salience, f.start))[:n]
+    """The n most salient core figures, in the order the article gives them. Narrative
+    numbers (core False) never reach a digest; facts stored before the extractor decided
+    core (None) are ranked as they were."""
+    shown = [f for f in extraction.figures if f.core is not False]
+    ranked = sorted(shown, key=lambda f: (-f.salience, f.start))[:n]
     return sorted(ranked, key=lambda f: f.start)
 
 

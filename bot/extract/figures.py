@@ -172,7 +172,7 @@ _WHAT_BEFORE_WORD = re.compile(r"[A-Za-z][\w’'-]*")
 _NEXT_WORD = re.compile(r"\s*([A-Za-z’'-]+)")
 
 
-def find_figures(article: Article) -> Iterator[Figure]:
+def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
     text = article.text
     excluded = _excluded_spans(text)
     excluded_starts = [s for s, _ in excluded]
