@@ -1,0 +1,297 @@
+"""Who is who in an article: people with their roles, organisations, and who published the
+report the article is about — so a quote's speaker can be resolved from "Hudson", "she",
+"the panel" or "the report" to the name the article gives.
+
+Roles come from any appositive in the article ("panel chair Annie Hudson", "Annie Hudson,
+chair of the panel,"), not only from the quote's own tag. A report, survey or finding speaks
+for the organisation that published it: the one named as its author ("the Panel's annual
+report", "a report by X", "rated inadequate by Ofsted"), else the first organisation named.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from bot.models import SpeakerKind
+
+# Words that make a capitalised word a title or job, not part of a person's name.
+ROLE_WORDS = frozenset(
+    "minister secretary chair chairman chairwoman chairperson chief executive director leader "
+    "head manager officer member worker visitor caseworker inspector detective sergeant "
+    "constable superintendent commissioner president founder co-founder spokesperson spokesman "
+    "spokeswoman headteacher headmaster headmistress teacher principal mayor mp mep lead "
+    "adviser advisor consultant reviewer scrutineer researcher fellow economist analyst "
+    "campaigner parent mother father mum dad grandmother grandfather grandparent carer nurse "
+    "doctor barrister solicitor lawyer judge trustee coordinator partner deputy assistant "
+    "senior clinical lecturer author editor governor owner volunteer nan grandad opposition "
+    "cabinet".split()
+)
+HONORIFICS = frozenset(
+    "dr prof professor cllr councillor mr mrs ms miss sir dame lord lady baroness rev "
+    "reverend di dci ds pc".split()
+)
+# Head nouns of organisations ("Child Safeguarding Practice Review Panel").
+ORG_HEADS = frozenset(
+    "panel council department trust charity foundation institute network union association "
+    "alliance commission committee forum group partnership partnerships service services "
+    "agency authority ministry office observatory society centre center federation board "
+    "police government nhs university college inspectorate ofsted cafcass court coalition "
+    "fund unit team initiative project party parliament executive assembly action".split()
+)
+# What a report-like subject is called: it speaks for its publisher.
+REPORT_NOUNS = frozenset(
+    "report reports review reviews survey surveys study research analysis findings data "
+    "figures paper briefing inquiry evaluation audit statistics guidance plan statement "
+    "inspection inspectors researchers authors watchdog".split()
+)
+_CAP = r"[A-Z][\w’'&-]*"
+# A capitalised run, with the small words names carry: "Department for Education",
+# "Royal Society of Arts", "Child Safeguarding Practice Review Panel".
+_ORG_RUN = re.compile(rf"{_CAP}(?:\s+(?:(?:of|for|and|on|in|the|&)\s+)*{_CAP})*")
+_PERSON = re.compile(r"(?=(?<![\w’'-])([A-Z][a-z]+(?:-[A-Z][a-z]+)?) ((?:(?:de|van|von|der|le|la) )?"
+                     r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?|O’[A-Z][a-z]+))(?![\w-]))")
+_BEFORE_WORDS = re.compile(r"((?:[\w’'-]+\s+){0,6})$")
+_APPOSITIVE = re.compile(r",\s+((?:the|a|an|its|his|her|their)\s+)?([^,.;:“”‘\"]{3,140}?)(?=,|\.|;|$)")
+_NOT_ROLE = re.compile(r"^(?:who|which|whose|whom|from|aged|\d|and|but|said|says|told|when|where)\b",
+                       re.IGNORECASE)
+_PUBLISHED_BY = re.compile(
+    rf"\b(?:report|review|survey|analysis|research|study|studies|data|figures|findings|"
+    rf"rated|judged|inspected|published|released|commissioned|produced|conducted|"
+    rf"carried out|compiled)\s+(?:[\w’'-]+\s+){{0,3}}?(?:by|from)\s+(?:the\s+)?({_ORG_RUN.pattern})"
+)
+_POSSESSIVE_REPORT = re.compile(
+    rf"({_ORG_RUN.pattern})[’']s?\s+(?:(?:own|new|latest|annual|first|recent|\w+)\s+)?"
+    r"(?:report|review|survey|analysis|research|study|data|figures|findings|guidance|plan|"
+    r"statement|briefing|inquiry|evaluation|audit|inspection)\b"
+)
+_ORG_PUBLISHED = re.compile(
+    rf"({_ORG_RUN.pattern})\s+(?:has\s+|have\s+)?(?:published|released|surveyed|analysed|"
+    r"examined|commissioned)\b"
+)
+
+
+@dataclass(frozen=True)
+class Speaker:
+    name: str
+    role: str
+    kind: SpeakerKind
+
+
+def split_role(name: str) -> tuple[str, str]:
+    """ "Children’s Minister Laura Kendrick" → ("Laura Kendrick", "Children’s Minister"):
+    leading capitalised job words are a role, honorifics stay with the name."""
+    words = name.split()
+    cut = 0
+    for i, w in enumerate(words[:-1]):
+        low = w.lower().strip(",")
+        if low not in HONORIFICS and (low in ROLE_WORDS or low.endswith(("’s", "'s"))):
+            cut = i + 1
+    rest = words[cut:]
+    if len(rest) < 2:
+        return name, ""
+    return " ".join(rest), " ".join(words[:cut])
+
+
+def bare_name(name: str) -> str:
+    """The name without its honorifics: "Professor Ruth Castellano" → "Ruth Castellano"."""
+    words = name.split()
+    while len(words) > 1 and words[0].lower().rstrip(".") in HONORIFICS:
+        words = words[1:]
+    return " ".join(words)
+
+
+class Cast:
+    """The article's people (full name → role, surname → full name, where each is named)
+    and organisations, found once per article."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.full: dict[str, str] = {}  # surname (and "First Last") -> full name
+        self.roles: dict[str, str] = {}  # full name -> role
+        self.mentions: list[tuple[int, str]] = []  # (position, full name), in order
+        self._orgs: list[tuple[int, str]] | None = None
+        self._publisher: str | None = None
+        for m in _PERSON.finditer(text):
+            first, full = m.group(1), f"{m.group(1)} {m.group(2)}"
+            if first.lower() in ROLE_WORDS or first.lower() in HONORIFICS:
+                continue
+            if _is_org_words(full) or first in _NOT_FIRST_NAMES:
+                continue
+            surname = m.group(3)
+            known = self.full.setdefault(surname, full)
+            self.full.setdefault(full, known)
+            self.mentions.append((m.start(1), known))
+            end = m.start(1) + len(full)
+            if known not in self.roles or not self.roles[known]:
+                role = _role_around(text, m.start(1), end)
+                if role:
+                    self.roles[known] = role
+        self._mention_at = [p for p, _ in self.mentions]
+
+    def person(self, name: str, role: str = "") -> Speaker:
+        """A person named in a tag: the full name the article gives, the role from anywhere."""
+        plain = bare_name(name)
+        words = plain.split()
+        full = self.full.get(plain) or (self.full.get(words[-1]) if len(words) == 1 else None)
+        if full is None and len(words) == 1:
+            full = plain
+        full = full or name
+        return Speaker(full, role or self.roles.get(full, ""), "person")
+
+    def is_known_surname(self, word: str) -> bool:
+        return bare_name(word) in self.full
+
+    def last_person_before(self, at: int) -> Speaker | None:
+        k = bisect.bisect_left(self._mention_at, at) - 1
+        if k < 0:
+            return None
+        name = self.mentions[k][1]
+        return Speaker(name, self.roles.get(name, ""), "person")
+
+    def orgs(self) -> list[tuple[int, str]]:
+        """Organisation names with where they first appear."""
+        if self._orgs is None:
+            seen: dict[str, int] = {}
+            for m in _ORG_RUN.finditer(self.text):
+                name = _trim_org(m.group(0))
+                if name and _is_org_words(name) and name not in seen:
+                    seen[name] = m.start()
+            self._orgs = sorted((p, n) for n, p in seen.items())
+        return self._orgs
+
+    def org_named(self, head: str) -> str:
+        """The organisation the article names with this head noun ("panel" → "Child
+        Safeguarding Practice Review Panel"), or "" when it names none."""
+        head = head.lower()
+        for _, name in self.orgs():
+            words = name.lower().split()
+            if len(words) > 1 and (words[-1] == head or words[0] == head):
+                return name
+        low = self.text.lower()
+        at = low.find(f"’s {head}")
+        if at < 0:
+            at = low.find(f"'s {head}")
+        if at > 0:  # "the council's scrutiny committee": a named but lower-case body
+            start = low.rfind(" the ", max(0, at - 40), at)
+            if start >= 0:
+                return self.text[start + 1 : at + 3 + len(head)]
+        return ""
+
+    def publisher(self) -> str:
+        """Who published the report the article is about."""
+        if self._publisher is None:
+            self._publisher = ""
+            for pattern in (_POSSESSIVE_REPORT, _PUBLISHED_BY, _ORG_PUBLISHED):
+                for m in pattern.finditer(self.text):
+                    name = _trim_org(m.group(1))
+                    if name and not _is_person_name(name, self):
+                        self._publisher = name
+                        break
+                if self._publisher:
+                    break
+            if not self._publisher and self.orgs():
+                self._publisher = self.orgs()[0][1]
+        return self._publisher
+
+    def organisation(self, phrase: str) -> Speaker | None:
+        """An organisation or report named by a subject phrase."""
+        phrase = phrase.strip(" ,")
+        m = _POSSESSIVE_REPORT.search(phrase)
+        if m and _trim_org(m.group(1)):
+            return Speaker(_trim_org(m.group(1)), "", "report")
+        words = [w.lower().strip("’'") for w in phrase.split()]
+        if not words:
+            return None
+        head = words[-1]
+        generic = len(words) <= 4 and all(
+            w in ("the", "a", "an", "its", "their", "this", "our", "new", "latest", "annual",
+                  "own", "full", "final") or w == head
+            for w in words
+        )
+        if generic:
+            if head in REPORT_NOUNS:
+                name = self.publisher()
+                return Speaker(name, "", "report") if name else None
+            if head in ORG_HEADS:
+                name = self.org_named(head)
+                return Speaker(name or _strip_article(phrase), "", "organisation")
+            return None
+        caps = [m.group(0) for m in _ORG_RUN.finditer(phrase)]
+        for cand in reversed(caps):
+            name = _trim_org(cand)
+            if name and (_is_org_words(name) or name.isupper() or name in dict(
+                    (n, p) for p, n in self.orgs())):
+                kind: SpeakerKind = "report" if head in REPORT_NOUNS else "organisation"
+                return Speaker(name, "", kind)
+        if head in ORG_HEADS or head in REPORT_NOUNS:
+            return Speaker(_strip_article(phrase), "", "organisation")
+        return None
+
+
+_NOT_FIRST_NAMES = frozenset(
+    "The A An In On At Its Their His Her This That These Those But And Central Great Local "
+    "National Education Children Child Social Home Chief Executive President Director Sector "
+    "Association Department Race Labour Tory Tories Crown High Royal North South East West "
+    "New Old Young Family Safeguarding Practice Review Public Health Care Mental Police "
+    "Borough City County District Town Primary Secondary Special Youth Justice Early Help "
+    "Our We Ofsted Government Court Street Road Lane Hall".split()
+)
+
+
+def _is_org_words(name: str) -> bool:
+    return any(w.lower().strip("’'s") in ORG_HEADS or w.lower() in ORG_HEADS for w in name.split())
+
+
+def _is_person_name(name: str, cast: Cast) -> bool:
+    return bare_name(name) in cast.full
+
+
+def _trim_org(name: str) -> str:
+    words = name.split()
+    while words and (words[0].lower() in ("the", "a", "an", "and", "of", "for", "in", "on")
+                     or words[0] in _SENTENCE_OPENERS):
+        words = words[1:]
+    while words and words[-1].lower() in ("the", "and", "of", "for", "in", "on", "&"):
+        words = words[:-1]
+    if words and words[-1].endswith(("’s", "'s")):
+        words[-1] = words[-1][:-2]
+    return " ".join(words)
+
+
+_SENTENCE_OPENERS = frozenset("In On At But And However Meanwhile Nationally Locally".split())
+
+
+def _strip_article(phrase: str) -> str:
+    return re.sub(r"^(?:the|a|an|its|their)\s+", "", phrase.strip(), flags=re.IGNORECASE)
+
+
+def _role_around(text: str, start: int, end: int) -> str:
+    """A role stated next to a name: job words just before it ("panel chair Annie Hudson",
+    "Children’s Minister Laura Kendrick") or an appositive after it ("Annie Hudson, chair
+    of the panel,")."""
+    m = _APPOSITIVE.match(text, end, min(len(text), end + 160))
+    if m and not _NOT_ROLE.match(m.group(2)) and _has_role_word(m.group(2)):
+        return m.group(2).strip()
+    before = text[max(0, start - 60) : start]
+    words = _BEFORE_WORDS.search(before)
+    if words:
+        run = words.group(1).split()
+        kept: list[str] = []
+        for w in reversed(run):
+            low = w.lower().strip(",")
+            if w.endswith(",") or low in ("the", "said", "says", "and", "by", "with", "to", "of"):
+                break
+            if low in HONORIFICS and not kept:
+                continue
+            kept.insert(0, w)
+        while kept and kept[0].lower() in ("a", "an", "its", "their", "his", "her", "our"):
+            kept = kept[1:]
+        if kept and _has_role_word(" ".join(kept)):
+            return " ".join(kept)
+    return ""
+
+
+def _has_role_word(phrase: str) -> bool:
+    return any(w.lower().strip(",’'") in ROLE_WORDS for w in phrase.split())
