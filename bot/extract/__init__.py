@@ -17,9 +17,7 @@ EXTRACTOR_VERSION = "2"
 __all__ = ["EXTRACTOR_VERSION", "RecurringIndex", "extract", "top_figures", "top_quote"]
 
 
-def extract(
-    text: str, recurring: RecurringIndex | None = None, *, title: str = ""
-) -> Extraction:
+def extract(text: str, recurring: RecurringIndex | None = None, *, title: str = "") -> Extraction:
     """Figures and quotes of one article (plain text or HTML). `recurring` indexes the texts
     of the feed's items, to recognise boilerplate that repeats across them; `title` (the
     headline, and the summary or standfirst if any) marks the figures the article leads with."""

@@ -19,8 +19,14 @@ import bisect
 import re
 from collections.abc import Iterator
 
-from bot.extract.speakers import Cast, Speaker, split_role
-from bot.extract.speakers import _has_role_word, _NOT_ROLE
+from bot.extract.speakers import (
+    _NOT_ROLE,
+    Cast,
+    Speaker,
+    _has_role_word,
+    possessive_report,
+    split_role,
+)
 from bot.extract.text import Article, Block, Sentence, alternation
 from bot.models import Quote
 
@@ -48,7 +54,7 @@ _VERB = re.compile(rf"\b(?:{alternation(_VERBS.split('|'))})\b")
 _TRAILING_NAME = re.compile(rf"(?:^|\s)({_NAME})$")
 _ACCORDING = re.compile(r"\baccording to (?P<subj>[^,.;:“”‘\"]+)", re.IGNORECASE)
 _MARKS = re.compile(r"[“”\"‘’]")
-_OPENERS = "“\"‘"
+_OPENERS = '“"‘'
 _PRONOUNS = {"he": "person", "she": "person", "it": "org", "they": "any"}
 _ORG_WORDS = re.compile(
     r"\b(?:panel|council|department|association|partnerships?|centre|center|government|office|"
@@ -76,17 +82,20 @@ class _Speakers:
         self.last: Speaker | None = None
         self.last_org: Speaker | None = None
         self.at = 0  # where the quote being attributed starts
+        self.spoken: set[str] = set()
 
     def note(self, speaker: Speaker) -> Speaker:
         if speaker.kind != "person":
             self.last_org = speaker
+        else:
+            self.spoken.add(speaker.name)
         self.last = speaker
         return speaker
 
     def pronoun(self, word: str) -> Speaker | None:
         want = _PRONOUNS[word.lower()]
         if want == "person":
-            return self.cast.last_person_before(self.at)
+            return self.cast.last_person_before(self.at, self.spoken)
         if want == "org":
             if self.last_org is not None:
                 return self.last_org
@@ -131,10 +140,9 @@ def find_quotes(article: Article) -> Iterator[Quote]:
                 s = block_sentences[noted]
                 _note_reported_speech(text, s.start, s.end, speakers, verbs)
                 noted += 1
-            s_start = max(block_sentences[k].start if block_sentences else start - 1,
-                          prev_end)
+            s_start = max(block_sentences[k].start if block_sentences else start - 1, prev_end)
             s_end = max(block_sentences[k_end].end if block_sentences else end, end)
-            if not text[end + 1 : s_end].strip(" ,.”’\"") and k_end + 1 < len(block_sentences):
+            if not text[end + 1 : s_end].strip(' ,.”’"') and k_end + 1 < len(block_sentences):
                 s_end = _with_tag_sentence(text, block_sentences[k_end + 1], s_end)
             kind = _kind(text, s_start, start, end, s_end)
             speakers.at = start
@@ -198,11 +206,15 @@ def _quote_spans(text: str, block: Block) -> tuple[list[tuple[int, int]], bool]:
     style = ""
     for n, (i, ch) in enumerate(marks):
         if open_at is None:
-            if ch == "“" or (ch == '"' and _opens(text, i)) or (ch == "‘" and _single_opens(text, i)):
+            if (
+                ch == "“"
+                or (ch == '"' and _opens(text, i))
+                or (ch == "‘" and _single_opens(text, i))
+            ):
                 open_at, style = i + 1, ch
             continue
         closes = (
-            (style == "“" and ch in "”\"")
+            (style == "“" and ch in '”"')
             or (style == '"' and ch == '"')
             or (style == "‘" and ch == "’" and _single_closes(text, i, marks[n + 1 :]))
         )
@@ -263,7 +275,7 @@ def _kind(text: str, s_start: int, start: int, end: int, s_end: int) -> str:
     opens = (not lead or lead.endswith((":", "…"))) and text[start : start + 1].isupper()
     if not opens:
         return "fragment"
-    rest = text[end + 1 : s_end].strip(" .,”’\"")
+    rest = text[end + 1 : s_end].strip(' .,”’"')
     if not rest or rest.startswith(tuple(_OPENERS)) or _TAG_AFTER.match(text[end + 1 : s_end]):
         return "full"
     return "fragment"
@@ -345,6 +357,9 @@ def _speaker_from(subject: str, speakers: _Speakers) -> Speaker | None:
         return speakers.pronoun(words[0])
     if len(words) <= 3 and cast.is_known_surname(subject):  # "Smith", "Ms Beckett"
         return cast.person(subject)
+    report = cast.organisation(subject) if possessive_report(subject) else None
+    if report is not None:  # "The Brightwater Trust’s review of …, published in …,"
+        return report
     parts = [p.strip() for p in _COMMA.split(subject) if p.strip()]
     if len(parts) > 1 and _LIST_TAIL.match(parts[-1]) and _ORG_WORDS.search(parts[-1]):
         # "Central Bedfordshire, Suffolk, and Norfolk’s safeguarding children partnerships"
@@ -354,20 +369,18 @@ def _speaker_from(subject: str, speakers: _Speakers) -> Speaker | None:
         name = _trailing_name(parts[k])
         if not name:
             continue
-        person, job = split_role(name)
-        if not _looks_like_person(person) and not (
-            len(person.split()) == 1 and cast.is_known_surname(person)
-        ):
+        person, job = _known_person(name, cast)
+        if not person:
             continue
         title = parts[k][: len(parts[k]) - len(name)].strip(" ,")
         title = " ".join(t for t in (_LEAD_CONJUNCTION.sub("", title), job) if t)
         after = [p for p in parts[k + 1 :] if not _NOT_ROLE.match(p)]
         role = _ROLE_LEAD.sub("", title) or ", ".join(after)
-        if not role and k > 0 and not parts[k - 1][:1].isupper() is False:
-            role = parts[k - 1] if _has_role_word(parts[k - 1]) else ""
+        if not role and k > 0 and _has_role_word(parts[k - 1]):
+            role = parts[k - 1]  # "The charity’s chief executive, Tom Reyes, said"
         return cast.person(person, _ROLE_LEAD.sub("", role) if role else "")
-    head = parts[-1]
-    org = cast.organisation(head)
+    head = _LEAD_CONJUNCTION.sub("", parts[-1])
+    org = cast.organisation(head, speakers.last_org)
     if org is not None:
         return org
     name = _trailing_name(head)
@@ -378,6 +391,19 @@ def _speaker_from(subject: str, speakers: _Speakers) -> Speaker | None:
     if name and len(name.split()) <= 8:
         return Speaker(name, "", "organisation")
     return None
+
+
+def _known_person(name: str, cast: Cast) -> tuple[str, str]:
+    """The person in a capitalised run and the job words before them ("Minister for Youth Sam
+    Adeyemi" → "Sam Adeyemi"): the longest tail the article uses as a person's name."""
+    person, job = split_role(name)
+    words = person.split()
+    for i in range(len(words)):
+        tail = " ".join(words[i:])
+        if cast.is_known_surname(tail) and (len(words) - i > 1 or i == 0):
+            lead = " ".join(words[:i])
+            return tail, " ".join(t for t in (job, lead) if t)
+    return "", ""
 
 
 def _trailing_name(phrase: str) -> str:

@@ -38,8 +38,11 @@ ORG_HEADS = frozenset(
     "alliance commission committee forum group partnership partnerships service services "
     "agency authority ministry office observatory society centre center federation board "
     "police government nhs university college inspectorate ofsted cafcass court coalition "
-    "fund unit team initiative project party parliament executive assembly action".split()
+    "fund unit team initiative project party parliament executive assembly action academy "
+    "school schools hospital clinic church club library company ltd limited plc bank press news "
+    "times post chronicle herald courier gazette mirror echo standard".split()
 )
+SPOKESPEOPLE = frozenset("spokesperson spokesman spokeswoman spokespeople".split())
 # What a report-like subject is called: it speaks for its publisher.
 REPORT_NOUNS = frozenset(
     "report reports review reviews survey surveys study research analysis findings data "
@@ -50,12 +53,17 @@ _CAP = r"[A-Z][\w’'&-]*"
 # A capitalised run, with the small words names carry: "Department for Education",
 # "Royal Society of Arts", "Child Safeguarding Practice Review Panel".
 _ORG_RUN = re.compile(rf"{_CAP}(?:\s+(?:(?:of|for|and|on|in|the|&)\s+)*{_CAP})*")
-_PERSON = re.compile(r"(?=(?<![\w’'-])([A-Z][a-z]+(?:-[A-Z][a-z]+)?) ((?:(?:de|van|von|der|le|la) )?"
-                     r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?|O’[A-Z][a-z]+))(?![\w-]))")
+_PERSON = re.compile(
+    r"(?=(?<![\w’'-])([A-Z][a-z]+(?:-[A-Z][a-z]+)?) ((?:(?:de|van|von|der|le|la) )?"
+    r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?|O’[A-Z][a-z]+))(?![\w-])(?!\s+[A-Z])(?![’']\s+[A-Z]))"
+)
 _BEFORE_WORDS = re.compile(r"((?:[\w’'-]+\s+){0,6})$")
-_APPOSITIVE = re.compile(r",\s+((?:the|a|an|its|his|her|their)\s+)?([^,.;:“”‘\"]{3,140}?)(?=,|\.|;|$)")
-_NOT_ROLE = re.compile(r"^(?:who|which|whose|whom|from|aged|\d|and|but|said|says|told|when|where)\b",
-                       re.IGNORECASE)
+_APPOSITIVE = re.compile(
+    r",\s+((?:the|a|an|its|his|her|their)\s+)?([^,.;:“”‘\"]{3,140}?)(?=,|\.|;|$)"
+)
+_NOT_ROLE = re.compile(
+    r"^(?:who|which|whose|whom|from|aged|\d|and|but|said|says|told|when|where)\b", re.IGNORECASE
+)
 _PUBLISHED_BY = re.compile(
     rf"\b(?:report|review|survey|analysis|research|study|studies|data|figures|findings|"
     rf"rated|judged|inspected|published|released|commissioned|produced|conducted|"
@@ -70,6 +78,9 @@ _ORG_PUBLISHED = re.compile(
     rf"({_ORG_RUN.pattern})\s+(?:has\s+|have\s+)?(?:published|released|surveyed|analysed|"
     r"examined|commissioned)\b"
 )
+
+
+_OBJECT_BEFORE = (" of ", " for ", " to ", " with ", " by ", " on ", " from ", " as ", " about ")
 
 
 @dataclass(frozen=True)
@@ -143,12 +154,21 @@ class Cast:
     def is_known_surname(self, word: str) -> bool:
         return bare_name(word) in self.full
 
-    def last_person_before(self, at: int) -> Speaker | None:
+    def last_person_before(
+        self, at: int, spoken: set[str] | frozenset[str] = frozenset()
+    ) -> Speaker | None:
+        """The person "he" or "she" most likely means: the last one named before `at` who
+        has spoken or has a role (a child named in the story rarely is), else the last."""
         k = bisect.bisect_left(self._mention_at, at) - 1
         if k < 0:
             return None
-        name = self.mentions[k][1]
-        return Speaker(name, self.roles.get(name, ""), "person")
+        pick = self.mentions[k][1]
+        for pos, name in reversed(self.mentions[max(0, k - 8) : k + 1]):
+            before = self.text[max(0, pos - 6) : pos].lower()
+            if name in spoken or not before.endswith(_OBJECT_BEFORE):
+                pick = name  # the last one named as a subject, not "the death of Star Hobson"
+                break
+        return Speaker(pick, self.roles.get(pick, ""), "person")
 
     def orgs(self) -> list[tuple[int, str]]:
         """Organisation names with where they first appear."""
@@ -169,15 +189,11 @@ class Cast:
             words = name.lower().split()
             if len(words) > 1 and (words[-1] == head or words[0] == head):
                 return name
-        low = self.text.lower()
-        at = low.find(f"’s {head}")
-        if at < 0:
-            at = low.find(f"'s {head}")
-        if at > 0:  # "the council's scrutiny committee": a named but lower-case body
-            start = low.rfind(" the ", max(0, at - 40), at)
-            if start >= 0:
-                return self.text[start + 1 : at + 3 + len(head)]
-        return ""
+        # "the council's scrutiny committee": a body named in lower case
+        m = re.search(
+            rf"\bthe [\w-]+[’']s (?:[\w-]+ ){{0,2}}{re.escape(head)}\b", self.text, re.IGNORECASE
+        )
+        return m.group(0) if m else ""
 
     def publisher(self) -> str:
         """Who published the report the article is about."""
@@ -186,6 +202,8 @@ class Cast:
             for pattern in (_POSSESSIVE_REPORT, _PUBLISHED_BY, _ORG_PUBLISHED):
                 for m in pattern.finditer(self.text):
                     name = _trim_org(m.group(1))
+                    if name.lower() in ORG_HEADS:  # "the Panel’s annual report"
+                        name = self.org_named(name) or name
                     if name and not _is_person_name(name, self):
                         self._publisher = name
                         break
@@ -195,19 +213,46 @@ class Cast:
                 self._publisher = self.orgs()[0][1]
         return self._publisher
 
-    def organisation(self, phrase: str) -> Speaker | None:
-        """An organisation or report named by a subject phrase."""
+    def organisation(self, phrase: str, last_org: Speaker | None = None) -> Speaker | None:
+        """An organisation or report named by a subject phrase; `last_org` is the body last
+        quoted, for "a spokesperson" who names none."""
         phrase = phrase.strip(" ,")
-        m = _POSSESSIVE_REPORT.search(phrase)
+        m = _POSSESSIVE_REPORT.match(phrase)
         if m and _trim_org(m.group(1)):
-            return Speaker(_trim_org(m.group(1)), "", "report")
+            name = _trim_org(m.group(1))
+            if name.lower() in ORG_HEADS:
+                name = self.org_named(name) or name
+            if name.lower() not in ("it", "its", "their", "our") and not name.islower():
+                return Speaker(name, "", "report")
         words = [w.lower().strip("’'") for w in phrase.split()]
         if not words:
             return None
         head = words[-1]
+        if head in SPOKESPEOPLE:  # "A Cafcass spokesperson", "A Government spokesman"
+            body = self.organisation(" ".join(phrase.split()[:-1])) if len(words) > 1 else None
+            if body is None or body.name.lower() in ("a", "an", "the"):
+                body = last_org or (
+                    Speaker(self.publisher(), "", "organisation") if self.publisher() else None
+                )
+            return Speaker(body.name, head, "organisation") if body else None
         generic = len(words) <= 4 and all(
-            w in ("the", "a", "an", "its", "their", "this", "our", "new", "latest", "annual",
-                  "own", "full", "final") or w == head
+            w
+            in (
+                "the",
+                "a",
+                "an",
+                "its",
+                "their",
+                "this",
+                "our",
+                "new",
+                "latest",
+                "annual",
+                "own",
+                "full",
+                "final",
+            )
+            or w == head
             for w in words
         )
         if generic:
@@ -219,10 +264,12 @@ class Cast:
                 return Speaker(name or _strip_article(phrase), "", "organisation")
             return None
         caps = [m.group(0) for m in _ORG_RUN.finditer(phrase)]
+        known = {n for _, n in self.orgs()}
         for cand in reversed(caps):
             name = _trim_org(cand)
-            if name and (_is_org_words(name) or name.isupper() or name in dict(
-                    (n, p) for p, n in self.orgs())):
+            if name and (
+                _is_org_words(name) or (name.isupper() and len(name) > 1) or name in known
+            ):
                 kind: SpeakerKind = "report" if head in REPORT_NOUNS else "organisation"
                 return Speaker(name, "", kind)
         if head in ORG_HEADS or head in REPORT_NOUNS:
@@ -240,8 +287,15 @@ _NOT_FIRST_NAMES = frozenset(
 )
 
 
+def possessive_report(subject: str) -> bool:
+    """Does the phrase open with a body's report ("The Trust’s review of …")?"""
+    return bool(_POSSESSIVE_REPORT.match(subject))
+
+
 def _is_org_words(name: str) -> bool:
-    return any(w.lower().strip("’'s") in ORG_HEADS or w.lower() in ORG_HEADS for w in name.split())
+    """Two or more words, one of them an organisation's head noun ("Harwick Police")."""
+    words = name.split()
+    return len(words) > 1 and any(w.lower().removesuffix("’s") in ORG_HEADS for w in words)
 
 
 def _is_person_name(name: str, cast: Cast) -> bool:
@@ -250,8 +304,10 @@ def _is_person_name(name: str, cast: Cast) -> bool:
 
 def _trim_org(name: str) -> str:
     words = name.split()
-    while words and (words[0].lower() in ("the", "a", "an", "and", "of", "for", "in", "on")
-                     or words[0] in _SENTENCE_OPENERS):
+    while words and (
+        words[0].lower() in ("the", "a", "an", "and", "of", "for", "in", "on")
+        or words[0] in _SENTENCE_OPENERS
+    ):
         words = words[1:]
     while words and words[-1].lower() in ("the", "and", "of", "for", "in", "on", "&"):
         words = words[:-1]
