@@ -12,9 +12,11 @@ bench/extract_eval.py) and spaCy needs a model download.
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from collections.abc import Iterator
 
+from bot.extract.claims import describe
 from bot.extract.text import Article, alternation
 from bot.models import Figure
 
@@ -98,7 +100,9 @@ _DIGIT_PATTERN = re.compile(
 )
 _WORD_PATTERN = re.compile(
     rf"""
-    (?P<ratio>\b(?P<rnum>{_WORDNUM})\s+in\s+(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
+    (?P<wpercent>\b(?P<wpnum>{_WORDNUM})[\s-]?(?:per\s?cent|percent)\b)
+  | (?P<doubling>\b(?P<dword>doubled|double|trebled|treble|tripled|triple|quadrupled|halved)\b(?!-))
+  | (?P<ratio>\b(?P<rnum>{_WORDNUM})\s+in\s+(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
   | (?P<fraction>\b(?:(?P<fnum>a|one|two|three|four|nine)[- ])?(?P<fden>{_FRACTION_WORDS})\b)
   | (?P<multiple>\b(?:twice|(?P<mtimes>{_WORDNUM})\s+times)\b)
   | (?P<word>\b(?P<wnum>{_WORDNUM})\b)
@@ -154,8 +158,9 @@ _DIGIT_STARTS = frozenset("£$€0123456789")
 _TRIGGER_WORDS = sorted(
     # scale words ("hundred") only ever follow another number word, which triggers first
     set(re.findall(r"[a-z]+", _WORDNUM + " " + _FRACTION_WORDS))
-    - {"s", "or", "in", "hundred", "thousand", "million", "billion"}
-    | {"twice"},
+    - {"s", "or", "in", "hundred", "thousand", "million", "billion", "per", "cent", "percent"}
+    | {"twice", "double", "doubled", "treble", "trebled", "triple", "tripled", "quadrupled",
+       "halved"},
     key=len,
     reverse=True,
 )
@@ -170,6 +175,58 @@ _PAST_TENSE = re.compile(r"[a-z]+ed")
 _CLAUSE_BREAK = re.compile(r",(?!\d)|[;:(–—]|\band\b|\bwhile\b")
 _WHAT_BEFORE_WORD = re.compile(r"[A-Za-z][\w’'-]*")
 _NEXT_WORD = re.compile(r"\s*([A-Za-z’'-]+)")
+_CHANGE_VERBS = (
+    r"(?:rose|risen|rising|rise|fell|fallen|falling|fall|increased|decreased|grew|grown|"
+    r"dropped|declined|climbed|jumped|went|gone|up|down|reduced|cut|changed|moved|shrank)"
+)
+_CHANGE_FROM = re.compile(rf"\b{_CHANGE_VERBS}\b[^.;]{{0,50}}\bfrom\s+$|\bfrom\s+$")
+_BASELINE_BEFORE = re.compile(
+    r"\b(?:from|compared with|compared to|than)\s+(?:around\s+|about\s+|just\s+)?[£$€]?\s*$"
+)
+_MONEY_TO = re.compile(
+    rf"\s?(?:-|–|to|and)\s?[£$€]\s?(?P<hnum>{_NUM})(?:\s?(?P<hmult>bn|billion|m|million|k)\b)?"
+)
+_AGE_BEFORE = re.compile(
+    r"\b(?:aged|ages|age of|as young as|as old as|under the age of|over the age of)\s+"
+    r"(?:between\s+(?:\w+\s+and\s+)?|under\s+|over\s+|up to\s+|\w+\s+(?:to|and|or)\s+)?$",
+    re.IGNORECASE,
+)
+_AGE_AFTER = re.compile(
+    r"^(?:-|\s)?(?:years?|months?)[- ]olds?\b|^\s+(?:or|and)\s+(?:under|younger|over|older)\b",
+    re.IGNORECASE,
+)
+# "Liam Carver, 27, of …", "whose daughter, 14, has …"
+_NAME_AGE = re.compile(
+    r"(?:[A-Z][a-z]+|son|daughter|child|boy|girl|grandson|granddaughter|brother|sister|"
+    r"mother|father|mum|dad),\s$"
+)
+_DURATION_AFTER = re.compile(
+    r"^[\s-]?(?:years?|months?|weeks?|days?|hours?|minutes?|decades?|nights?)(?:[’']s?)?\b",
+    re.IGNORECASE,
+)
+_COMPOUND_AFTER = re.compile(r"^-[a-z]")
+_LONG_REFERENCE = re.compile(r"\d{5,}")
+_SLASH_YEAR = re.compile(r"^/\d")
+_DONATE_BEFORE = re.compile(
+    r"\b(?:donate|donating|give|giving|gift of|pledge)\s+(?:just\s+|only\s+)?$", re.IGNORECASE
+)
+_METHOD_BEFORE = re.compile(
+    r"\b(?:based on|analysis of|analysed|analysing|examined|examining|surveyed|survey of|"
+    r"poll of|interviewed|interviews with|sample of|data from|returns from|responses from|"
+    r"records of|drawn from|draws on|reviewed|questioned|consulted|covering|from a total of)"
+    r"\s+(?:the\s+)?(?:[\w’'-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
+_METHOD_AROUND = re.compile(
+    r"\bresponse rate\b|\brecommendations\b|\bmargin of error\b", re.IGNORECASE
+)
+_MONEY_STAT = re.compile(
+    r"\b(?:cost|costs|costing|spend|spends|spending|spent|budget|budgets|funding|fund|funded|"
+    r"allowance|average|overspend|deficit|invest|investing|invested|investment|grant|fees?|"
+    r"salary|salaries|saving|savings|save|price|prices|rate|bill|pressures?|shortfall)\b",
+    re.IGNORECASE,
+)
+_SMALL_NARRATIVE = re.compile(r"\b(?:arrests?|visits?|recommendations)\b", re.IGNORECASE)
 
 
 def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
@@ -178,10 +235,7 @@ def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
     excluded_starts = [s for s, _ in excluded]
     sentence_starts = [s.start for s in article.sentences]
     finding: dict[int, bool] = {}  # sentence start -> does it report a finding?
-    # per kind, the last "what" and its block: "…, with a further 16% saying" means the same
-    last_what: dict[str, tuple[str, int]] = {}
-    section = _sections(article)
-    last_section = -1
+    title_low = title.lower()
     pos = 0
     for at in _triggers(text, article.lower):
         if at < pos:
@@ -208,53 +262,56 @@ def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
             continue
         kind, value, low, high, unit = parsed
         end = m.end()
-        age = _AGE.match(text, end)
-        if age and kind == "count":  # "two-year-old": the age is one span, a narrative number
-            end, unit = age.end(), age.group(1).lower() + "s"
-        if section[sent.block] != last_section:
-            last_what, last_section = {}, section[sent.block]
+        before = text[max(sent.start, at - 60) : at]
+        if kind == "range" and _CHANGE_FROM.search(before):
+            # "rose from 212 to 247": a baseline and a new value, two figures
+            m = pattern.match(text, at, m.end("lo"))
+            parsed = _interpret(m, text) if m else None
+            if m is None or parsed is None:
+                continue
+            kind, value, low, high, unit = parsed
+            end = pos = m.end()
+        elif kind == "money":
+            upper = _MONEY_TO.match(text, end, sent.end)
+            if upper and not _CHANGE_FROM.search(before):
+                # "£13.9bn to £18.6bn", "between £180 and £260": one range
+                mult = _MULTIPLIERS.get((upper.group("hmult") or m.group("mmult") or "").lower(), 1)
+                low, high = value, _number(upper.group("hnum")) * mult
+                kind, value, end = "range", value, upper.end()
+                pos = end
+        if _not_an_amount(text, at, end, kind, m.lastgroup or ""):
+            continue
         sentence = text[sent.start : sent.end]
-        what = _what(text, at, end, sent.start, sent.end, kind)
-        inherit = kind in ("percent", "fraction") and not what.startswith("of ")
-        earlier = last_what.get(kind)
-        # only from the same paragraph, or the paragraph just before ("Only 7% said …");
-        # never from one list item to the next, which are separate findings
-        near = earlier is not None and (
-            earlier[1] == sent.block
-            or (
-                earlier[1] == sent.block - 1
-                and block.kind == "paragraph"
-                and article.blocks[earlier[1]].kind == "paragraph"
-            )
+        is_baseline = kind != "range" and bool(_BASELINE_BEFORE.search(before))
+        said = describe(sentence, at - sent.start, end - sent.start, baseline_figure=is_baseline)
+        core = _core(kind, value, unit, sentence, before, said.claim)
+        salience = _salience(
+            kind=kind,
+            core=core,
+            finding=_is_finding(finding, sent.start, sentence),
+            headline=_in_title(text[at:end], kind, value, title_low),
+            place=k / max(1, len(article.sentences)),
+            baseline=is_baseline,
+            listed=block.kind == "list_item",
+            value=value,
         )
-        if inherit and near and earlier is not None and not _noun_follows(text, end):
-            what = earlier[0]
-        if what:
-            last_what[kind] = (what, sent.block)
-        is_finding = _is_finding(finding, sent.start, sentence)
         yield Figure(
             text=text[at:end],
             start=at,
             end=end,
             kind=kind,
-            value=value,
+            value=value if kind != "range" else None,
             low=low,
             high=high,
             unit=unit,
-            what=what,
+            what=said.what,
             sentence=sentence,
-            salience=_salience(kind, value, what, is_finding, block.kind, text, end, unit),
+            salience=salience,
+            claim=said.claim,
+            core=core,
+            change=said.change,
+            baseline=said.baseline,
         )
-
-
-def _sections(article: Article) -> list[int]:
-    """Per block, a number that changes at each heading or boilerplate block."""
-    out, current = [], 0
-    for block in article.blocks:
-        if block.boilerplate or block.kind == "heading":
-            current += 1
-        out.append(current)
-    return out
 
 
 def _excluded_spans(text: str) -> list[tuple[int, int]]:
@@ -321,6 +378,11 @@ def _interpret(
         if g["fden"].lower() in ("half", "halves") and before.rstrip().endswith(" be"):
             return None
         return "fraction", count * _FRACTIONS[g["fden"].lower()], None, None, ""
+    if branch == "wpercent":
+        return "percent", _any_number(g["wpnum"]), None, None, "%"
+    if branch == "doubling":
+        factor = {"double": 2.0, "doubled": 2.0, "halved": 0.5, "quadrupled": 4.0}
+        return "multiple", factor.get(g["dword"].lower(), 3.0), None, None, "times"
     if branch == "multiple":
         times = g["mtimes"]
         return "multiple", 2.0 if times is None else _any_number(times), None, None, "times"
@@ -390,73 +452,6 @@ _WHAT_TOKENS = re.compile(r"[\w’'/-]+|[^\w\s]")
 _WHAT_WORD = re.compile(r"[\w’'/-]+")
 
 
-def _what(text: str, start: int, end: int, s_start: int, s_end: int, kind: str) -> str:
-    """What the figure measures: the noun phrase after it ("of respondents", "rapid reviews"),
-    else the phrase before it ("average spend on EHE services")."""
-    after = text[end : min(s_end, end + 90)]
-    words = _WHAT_TOKENS.findall(after)
-    phrase: list[str] = []
-    if words and words[0].lower() == "of":
-        phrase.append("of")
-        words = words[1:]
-        if words and words[0].lower() in ("the", "all", "these", "those"):
-            phrase.append(words[0])
-            words = words[1:]
-    for w in words:
-        if not _WHAT_WORD.fullmatch(w) or w.lower() in _STOP_WHAT or len(phrase) >= 6:
-            break
-        if phrase and phrase[-1] != "of" and _PAST_TENSE.fullmatch(w):
-            break  # "respondents believed": the verb ends the noun phrase
-        phrase.append(w.lstrip("-"))
-    if phrase and phrase[-1].lower() not in ("of", "the", "all", "these", "those"):
-        return " ".join(phrase)
-    # "an open case (35%)": the case is the what
-    before = text[max(s_start, start - 120) : start].rstrip(" (")
-    clause = _CLAUSE_BREAK.split(before)[-1]
-    tokens = [t for t in _WHAT_BEFORE_WORD.findall(clause)]
-    _strip_trailing(tokens)
-    while tokens and tokens[-1].lower() in _VERBISH:  # "average spend … was £86,211"
-        tokens.pop()
-    _strip_trailing(tokens)
-    verbs = [n for n, t in enumerate(tokens) if t.lower() in _VERBISH]
-    if verbs:
-        # a whole clause ("… was known … as an open case"): keep only its last noun run
-        run: list[str] = []
-        for t in reversed(tokens[verbs[-1] + 1 :]):
-            if t.lower() in _STOP_WHAT:
-                break
-            run.insert(0, t)
-        tokens = run
-    if tokens and all(t.lower().endswith("ly") for t in tokens):
-        return ""  # "or previously (42%)": an adverb names nothing
-    if [t.lower() for t in tokens if t.lower() not in ("the", "a")] in ([], ["number"], ["total"]):
-        return ""
-    return " ".join(tokens[-6:])
-
-
-def _strip_trailing(tokens: list[str]) -> None:
-    while tokens and tokens[-1].lower() in _STOP_WHAT | {
-        "of",
-        "about",
-        "almost",
-        "nearly",
-        "around",
-        "over",
-        "just",
-        "some",
-        "from",
-        "whom",
-    }:
-        tokens.pop()
-
-
-def _noun_follows(text: str, end: int) -> bool:
-    word = _NEXT_WORD.match(text, end, end + 30)
-    if not word:
-        return False
-    return word.group(1).lower() not in _STOP_WHAT and not word.group(1).endswith("ing")
-
-
 def _is_finding(cache: dict[int, bool], start: int, sentence: str) -> bool:
     if start not in cache:
         cache[start] = bool(_FINDING.search(sentence))
@@ -464,34 +459,89 @@ def _is_finding(cache: dict[int, bool], start: int, sentence: str) -> bool:
 
 
 def _salience(
+    *,
     kind: str,
-    value: float | None,
-    what: str,
+    core: bool,
     finding: bool,
-    block_kind: str,
-    text: str,
-    end: int,
-    unit: str = "",
+    headline: bool,
+    place: float,
+    baseline: bool,
+    listed: bool,
+    value: float | None,
 ) -> float:
+    """0..1, continuous: the article's findings first (a figure in the headline or
+    standfirst, then statistics in sentences that report a finding, earlier ones first),
+    then context; baselines ("up from 447") below the figure they compare with."""
     score = {
-        "percent": 0.55,
-        "money": 0.55,
+        "percent": 0.5,
         "ratio": 0.5,
-        "fraction": 0.45,
-        "multiple": 0.45,
-        "count": 0.35,
-        "decimal": 0.35,
-        "range": 0.25,
+        "fraction": 0.48,
+        "multiple": 0.46,
+        "money": 0.45,
+        "range": 0.35,
+        "count": 0.38,
+        "decimal": 0.38,
     }.get(kind, 0.3)
-    if finding:
-        score += 0.2
-    if block_kind == "list_item":
-        score += 0.1
-    if value is not None and value >= 100 and kind in ("count", "money"):
-        score += 0.1
-    narrative = unit in ("years", "months", "weeks", "days") or (
-        kind == "multiple" and not _COMPARISON.match(text, end)  # "moved twice": a frequency
-    )
-    if narrative or _NARRATIVE.search(text[end : end + 12]) or _NARRATIVE.search(what):
-        score -= 0.35  # ages, durations, frequencies, word counts: narrative, not findings
-    return round(min(1.0, max(0.0, score)), 2)
+    score += 0.25 * headline + 0.12 * finding + 0.05 * listed
+    score += 0.12 * (1.0 - min(1.0, place))  # news puts its findings first
+    if baseline:
+        score -= 0.15
+    if not core:
+        score -= 0.35
+    if value is not None and value > 0:
+        score += min(0.02, math.log10(value + 1) / 500)  # a tie-break, never a rank
+    return round(min(1.0, max(0.0, score)), 4)
+
+
+def _in_title(figure: str, kind: str, value: float | None, title: str) -> bool:
+    """Is the figure repeated in the headline or standfirst (as written or as a number)?"""
+    if not title:
+        return False
+    if figure.lower() in title:
+        return True
+    if kind == "percent" and value is not None:
+        whole = f"{value:g}"
+        return f"{whole}%" in title or f"{whole} per cent" in title
+    return False
+
+
+def _core(kind: str, value: float | None, unit: str, sentence: str, before: str,
+          claim: str) -> bool:
+    """A statistic the article reports, not a narrative or method number (a sample size,
+    a response rate, a count of recommendations, "three homes", "two social workers")."""
+    if _METHOD_BEFORE.search(before) or _METHOD_AROUND.search(claim):
+        return False
+    if kind in ("percent", "ratio", "fraction", "multiple", "decimal"):
+        return True
+    if kind == "range":
+        return unit == "%" or "£" in claim or "$" in claim or "€" in claim
+    if kind == "money":
+        return (value or 0) >= 100_000 or bool(_MONEY_STAT.search(sentence))
+    if value is None:
+        return False
+    if value >= 20 and not _SMALL_NARRATIVE.search(claim):
+        return True
+    return value >= 10 and bool(_FINDING.search(sentence))
+
+
+def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> bool:
+    """Ages, durations, compound adjectives ("two-child limit"), reference numbers,
+    financial years, donation asks and frequencies ("moved twice") are not figures."""
+    before = text[max(0, start - 40) : start]
+    after = text[end : end + 30]
+    if before.endswith("/") or _SLASH_YEAR.match(after):
+        return True  # 2007/8, 2019/20
+    if _AGE_BEFORE.search(before) or _AGE_AFTER.match(after) or _NAME_AGE.search(before) and \
+            after.startswith(","):
+        return kind in ("count", "range")
+    if kind in ("count", "range", "decimal") and _DURATION_AFTER.match(after):
+        return True
+    if kind == "count" and _COMPOUND_AFTER.match(after):
+        return True  # "two-child limit", "45-minute", "20-week deadline"
+    if kind == "count" and branch == "number" and _LONG_REFERENCE.fullmatch(text[start:end]):
+        return True  # "written question 48217", "(1156620)"
+    if kind in ("money", "range") and _DONATE_BEFORE.search(before):
+        return True
+    if kind == "multiple" and branch == "multiple" and not _COMPARISON.match(text, end):
+        return True  # "moved area twice": a frequency
+    return False

@@ -1,0 +1,146 @@
+"""What a figure says, in the article's own words: its claim (the shortest clause of its
+sentence a reader understands alone), what it measures, and whether it went up or down.
+
+The claim is the clause holding the figure, cut at the joints English uses between clauses
+("; ", " – ", ", while", ", but", ", with", ", which", ", according to …"), without the
+reporting frame around it ("The report found that …", "…, the survey shows") and with the
+change that follows it kept (", up from 24% in the previous year"). Hand-written: no library
+splits clauses without a parser model.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from bot.models import Direction
+
+# Where one clause of a sentence ends and the next begins.
+_JOINTS = re.compile(
+    r";\s+|\s[–—]\s+(?=[a-z]*\s?[a-zA-Z])|:\s+(?=[A-Z])|,\s+(?=(?:while|whereas|but|although|though|"
+    r"with|which|when|where|as|a proportion|a figure|a rise|a fall|an increase|a drop|"
+    r"according to|its\s|their\s|the (?:report|survey|review|analysis|research|study|data|"
+    r"figures|findings|charity|council|panel|union|department) (?:\w+\s)?(?:found|finds|said|"
+    r"says|shows?|showed|reveals?|revealed|notes?|noted|estimates?)|it (?:said|says|found|"
+    r"estimates)|and (?:that\s)?(?=[a-z]+\s)(?!(?:up|down)\b))\b)",
+)
+# A reporting frame before the finding: "The report found that", "Figures show".
+_FRAME = re.compile(
+    r"^(?:[^,;]{0,80}?\b(?:found|finds|find|shows?|showed|shown|revealed|reveals?|says|said|"
+    r"notes?|noted|estimates?|estimated|suggests?|suggested|concluded|concludes|reports?|"
+    r"reported|confirms?|confirmed|calculates?)\s+(?:that\s+)?)",
+)
+_LEADERS = re.compile(
+    r"^(?:(?:in all|overall|in total|nationally|locally|meanwhile|however|of those|"
+    r"of these|in addition|altogether|by contrast|at the same time),\s+|(?:and|but|while|"
+    r"whereas|with|which|although|though|so)\s+)",
+    re.IGNORECASE,
+)
+_TAIL_FRAME = re.compile(
+    r",?\s+(?:the|a|its|their)\s+[\w’' -]{0,40}?(?:found|finds|said|says|shows?|showed|"
+    r"reveals?|revealed|notes?|estimates?|reported)\.?$|,?\s+according to [^,]+$",
+)
+_UP = re.compile(
+    r"\b(?:up|rose|risen|rise|rises|rising|increase[ds]?|increasing|grew|grown|grow|higher|"
+    r"climbed|jumped|doubled|trebled|tripled|more than doubled|soared|surged|hit a record|"
+    r"went up|gone up)\b",
+    re.IGNORECASE,
+)
+_DOWN = re.compile(
+    r"\b(?:down|fell|fallen|fall|falls|falling|drop|dropped|drops|decrease[ds]?|declined?|"
+    r"cut|lower|halved|reduced|shrank|shrunk|went down|gone down)\b",
+    re.IGNORECASE,
+)
+_BASELINE = re.compile(
+    r"\b(?:from|on|compared with|compared to|than in|than|since)\s+(?P<base>[^,;.–—()]+?)"
+    r"(?=\s+to\s+[£$€\d]|[,;.–—()]|\s+(?:and|but|while)\b|$)",
+)
+_QUALIFIERS = re.compile(
+    r"^(?:of\s+)?(?:the\s+)?|\b(?:around|about|nearly|almost|more than|fewer than|less than|"
+    r"over|under|up to|just|only|some|roughly|well over|at least|an estimated|a further)\s*$",
+    re.IGNORECASE,
+)
+_CHANGE_TAIL = re.compile(r",?\s+(?:up|down)\s+(?:from\s+)?[^,;]*$|,?\s+(?:up|down)\s+\S+\s+on\b.*$")
+
+
+class Said(NamedTuple):
+    claim: str
+    what: str
+    change: Direction
+    baseline: str  # an exact span of the sentence, or ""
+
+
+def clause_of(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """The clause of `sentence` holding the figure at sentence[start:end]."""
+    lo, hi = 0, len(sentence)
+    for m in _JOINTS.finditer(sentence):
+        if m.end() <= start:
+            lo = m.end()
+        elif m.start() >= end:
+            hi = m.start()
+            break
+    return lo, hi
+
+
+def describe(sentence: str, start: int, end: int, *, baseline_figure: bool = False) -> Said:
+    """Claim, what and change of the figure at sentence[start:end]."""
+    lo, hi = clause_of(sentence, start, end)
+    clause = sentence[lo:hi]
+    # the frame "The report found that" goes when the figure comes after it
+    frame = _FRAME.match(clause)
+    if frame and lo + frame.end() <= start and len(clause) - frame.end() > 12:
+        lo += frame.end()
+    lead = _LEADERS.match(sentence, lo)
+    if lead and lead.end() <= start:
+        lo = lead.end()
+    tail = _TAIL_FRAME.search(sentence, lo, hi)
+    if tail and tail.start() >= end:
+        hi = tail.start()
+    while hi > lo and sentence[hi - 1] in " .,:;”’\"":
+        hi -= 1
+    claim = sentence[lo:hi].strip()
+    change, base = _change(sentence, lo, hi, start, end, baseline_figure)
+    return Said(claim, _what(sentence, lo, hi, start, end), change, base)
+
+
+def _change(
+    sentence: str, lo: int, hi: int, start: int, end: int, baseline_figure: bool
+) -> tuple[Direction, str]:
+    if baseline_figure:
+        return "", ""
+    clause = sentence[lo:hi]
+    up, down = _UP.search(clause), _DOWN.search(clause)
+    if not up and not down:
+        return "", ""
+    first = min((m for m in (up, down) if m), key=lambda m: m.start())
+    direction: Direction = "up" if first is up else "down"
+    # the baseline: what follows "from"/"on"/"compared with" after the figure or the verb
+    base = ""
+    for m in _BASELINE.finditer(sentence, max(lo, min(start, lo + first.start())), hi):
+        if m.start("base") >= end or m.end("base") <= start:
+            span = m.group("base").strip()
+            if span and not (m.start("base") <= start < m.end("base")):
+                base = span
+                break
+    return direction, base
+
+
+def _what(sentence: str, lo: int, hi: int, start: int, end: int) -> str:
+    """The measured population with its condition, from the clause's own words."""
+    before = sentence[lo:start]
+    after = sentence[end:hi]
+    after = _CHANGE_TAIL.sub("", after)
+    before = _QUALIFIERS.sub("", before.rstrip()).strip(" ,(")
+    after = after.strip(" ,)")
+    if after.lower().startswith("of "):
+        population = after[3:]
+        if population.lower().startswith("the "):
+            population = population[4:]
+        return f"{population} where {before[0].lower() + before[1:]}".strip() if _verbish(
+            before) else population
+    after = re.sub(r"^(?:per cent|percent|%)\s*", "", after)
+    return f"{before} {after}".strip()
+
+
+def _verbish(phrase: str) -> bool:
+    return bool(re.search(r"\b(?:was|were|is|are|had|has|have)\b", phrase))
