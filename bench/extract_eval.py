@@ -202,7 +202,7 @@ def _score_figures(art: Labelled, result: Extraction, t: Tally) -> None:
             None,
         )
         c["fig_pred"] += 1
-        c["fig_pred_core"] += bool(fig.core)
+        c["fig_pred_core"] += bool(fig.core) and not art.full_quotes_only
         if hit is None:
             why = next((w for (s, e), w in excluded if s < fig.end and fig.start < e), "unlabelled")
             c["fig_fp"] += 1
@@ -216,7 +216,9 @@ def _score_figures(art: Labelled, result: Extraction, t: Tally) -> None:
         matched[hit] = fig
         label = art.figures[hit]
         c["fig_tp"] += 1
-        if fig.core and label.get("core", True):
+        if "core" not in label:
+            continue  # the dump's labels do not say which figures are core
+        if fig.core and label["core"]:
             c["fig_core_tp"] += 1
         elif fig.core:
             t.misses.append(
@@ -224,14 +226,14 @@ def _score_figures(art: Labelled, result: Extraction, t: Tally) -> None:
                 f"{fig.claim or fig.sentence[:60]!r}"
             )
     for i, label in enumerate(art.figures):
-        core = label.get("core", True)
+        core = label.get("core")
         c["fig_label"] += 1
-        c["fig_label_core"] += core
+        c["fig_label_core"] += bool(core)
         fig = matched.get(i)
         if fig is None:
             t.misses.append(f"{art.name}: figure missed {label['text']!r} ({label['context']!r})")
             continue
-        c["fig_found_core"] += core and bool(fig.core)
+        c["fig_found_core"] += bool(core) and bool(fig.core)
         if core and not fig.core:
             t.misses.append(
                 f"{art.name}: narrative but labelled core {fig.text!r} {fig.sentence[:70]!r}"
@@ -352,7 +354,8 @@ def table(columns: dict[str, Tally]) -> str:
             if total is None:
                 cells.append(f"{tally.counts[hit]:>14}")
             elif hit == "fig_label":
-                cells.append(f"{tally.counts[hit]:>8} ({tally.counts[total]})")
+                cell = f"{tally.counts[hit]} ({tally.counts[total]})"
+                cells.append(f"{cell:>14}")
             else:
                 r = tally.ratio(hit, total)
                 cells.append(f"{'-':>14}" if r is None else f"{r:>14.3f}")

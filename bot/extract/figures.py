@@ -318,7 +318,9 @@ def _excluded_spans(text: str) -> list[tuple[int, int]]:
     """URLs, e-mail addresses and phone numbers, whose digits are never figures."""
     spans: list[tuple[int, int]] = []
     for m in _DIGIT_TRIGGER.finditer(text):  # phone numbers: tried only where digits are
-        phone = _PHONE.match(text, max(0, m.start() - 1)) if m.end() - m.start() >= 2 else None
+        phone = _PHONE.match(text, m.start()) if m.end() - m.start() >= 2 else None
+        if phone is None and m.start() and text[m.start() - 1] == "+":
+            phone = _PHONE.match(text, m.start() - 1)
         if phone:
             spans.append((phone.start(), phone.end()))
     if "://" in text or "www." in text:

@@ -198,19 +198,20 @@ class Cast:
     def publisher(self) -> str:
         """Who published the report the article is about."""
         if self._publisher is None:
-            self._publisher = ""
+            # the body most often named as the report's author ("the Panel’s report",
+            # "reported the Panel", "a report by X"); the first named on a tie
+            votes: dict[str, list[int]] = {}
             for pattern in (_POSSESSIVE_REPORT, _PUBLISHED_BY, _ORG_PUBLISHED):
                 for m in pattern.finditer(self.text):
                     name = _trim_org(m.group(1))
                     if name.lower() in ORG_HEADS:  # "the Panel’s annual report"
                         name = self.org_named(name) or name
-                    if name and not _is_person_name(name, self):
-                        self._publisher = name
-                        break
-                if self._publisher:
-                    break
-            if not self._publisher and self.orgs():
-                self._publisher = self.orgs()[0][1]
+                    if name and not name.islower() and not _is_person_name(name, self):
+                        votes.setdefault(name, []).append(m.start())
+            if votes:
+                self._publisher = max(votes, key=lambda n: (len(votes[n]), -votes[n][0]))
+            else:
+                self._publisher = self.orgs()[0][1] if self.orgs() else ""
         return self._publisher
 
     def organisation(self, phrase: str, last_org: Speaker | None = None) -> Speaker | None:
