@@ -33,8 +33,15 @@ def top_figures(extraction: Extraction, n: int = 3) -> list[Figure]:
     """The n most salient core figures, in the order the article gives them. Narrative
     numbers (core False) never reach a digest; facts stored before the extractor decided
     core (None) are ranked as they were."""
-    shown = [f for f in extraction.figures if f.core is not False]
-    ranked = sorted(shown, key=lambda f: (-f.salience, f.start))[:n]
+    ranked: list[Figure] = []
+    claims: set[str] = set()
+    for f in sorted(extraction.figures, key=lambda f: (-f.salience, f.start)):
+        if f.core is False or (f.claim and f.claim in claims):
+            continue  # "289, or 54%": one claim, shown once
+        ranked.append(f)
+        claims.add(f.claim)
+        if len(ranked) == n:
+            break
     return sorted(ranked, key=lambda f: f.start)
 
 

@@ -31,7 +31,7 @@ _FRAME = re.compile(
     r"reported|confirms?|confirmed|calculates?)\s+(?:that\s+)?)",
 )
 _LEADERS = re.compile(
-    r"^(?:(?:in all|overall|in total|nationally|locally|meanwhile|however|of those|"
+    r"(?:(?:in all|overall|in total|nationally|locally|meanwhile|however|of those|"
     r"of these|in addition|altogether|by contrast|at the same time),\s+|(?:and|but|while|"
     r"whereas|with|which|although|though|so)\s+)",
     re.IGNORECASE,

@@ -179,9 +179,10 @@ _CHANGE_VERBS = (
     r"(?:rose|risen|rising|rise|fell|fallen|falling|fall|increased|decreased|grew|grown|"
     r"dropped|declined|climbed|jumped|went|gone|up|down|reduced|cut|changed|moved|shrank)"
 )
-_CHANGE_FROM = re.compile(rf"\b{_CHANGE_VERBS}\b[^.;]{{0,50}}\bfrom\s+$|\bfrom\s+$")
+_CHANGE_FROM = re.compile(rf"\b{_CHANGE_VERBS}\b[^.;]{{0,50}}\bfrom\s+$")
 _BASELINE_BEFORE = re.compile(
-    r"\b(?:from|compared with|compared to|than)\s+(?:around\s+|about\s+|just\s+)?[£$€]?\s*$"
+    r"\b(?:from|compared with|compared to|(?<!more )(?<!less )(?<!fewer )than)\s+"
+    r"(?:around\s+|about\s+|just\s+)?[£$€]?\s*$"
 )
 _MONEY_TO = re.compile(
     rf"\s?(?:-|–|to|and)\s?[£$€]\s?(?P<hnum>{_NUM})(?:\s?(?P<hmult>bn|billion|m|million|k)\b)?"

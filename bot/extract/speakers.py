@@ -231,6 +231,10 @@ class Cast:
         head = words[-1]
         if head in SPOKESPEOPLE:  # "A Cafcass spokesperson", "A Government spokesman"
             body = self.organisation(" ".join(phrase.split()[:-1])) if len(words) > 1 else None
+            if body is None and len(words) > 1:  # "A DfE spokesperson": the body it names
+                caps = [_trim_org(c.group(0)) for c in _ORG_RUN.finditer(phrase)]
+                caps = [c for c in caps if c]
+                body = Speaker(caps[-1], "", "organisation") if caps else None
             if body is None or body.name.lower() in ("a", "an", "the"):
                 body = last_org or (
                     Speaker(self.publisher(), "", "organisation") if self.publisher() else None
