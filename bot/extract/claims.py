@@ -10,9 +10,11 @@ splits clauses without a parser model.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import NamedTuple
 
+from bot.extract.text import alternation
 from bot.models import Direction
 
 # Where one clause of a sentence ends and the next begins.
@@ -40,27 +42,38 @@ _TAIL_FRAME = re.compile(
     r",?\s+(?:the|a|its|their)\s+[\w’' -]{0,40}?(?:found|finds|said|says|shows?|showed|"
     r"reveals?|revealed|notes?|estimates?|reported)\.?$|,?\s+according to [^,]+$",
 )
-_UP = re.compile(
-    r"\b(?:up|rose|risen|rise|rises|rising|increase[ds]?|increasing|grew|grown|grow|higher|"
-    r"climbed|jumped|doubled|trebled|tripled|more than doubled|soared|surged|hit a record|"
-    r"went up|gone up)\b",
-    re.IGNORECASE,
+_FRAME_VERBS = frozenset(
+    "found finds said says show shows showed reveals revealed notes noted estimates estimated "
+    "reported".split()
 )
-_DOWN = re.compile(
-    r"\b(?:down|fell|fallen|fall|falls|falling|drop|dropped|drops|decrease[ds]?|declined?|"
-    r"cut|lower|halved|reduced|shrank|shrunk|went down|gone down)\b",
-    re.IGNORECASE,
-)
+_UP_WORDS = (
+    "up rose risen rise rises rising increase increased increases increasing grew grown grow "
+    "higher climbed jumped doubled trebled tripled soared surged record"
+).split()
+_DOWN_WORDS = (
+    "down fell fallen fall falls falling drop dropped drops decrease decreased decreases "
+    "declined decline cut lower halved reduced shrank shrunk"
+).split()
+# one scan for both directions, on the lower-cased clause, factored by first letter
+_DIRECTION = re.compile(rf"\b(?:{alternation(_UP_WORDS + _DOWN_WORDS)})\b")
+_DOWN_SET = frozenset(_DOWN_WORDS)
 _BASELINE = re.compile(
     r"\b(?:from|on|compared with|compared to|than in|than|since)\s+(?P<base>[^,;.–—()]+?)"
     r"(?=\s+to\s+[£$€\d]|[,;.–—()]|\s+(?:and|but|while)\b|$)",
 )
-_QUALIFIERS = re.compile(
-    r"^(?:of\s+)?(?:the\s+)?|\b(?:around|about|nearly|almost|more than|fewer than|less than|"
-    r"over|under|up to|just|only|some|roughly|well over|at least|an estimated|a further)\s*$",
-    re.IGNORECASE,
+_QUALIFIER_WORDS = sorted(
+    "around|about|nearly|almost|more than|fewer than|less than|over|under|up to|just|only|"
+    "some|roughly|well over|at least|an estimated|a further|approximately".split("|"),
+    key=len,
+    reverse=True,
 )
-_CHANGE_TAIL = re.compile(r",?\s+(?:up|down)\s+(?:from\s+)?[^,;]*$|,?\s+(?:up|down)\s+\S+\s+on\b.*$")
+_VERBISH = re.compile(r"\b(?:was|were|is|are|had|has|have)\b")
+# words of a reporting frame: _FRAME is tried only when one of them is there
+_FRAME_WORDS = frozenset(
+    "found finds find show shows showed shown revealed reveals says said notes note noted "
+    "estimates estimate estimated suggests suggested concluded concludes reports reported "
+    "confirms confirmed calculates".split()
+)
 
 
 class Said(NamedTuple):
@@ -70,14 +83,20 @@ class Said(NamedTuple):
     baseline: str  # an exact span of the sentence, or ""
 
 
+@functools.lru_cache(maxsize=64)
+def _joints(sentence: str) -> tuple[tuple[int, int], ...]:
+    # cached: a sentence with several figures is cut once
+    return tuple((m.start(), m.end()) for m in _JOINTS.finditer(sentence))
+
+
 def clause_of(sentence: str, start: int, end: int) -> tuple[int, int]:
     """The clause of `sentence` holding the figure at sentence[start:end]."""
     lo, hi = 0, len(sentence)
-    for m in _JOINTS.finditer(sentence):
-        if m.end() <= start:
-            lo = m.end()
-        elif m.start() >= end:
-            hi = m.start()
+    for j_start, j_end in _joints(sentence):
+        if j_end <= start:
+            lo = j_end
+        elif j_start >= end:
+            hi = j_start
             break
     return lo, hi
 
@@ -87,16 +106,18 @@ def describe(sentence: str, start: int, end: int, *, baseline_figure: bool = Fal
     lo, hi = clause_of(sentence, start, end)
     clause = sentence[lo:hi]
     # the frame "The report found that" goes when the figure comes after it
-    frame = _FRAME.match(clause)
+    frame = _FRAME.match(clause) if _FRAME_WORDS & set(sentence[lo:start].split()) else None
     if frame and lo + frame.end() <= start and len(clause) - frame.end() > 12:
         lo += frame.end()
     lead = _LEADERS.match(sentence, lo)
     if lead and lead.end() <= start:
         lo = lead.end()
-    tail = _TAIL_FRAME.search(sentence, lo, hi)
-    if tail and tail.start() >= end:
-        hi = tail.start()
-    while hi > lo and sentence[hi - 1] in " .,:;”’\"":
+    last = sentence[lo:hi].rstrip(" .").rsplit(None, 1)[-1:]
+    if (last and last[0].lower() in _FRAME_VERBS) or "according to" in sentence[end:hi]:
+        tail = _TAIL_FRAME.search(sentence, end, hi)
+        if tail:
+            hi = tail.start()
+    while hi > lo and sentence[hi - 1] in ' .,:;”’"':
         hi -= 1
     claim = sentence[lo:hi].strip()
     change, base = _change(sentence, lo, hi, start, end, baseline_figure)
@@ -108,15 +129,13 @@ def _change(
 ) -> tuple[Direction, str]:
     if baseline_figure:
         return "", ""
-    clause = sentence[lo:hi]
-    up, down = _UP.search(clause), _DOWN.search(clause)
-    if not up and not down:
+    first = _DIRECTION.search(sentence.lower(), lo, hi)
+    if first is None:
         return "", ""
-    first = min((m for m in (up, down) if m), key=lambda m: m.start())
-    direction: Direction = "up" if first is up else "down"
+    direction: Direction = "down" if first.group() in _DOWN_SET else "up"
     # the baseline: what follows "from"/"on"/"compared with" after the figure or the verb
     base = ""
-    for m in _BASELINE.finditer(sentence, max(lo, min(start, lo + first.start())), hi):
+    for m in _BASELINE.finditer(sentence, max(lo, min(start, first.start())), hi):
         if m.start("base") >= end or m.end("base") <= start:
             span = m.group("base").strip()
             if span and not (m.start("base") <= start < m.end("base")):
@@ -129,18 +148,34 @@ def _what(sentence: str, lo: int, hi: int, start: int, end: int) -> str:
     """The measured population with its condition, from the clause's own words."""
     before = sentence[lo:start]
     after = sentence[end:hi]
-    after = _CHANGE_TAIL.sub("", after)
-    before = _QUALIFIERS.sub("", before.rstrip()).strip(" ,(")
+    for marker in (" up ", " down "):  # ", up from 24% …" is the change, not the population
+        cut = after.find(marker)
+        if cut >= 0:
+            after = after[:cut]
+    before = _strip_qualifier(before).strip(" ,(")
     after = after.strip(" ,)")
     if after.lower().startswith("of "):
         population = after[3:]
         if population.lower().startswith("the "):
             population = population[4:]
-        return f"{population} where {before[0].lower() + before[1:]}".strip() if _verbish(
-            before) else population
+        return (
+            f"{population} where {before[0].lower() + before[1:]}".strip()
+            if _verbish(before)
+            else population
+        )
     after = re.sub(r"^(?:per cent|percent|%)\s*", "", after)
     return f"{before} {after}".strip()
 
 
 def _verbish(phrase: str) -> bool:
-    return bool(re.search(r"\b(?:was|were|is|are|had|has|have)\b", phrase))
+    return bool(_VERBISH.search(phrase))
+
+
+def _strip_qualifier(before: str) -> str:
+    """ "well over", "nearly", "an estimated" before the figure are not the population."""
+    kept = before.rstrip()
+    low = kept.lower()
+    for word in _QUALIFIER_WORDS:
+        if low.endswith(word) and (len(low) == len(word) or not low[-len(word) - 1].isalnum()):
+            return kept[: -len(word)]
+    return kept

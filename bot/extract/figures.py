@@ -159,8 +159,17 @@ _TRIGGER_WORDS = sorted(
     # scale words ("hundred") only ever follow another number word, which triggers first
     set(re.findall(r"[a-z]+", _WORDNUM + " " + _FRACTION_WORDS))
     - {"s", "or", "in", "hundred", "thousand", "million", "billion", "per", "cent", "percent"}
-    | {"twice", "double", "doubled", "treble", "trebled", "triple", "tripled", "quadrupled",
-       "halved"},
+    | {
+        "twice",
+        "double",
+        "doubled",
+        "treble",
+        "trebled",
+        "triple",
+        "tripled",
+        "quadrupled",
+        "halved",
+    },
     key=len,
     reverse=True,
 )
@@ -227,6 +236,15 @@ _MONEY_STAT = re.compile(
     r"salary|salaries|saving|savings|save|price|prices|rate|bill|pressures?|shortfall)\b",
     re.IGNORECASE,
 )
+# Cheap first tests: the patterns above end in "$" and would be tried at every position.
+_BASELINE_HINT = re.compile(r"from|than|compared")
+_METHOD_HINT = re.compile(
+    r"based|analys|examin|survey|poll|interview|sample|data|returns|responses|records|drawn|"
+    r"draws|review|question|consult|cover|total",
+    re.IGNORECASE,
+)
+_AGE_HINT = re.compile(r"age|young|old", re.IGNORECASE)
+_DONATE_HINT = re.compile(r"donat|giv|gift|pledge", re.IGNORECASE)
 _SMALL_NARRATIVE = re.compile(r"\b(?:arrests?|visits?|recommendations)\b", re.IGNORECASE)
 
 
@@ -264,7 +282,8 @@ def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
         kind, value, low, high, unit = parsed
         end = m.end()
         before = text[max(sent.start, at - 60) : at]
-        if kind == "range" and _CHANGE_FROM.search(before):
+        from_before = before.rstrip().endswith("from") and bool(_CHANGE_FROM.search(before))
+        if kind == "range" and from_before:
             # "rose from 212 to 247": a baseline and a new value, two figures
             m = pattern.match(text, at, m.end("lo"))
             parsed = _interpret(m, text) if m else None
@@ -274,7 +293,7 @@ def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
             end = pos = m.end()
         elif kind == "money":
             upper = _MONEY_TO.match(text, end, sent.end)
-            if upper and not _CHANGE_FROM.search(before):
+            if upper and not from_before:
                 # "£13.9bn to £18.6bn", "between £180 and £260": one range
                 mult = _MULTIPLIERS.get((upper.group("hmult") or m.group("mmult") or "").lower(), 1)
                 low, high = value, _number(upper.group("hnum")) * mult
@@ -283,7 +302,11 @@ def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
         if _not_an_amount(text, at, end, kind, m.lastgroup or ""):
             continue
         sentence = text[sent.start : sent.end]
-        is_baseline = kind != "range" and bool(_BASELINE_BEFORE.search(before))
+        is_baseline = (
+            kind != "range"
+            and _BASELINE_HINT.search(before, max(0, len(before) - 30)) is not None
+            and bool(_BASELINE_BEFORE.search(before))
+        )
         said = describe(sentence, at - sent.start, end - sent.start, baseline_figure=is_baseline)
         core = _core(kind, value, unit, sentence, before, said.claim)
         salience = _salience(
@@ -508,11 +531,16 @@ def _in_title(figure: str, kind: str, value: float | None, title: str) -> bool:
     return False
 
 
-def _core(kind: str, value: float | None, unit: str, sentence: str, before: str,
-          claim: str) -> bool:
+def _core(
+    kind: str, value: float | None, unit: str, sentence: str, before: str, claim: str
+) -> bool:
     """A statistic the article reports, not a narrative or method number (a sample size,
     a response rate, a count of recommendations, "three homes", "two social workers")."""
-    if _METHOD_BEFORE.search(before) or _METHOD_AROUND.search(claim):
+    low_claim = claim.lower()
+    around = ("rate" in low_claim or "recommend" in low_claim or "margin" in low_claim) and bool(
+        _METHOD_AROUND.search(claim)
+    )
+    if around or (_METHOD_HINT.search(before) and _METHOD_BEFORE.search(before)):
         return False
     if kind in ("percent", "ratio", "fraction", "multiple", "decimal"):
         return True
@@ -534,17 +562,20 @@ def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> b
     after = text[end : end + 30]
     if before.endswith("/") or _SLASH_YEAR.match(after):
         return True  # 2007/8, 2019/20
-    if _AGE_BEFORE.search(before) or _AGE_AFTER.match(after) or _NAME_AGE.search(before) and \
-            after.startswith(","):
-        return kind in ("count", "range")
+    aged = (
+        (_AGE_HINT.search(before) and _AGE_BEFORE.search(before))
+        or _AGE_AFTER.match(after)
+        or (_NAME_AGE.search(before) and after.startswith(","))
+    )
+    if aged and kind in ("count", "range"):
+        return True
     if kind in ("count", "range", "decimal") and _DURATION_AFTER.match(after):
         return True
     if kind == "count" and _COMPOUND_AFTER.match(after):
         return True  # "two-child limit", "45-minute", "20-week deadline"
     if kind == "count" and branch == "number" and _LONG_REFERENCE.fullmatch(text[start:end]):
         return True  # "written question 48217", "(1156620)"
-    if kind in ("money", "range") and _DONATE_BEFORE.search(before):
+    if kind in ("money", "range") and _DONATE_HINT.search(before) and _DONATE_BEFORE.search(before):
         return True
-    if kind == "multiple" and branch == "multiple" and not _COMPARISON.match(text, end):
-        return True  # "moved area twice": a frequency
-    return False
+    # "moved area twice": a frequency, not a comparison
+    return kind == "multiple" and branch == "multiple" and not _COMPARISON.match(text, end)

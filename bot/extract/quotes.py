@@ -78,11 +78,22 @@ class _Speakers:
     """Who has spoken so far, for pronouns; the article's cast for names and roles."""
 
     def __init__(self, text: str = "") -> None:
-        self.cast = Cast(text)
+        self.text = text
+        self._cast: Cast | None = None
         self.last: Speaker | None = None
         self.last_org: Speaker | None = None
         self.at = 0  # where the quote being attributed starts
         self.spoken: set[str] = set()
+        # sentences since the last quote ("The panel said that …"), read only when an "it" or
+        # "they" needs them: most articles never ask, and reading them is the costly part
+        self.reported: list[tuple[int, int]] = []
+
+    @property
+    def cast(self) -> Cast:
+        """Built on first use: an article without quotes never needs it."""
+        if self._cast is None:
+            self._cast = Cast(self.text)
+        return self._cast
 
     def note(self, speaker: Speaker) -> Speaker:
         if speaker.kind != "person":
@@ -90,12 +101,18 @@ class _Speakers:
         else:
             self.spoken.add(speaker.name)
         self.last = speaker
+        self.reported.clear()
         return speaker
 
     def pronoun(self, word: str) -> Speaker | None:
         want = _PRONOUNS[word.lower()]
         if want == "person":
             return self.cast.last_person_before(self.at, self.spoken)
+        for start, end in reversed(self.reported):
+            subject = _reported_subject(self.text, start, end)
+            found = _speaker_from(subject, self) if subject else None
+            if found is not None and (want == "any" or found.kind != "person"):
+                return found
         if want == "org":
             if self.last_org is not None:
                 return self.last_org
@@ -113,7 +130,6 @@ _LEAD_CONJUNCTION = re.compile(r"^(?:and|but|while|then|meanwhile|however)\s+", 
 def find_quotes(article: Article) -> Iterator[Quote]:
     text = article.text
     speakers = _Speakers(text)
-    verbs = verb_positions(text)
     previous: Quote | None = None  # the last quote of the previous paragraph
     carried_open = False  # did the previous paragraph end inside a quote?
     lead_in = ""  # a paragraph that ends "…said:" introduces the quote of the next one
@@ -138,7 +154,7 @@ def find_quotes(article: Article) -> Iterator[Quote]:
             k_end = max(k, bisect.bisect_right(sentence_starts, max(start, end - 1)) - 1)
             while noted < k:
                 s = block_sentences[noted]
-                _note_reported_speech(text, s.start, s.end, speakers, verbs)
+                speakers.reported.append((s.start, s.end))
                 noted += 1
             s_start = max(block_sentences[k].start if block_sentences else start - 1, prev_end)
             s_end = max(block_sentences[k_end].end if block_sentences else end, end)
@@ -174,7 +190,7 @@ def find_quotes(article: Article) -> Iterator[Quote]:
             )
             prev_end = end + 1
         for s in block_sentences[noted:]:
-            _note_reported_speech(text, s.start, s.end, speakers, verbs)
+            speakers.reported.append((s.start, s.end))
         yield from found
         previous = found[-1] if found else None
         carried_open = ends_open
@@ -319,30 +335,16 @@ def _speaker_before(before: str, speakers: _Speakers) -> Speaker | None:
     return None
 
 
-# A speech verb as a word: after a character that is not a letter or digit (one is put
-# before the text), not followed by a word character. The alternation is factored by first
-# letter, and the leading class lets the engine skip ahead to the next non-word character:
-# 40% faster than a substring search per verb, which was faster than the plain alternation.
-_VERB_SCAN = re.compile(rf"[\W_](?:{alternation(_VERBS.split('|'))})(?!\w)")
-
-
-def verb_positions(text: str) -> list[int]:
-    """Where a speech verb stands as a word, in order."""
-    return [m.start() for m in _VERB_SCAN.finditer(" " + text)]  # the pad shifts by one
-
-
-def _note_reported_speech(
-    text: str, start: int, end: int, speakers: _Speakers, verbs: list[int]
-) -> None:
-    """ "The panel said that …" with no quote of its own still introduces the panel for a
-    later "it added". `verbs` are the positions of every speech verb in the text (one scan)."""
-    k = bisect.bisect_left(verbs, start + 3)
-    if k < len(verbs) and verbs[k] < min(end, start + 170):
-        subject = text[start : verbs[k]].rstrip()
-        if not _MARKS.search(subject):
-            found = _speaker_from(subject, speakers)
-            if found is not None:
-                speakers.note(found)
+def _reported_subject(text: str, start: int, end: int) -> str:
+    """The subject of "The panel said that …" (a sentence with no quote of its own), or ""."""
+    verb = _VERB.search(text, start + 3, min(end, start + 170))
+    if verb is None:
+        return ""
+    subject = text[start : verb.start()].rstrip()
+    words = subject.split()
+    if not words or _MARKS.search(subject) or (len(words) == 1 and words[0].lower() in _PRONOUNS):
+        return ""
+    return subject
 
 
 def _speaker_from(subject: str, speakers: _Speakers) -> Speaker | None:

@@ -53,11 +53,11 @@ _CAP = r"[A-Z][\w’'&-]*"
 # A capitalised run, with the small words names carry: "Department for Education",
 # "Royal Society of Arts", "Child Safeguarding Practice Review Panel".
 _ORG_RUN = re.compile(rf"{_CAP}(?:\s+(?:(?:of|for|and|on|in|the|&)\s+)*{_CAP})*")
-_PERSON = re.compile(
-    r"(?=(?<![\w’'-])([A-Z][a-z]+(?:-[A-Z][a-z]+)?) ((?:(?:de|van|von|der|le|la) )?"
-    r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?|O’[A-Z][a-z]+))(?![\w-])(?!\s+[A-Z])(?![’']\s+[A-Z]))"
+# "Annie Hudson", "Rachel de Souza", not a run of more capitalised words ("Fair Access Fund")
+_PERSON = re.compile(  # led by a character class, so the engine skips ahead to capitals
+    r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?) ((?:(?:de|van|von|der|le|la) )?"
+    r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?|O’[A-Z][a-z]+))(?![\w-])(?!\s+[A-Z])(?![’']\s+[A-Z])"
 )
-_BEFORE_WORDS = re.compile(r"((?:[\w’'-]+\s+){0,6})$")
 _APPOSITIVE = re.compile(
     r",\s+((?:the|a|an|its|his|her|their)\s+)?([^,.;:“”‘\"]{3,140}?)(?=,|\.|;|$)"
 )
@@ -69,6 +69,18 @@ _PUBLISHED_BY = re.compile(
     rf"rated|judged|inspected|published|released|commissioned|produced|conducted|"
     rf"carried out|compiled)\s+(?:[\w’'-]+\s+){{0,3}}?(?:by|from)\s+(?:the\s+)?({_ORG_RUN.pattern})"
 )
+_REPORT_NOUN = (
+    r"(?:report|review|survey|analysis|research|study|data|figures|findings|guidance|plan|"
+    r"statement|briefing|inquiry|evaluation|audit|inspection)\b"
+)
+# keyword first, so the engine skips ahead to a possessive mark; the name is read backwards
+_POSSESSIVE_AT = re.compile(
+    rf"[’']s?\s+(?:(?:own|new|latest|annual|first|recent|[a-z]+)\s+)?{_REPORT_NOUN}"
+)
+_PUBLISHED_AT = re.compile(
+    r"\s+(?:has\s+|have\s+)?(?:published|released|surveyed|analysed|examined|commissioned)\b"
+)
+_ORG_RUN_END = re.compile(rf"(?:{_ORG_RUN.pattern})$")
 _POSSESSIVE_REPORT = re.compile(
     rf"({_ORG_RUN.pattern})[’']s?\s+(?:(?:own|new|latest|annual|first|recent|\w+)\s+)?"
     r"(?:report|review|survey|analysis|research|study|data|figures|findings|guidance|plan|"
@@ -124,9 +136,15 @@ class Cast:
         self.mentions: list[tuple[int, str]] = []  # (position, full name), in order
         self._orgs: list[tuple[int, str]] | None = None
         self._publisher: str | None = None
-        for m in _PERSON.finditer(text):
+        pos = 0
+        while (m := _PERSON.search(text, pos)) is not None:
+            pos = m.end()
+            if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "’'-"):
+                pos = m.start(2)  # "McDonald Smith" is matched from inside a word: skip it
+                continue
             first, full = m.group(1), f"{m.group(1)} {m.group(2)}"
             if first.lower() in ROLE_WORDS or first.lower() in HONORIFICS:
+                pos = m.start(2)  # "Minister Laura Kendrick": the name starts at the next word
                 continue
             if _is_org_words(full) or first in _NOT_FIRST_NAMES:
                 continue
@@ -157,8 +175,8 @@ class Cast:
     def last_person_before(
         self, at: int, spoken: set[str] | frozenset[str] = frozenset()
     ) -> Speaker | None:
-        """The person "he" or "she" most likely means: the last one named before `at` who
-        has spoken or has a role (a child named in the story rarely is), else the last."""
+        """The person "he" or "she" most likely means: the last one named before `at` as a
+        subject or who has spoken (not "the death of Star Hobson")."""
         k = bisect.bisect_left(self._mention_at, at) - 1
         if k < 0:
             return None
@@ -175,6 +193,8 @@ class Cast:
         if self._orgs is None:
             seen: dict[str, int] = {}
             for m in _ORG_RUN.finditer(self.text):
+                if " " not in m.group(0):
+                    continue  # one capitalised word ("The", "She") is never a named body
                 name = _trim_org(m.group(0))
                 if name and _is_org_words(name) and name not in seen:
                     seen[name] = m.start()
@@ -201,18 +221,26 @@ class Cast:
             # the body most often named as the report's author ("the Panel’s report",
             # "reported the Panel", "a report by X"); the first named on a tie
             votes: dict[str, list[int]] = {}
-            for pattern in (_POSSESSIVE_REPORT, _PUBLISHED_BY, _ORG_PUBLISHED):
-                for m in pattern.finditer(self.text):
-                    name = _trim_org(m.group(1))
-                    if name.lower() in ORG_HEADS:  # "the Panel’s annual report"
-                        name = self.org_named(name) or name
-                    if name and not name.islower() and not _is_person_name(name, self):
-                        votes.setdefault(name, []).append(m.start())
+            for name, at in self._authors():
+                if name.lower() in ORG_HEADS:  # "the Panel’s annual report"
+                    name = self.org_named(name) or name
+                if name and not name.islower() and not _is_person_name(name, self):
+                    votes.setdefault(name, []).append(at)
             if votes:
                 self._publisher = max(votes, key=lambda n: (len(votes[n]), -votes[n][0]))
             else:
                 self._publisher = self.orgs()[0][1] if self.orgs() else ""
         return self._publisher
+
+    def _authors(self) -> list[tuple[str, int]]:
+        """Bodies named as a report's author: "X’s report", "a report by X", "X published"."""
+        found = [(_trim_org(m.group(1)), m.start()) for m in _PUBLISHED_BY.finditer(self.text)]
+        for pattern in (_POSSESSIVE_AT, _PUBLISHED_AT):
+            for m in pattern.finditer(self.text):
+                run = _ORG_RUN_END.search(self.text, max(0, m.start() - 100), m.start())
+                if run:
+                    found.append((_trim_org(run.group(0)), run.start()))
+        return found
 
     def organisation(self, phrase: str, last_org: Speaker | None = None) -> Speaker | None:
         """An organisation or report named by a subject phrase; `last_org` is the body last
@@ -336,9 +364,9 @@ def _role_around(text: str, start: int, end: int) -> str:
     if m and not _NOT_ROLE.match(m.group(2)) and _has_role_word(m.group(2)):
         return m.group(2).strip()
     before = text[max(0, start - 60) : start]
-    words = _BEFORE_WORDS.search(before)
-    if words:
-        run = words.group(1).split()
+    cut = max(before.rfind(c) for c in "\n.;:“”\"(")
+    run = before[cut + 1 :].split()[-6:]
+    if run:
         kept: list[str] = []
         for w in reversed(run):
             low = w.lower().strip(",")

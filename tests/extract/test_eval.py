@@ -45,8 +45,9 @@ def test_speaker_matching_rules() -> None:
     matches = _scorer().speaker_matches
     assert matches("Andy Smith", "Smith")
     assert matches("Dr Miriam Oakes", "Miriam Oakes")
-    assert matches("the Child Safeguarding Practice Review Panel",
-                   "Child Safeguarding Practice Review Panel")
+    assert matches(
+        "the Child Safeguarding Practice Review Panel", "Child Safeguarding Practice Review Panel"
+    )
     assert not matches("panel", "the Child Safeguarding Practice Review Panel")
     assert not matches("Andy Smith", "Annie Hudson")
     assert not matches("Andy Smith", "")

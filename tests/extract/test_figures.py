@@ -49,8 +49,13 @@ def test_counts_decimals_words_fractions_multiples() -> None:
 
 def test_range_has_low_and_high() -> None:
     (f,) = _figures("Fees ranged from £6,000 to £41,000 per review.")
-    assert (f.kind, f.low, f.high, f.value, f.text) == ("range", 6000.0, 41000.0, None,
-                                                        "£6,000 to £41,000")
+    assert (f.kind, f.low, f.high, f.value, f.text) == (
+        "range",
+        6000.0,
+        41000.0,
+        None,
+        "£6,000 to £41,000",
+    )
 
 
 @pytest.mark.parametrize(

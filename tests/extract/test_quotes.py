@@ -116,33 +116,6 @@ def test_unbalanced_and_garbage_input() -> None:
     assert extract(bytes(range(256)).decode("latin-1")).figures == ()
 
 
-def test_verb_positions_match_a_word_bounded_regex() -> None:
-    """The substring search finds exactly what the plain regex finds, on the dump and on
-    text that glues verbs to letters, digits, underscores and each other."""
-    import random
-    import re
-
-    from bot.dump import parse_dump
-    from bot.extract.quotes import _VERBS, verb_positions
-    from tests.conftest import DUMP
-
-    oracle = re.compile(rf"(?:{_VERBS})\b")
-
-    def expected(text: str) -> list[int]:
-        return [
-            m.start()
-            for m in oracle.finditer(text)
-            if not text[m.start() - 1 : m.start()].isalnum()
-        ]
-
-    texts = [i.text for i in parse_dump(DUMP.read_text(encoding="utf-8"), "d").items]
-    rng = random.Random(3)
-    pieces = [*_VERBS.split("|"), "x", "_", "9", " ", ", ", "“", "é", "pointed", "out", "went"]
-    texts += ["".join(rng.choice(pieces) for _ in range(400)) for _ in range(200)]
-    for text in texts:
-        assert verb_positions(text) == expected(text)
-
-
 def test_single_marks_with_apostrophes_inside() -> None:
     text = "She said: ‘The children’s needs come first, and councils’ budgets are stretched.’"
     (q,) = _quotes(text)
@@ -178,7 +151,10 @@ def test_surname_later_gets_the_role_from_an_earlier_appositive() -> None:
         "“Every director will recognise this,” Adebayo said."
     )
     (q,) = _quotes(text)
-    assert (q.speaker, q.role) == ("Tom Adebayo", "director of children’s services at Wexley Council")
+    assert (q.speaker, q.role) == (
+        "Tom Adebayo",
+        "director of children’s services at Wexley Council",
+    )
 
 
 def test_the_panel_said_resolves_to_the_named_panel() -> None:
