@@ -14,6 +14,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from bot.extract.text import alternation
 from bot.models import SpeakerKind
 
 # Words that make a capitalised word a title or job, not part of a person's name.
@@ -56,7 +57,7 @@ _ORG_RUN = re.compile(rf"{_CAP}(?:\s+(?:(?:of|for|and|on|in|the|&)\s+)*{_CAP})*"
 # "Annie Hudson", "Rachel de Souza", not a run of more capitalised words ("Fair Access Fund")
 _PERSON = re.compile(  # led by a character class, so the engine skips ahead to capitals
     r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?) ((?:(?:de|van|von|der|le|la) )?"
-    r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?|O’[A-Z][a-z]+))(?![\w-])(?!\s+[A-Z])(?![’']\s+[A-Z])"
+    r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?|O’[A-Z][a-z]+))(?![\w-])(?!\s+(?:(?:de|van|von|der|le|la)\s+)?[A-Z])(?![’']\s+[A-Z])"
 )
 _APPOSITIVE = re.compile(
     r",\s+((?:the|a|an|its|his|her|their)\s+)?([^,.;:“”‘\"]{3,140}?)(?=,|\.|;|$)"
@@ -149,6 +150,8 @@ class Cast:
             if _is_org_words(full) or first in _NOT_FIRST_NAMES:
                 continue
             surname = m.group(3)
+            if surname in _NOT_FIRST_NAMES or surname.lower() in ORG_HEADS:
+                continue  # "Council for Disabled Children"
             known = self.full.setdefault(surname, full)
             self.full.setdefault(full, known)
             self.mentions.append((m.start(1), known))
@@ -157,6 +160,11 @@ class Cast:
                 role = _role_around(text, m.start(1), end)
                 if role:
                     self.roles[known] = role
+        surnames = [k for k, v in self.full.items() if " " not in k and k != v]
+        if surnames:  # "Smith reiterated …" names Andy Smith again, for a later "he said"
+            later = re.compile(rf"(?<![\w’'-])(?:{alternation(surnames)})(?![\w-])")
+            self.mentions += [(m.start(), self.full[m.group()]) for m in later.finditer(text)]
+            self.mentions.sort()
         self._mention_at = [p for p, _ in self.mentions]
 
     def person(self, name: str, role: str = "") -> Speaker:
@@ -316,7 +324,8 @@ _NOT_FIRST_NAMES = frozenset(
     "Association Department Race Labour Tory Tories Crown High Royal North South East West "
     "New Old Young Family Safeguarding Practice Review Public Health Care Mental Police "
     "Borough City County District Town Primary Secondary Special Youth Justice Early Help "
-    "Our We Ofsted Government Court Street Road Lane Hall".split()
+    "Our We Ofsted Government Court Street Road Lane Hall Disabled Adults Families Young "
+    "People Minister Services Council Parents Schools Rights Office".split()
 )
 
 
@@ -364,7 +373,7 @@ def _role_around(text: str, start: int, end: int) -> str:
     if m and not _NOT_ROLE.match(m.group(2)) and _has_role_word(m.group(2)):
         return m.group(2).strip()
     before = text[max(0, start - 60) : start]
-    cut = max(before.rfind(c) for c in "\n.;:“”\"(")
+    cut = max(before.rfind(c) for c in '\n.;:“”"(')
     run = before[cut + 1 :].split()[-6:]
     if run:
         kept: list[str] = []
