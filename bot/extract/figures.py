@@ -92,7 +92,7 @@ _DIGIT_PATTERN = re.compile(
     (?P<money>(?P<cur>[£$€])\s?(?P<mnum>{_NUM})(?:\s?(?P<mmult>bn|billion|m|million|k|trillion)\b)?)
   | (?P<range>(?P<lo>{_NUM})\s?(?P<rsep>-|–|to)\s?(?P<hi>{_NUM})(?P<rpct>\s?%|\s?per\s?cent\b)?)
   | (?P<percent>(?P<pnum>{_NUM})\s?(?:%|per\s?cent\b|percent\b))
-  | (?P<ratio>(?P<rnum>\d{{1,3}})\s+in\s+(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
+  | (?P<ratio>(?P<rnum>\d{{1,3}})\s+in\s+(?:every\s+)?(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
   | (?P<multiple>(?P<mtimes>{_NUM})\s+times\b)
   | (?P<number>(?<![\w.,/-])(?P<nnum>{_NUM})(?:\s?(?P<nmult>bn|billion|million|m|k)\b)?)
     """,
@@ -184,11 +184,8 @@ _PAST_TENSE = re.compile(r"[a-z]+ed")
 _CLAUSE_BREAK = re.compile(r",(?!\d)|[;:(–—]|\band\b|\bwhile\b")
 _WHAT_BEFORE_WORD = re.compile(r"[A-Za-z][\w’'-]*")
 _NEXT_WORD = re.compile(r"\s*([A-Za-z’'-]+)")
-_CHANGE_VERBS = (
-    r"(?:rose|risen|rising|rise|fell|fallen|falling|fall|increased|decreased|grew|grown|"
-    r"dropped|declined|climbed|jumped|went|gone|up|down|reduced|cut|changed|moved|shrank)"
-)
-_CHANGE_FROM = re.compile(rf"\b{_CHANGE_VERBS}\b[^.;]{{0,50}}\bfrom\s+$")
+# "fees ranged from £6,000 to £41,000" is one range; any other "from X to Y" is a change
+_RANGE_VERB = re.compile(r"\b(?:ranged?|ranging|ran|varied|varies|vary|varying)\s+from\s*$")
 _BASELINE_BEFORE = re.compile(
     r"\b(?:from|compared with|compared to|(?<!more )(?<!less )(?<!fewer )than)\s+"
     r"(?:around\s+|about\s+|just\s+)?[£$€]?\s*$"
@@ -198,7 +195,9 @@ _MONEY_TO = re.compile(
 )
 _AGE_BEFORE = re.compile(
     r"\b(?:aged|ages|age of|as young as|as old as|under the age of|over the age of)\s+"
-    r"(?:between\s+(?:\w+\s+and\s+)?|under\s+|over\s+|up to\s+|\w+\s+(?:to|and|or)\s+)?$",
+    r"(?:between\s+(?:\w+\s+and\s+)?|under\s+|over\s+|up to\s+|\w+\s+(?:to|and|or)\s+)?$"
+    r"|\b(?:turning|turned|reaching|reached|left care at|at the age of)\s+$"
+    r"|\b(?:children|pupils|babies|infants|people|those|kids|boys|girls)\s+(?:under|over)\s+$",
     re.IGNORECASE,
 )
 _AGE_AFTER = re.compile(
@@ -208,10 +207,16 @@ _AGE_AFTER = re.compile(
 # "Liam Carver, 27, of …", "whose daughter, 14, has …"
 _NAME_AGE = re.compile(
     r"(?:[A-Z][a-z]+|son|daughter|child|boy|girl|grandson|granddaughter|brother|sister|"
-    r"mother|father|mum|dad),\s$"
+    r"mother|father|mum|dad|partner|wife|husband|man|woman|teenager),\s$"
 )
 _DURATION_AFTER = re.compile(
-    r"^[\s-]?(?:years?|months?|weeks?|days?|hours?|minutes?|decades?|nights?)(?:[’']s?)?\b",
+    r"^(?:\s+(?:or|to|and)\s+[\w-]+)?(?:\s+(?!(?:a|an|per|each|every|last|this|next|the|"
+    r"that|of|in|a)\b)[a-z]+)?[\s-]?"
+    r"(?:years?|months?|weeks?|days?|hours?|minutes?|decades?|nights?)(?:[’']s?)?\b",
+    re.IGNORECASE,
+)
+_STAT_BEFORE = re.compile(
+    r"\b(?:average|median|mean|typical|risen to|rose to|grown to|fell to|fallen to)\b",
     re.IGNORECASE,
 )
 _COMPOUND_AFTER = re.compile(r"^-[a-z]")
@@ -227,13 +232,20 @@ _METHOD_BEFORE = re.compile(
     r"\s+(?:the\s+)?(?:[\w’'-]+\s+){0,2}$",
     re.IGNORECASE,
 )
-_METHOD_AROUND = re.compile(
-    r"\bresponse rate\b|\brecommendations\b|\bmargin of error\b", re.IGNORECASE
+_POLICY_BEFORE = re.compile(
+    r"\b(?:response rate|turnout|margin of error|target|cap|limit|ratio|threshold|"
+    r"benchmark|maximum|minimum)\s+(?:of|was|is|at|stood at|set at)\s+(?:around\s+|about\s+)?"
+    r"[£$€]?$|\bset at\s+$|\bagainst (?:the|a)\s+$|\bregards as\s+$",
+    re.IGNORECASE,
 )
-_MONEY_STAT = re.compile(
-    r"\b(?:cost|costs|costing|spend|spends|spending|spent|budget|budgets|funding|fund|funded|"
-    r"allowance|average|overspend|deficit|invest|investing|invested|investment|grant|fees?|"
-    r"salary|salaries|saving|savings|save|price|prices|rate|bill|pressures?|shortfall)\b",
+_RECOMMENDATIONS_AFTER = re.compile(r"\s+(?:[\w-]+\s+)?recommendations\b", re.IGNORECASE)
+_OF_WHOLE = re.compile(r"\bof (?:their|its|his|her|the)\b")
+_DENOMINATOR_BEFORE = re.compile(r"(?:\ball|\b[Oo]f the|\bof [A-Z]\w*[’']s)\s+$")
+_PART_OF_AFTER = re.compile(r"\s+of\s+(?:the|its|their|[A-Z][\w’']*)\b")
+_CURRENCY_SIGN = re.compile(r"[£$€]")
+_STORY_MONEY = re.compile(
+    r"\b(?:court|jailed|sentenced|police recovered|cash|debt|robbed|street value|"
+    r"paid as little|prosecutor|stolen|fraud)\b",
     re.IGNORECASE,
 )
 # Cheap first tests: the patterns above end in "$" and would be tried at every position.
@@ -243,9 +255,15 @@ _METHOD_HINT = re.compile(
     r"draws|review|question|consult|cover|total",
     re.IGNORECASE,
 )
-_AGE_HINT = re.compile(r"age|young|old", re.IGNORECASE)
+_AGE_HINT = re.compile(
+    r"age|young|old|turn|reach|care at|under|over", re.IGNORECASE
+)
 _DONATE_HINT = re.compile(r"donat|giv|gift|pledge", re.IGNORECASE)
-_SMALL_NARRATIVE = re.compile(r"\b(?:arrests?|visits?|recommendations)\b", re.IGNORECASE)
+# a sentence that tells a story rather than reports a statistic
+_STORY_COUNT = re.compile(
+    r"\b(?:who has|who have|his|her|my|our own|court|jailed|groomed|fostered|cared for)\b",
+    re.IGNORECASE,
+)
 
 
 def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
@@ -282,7 +300,10 @@ def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
         kind, value, low, high, unit = parsed
         end = m.end()
         before = text[max(sent.start, at - 60) : at]
-        from_before = before.rstrip().endswith("from") and bool(_CHANGE_FROM.search(before))
+        from_before = before.rstrip().endswith("from") and not _RANGE_VERB.search(before)
+        if kind == "range" and _YEAR.match(m.group("lo")) and not _YEAR.match(m.group("hi")):
+            pos = m.start("hi")  # "from 640 in 2021 to 1,015": 2021 is a year, 1,015 a figure
+            continue
         if kind == "range" and from_before:
             # "rose from 212 to 247": a baseline and a new value, two figures
             m = pattern.match(text, at, m.end("lo"))
@@ -308,7 +329,7 @@ def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
             and bool(_BASELINE_BEFORE.search(before))
         )
         said = describe(sentence, at - sent.start, end - sent.start, baseline_figure=is_baseline)
-        core = _core(kind, value, unit, sentence, before, said.claim)
+        core = _core(kind, value, unit, sentence, before, text[end : min(sent.end, end + 60)])
         salience = _salience(
             kind=kind,
             core=core,
@@ -470,7 +491,8 @@ def _any_number(raw: str) -> float | None:
 # A clause before the figure with one of these in it is narrative, not a name for the figure.
 _AGE = re.compile(r"-(year|month|week|day)s?-old\b", re.IGNORECASE)
 _COMPARISON = re.compile(
-    r"\s*(?:as\b|more\b|less\b|higher\b|lower\b|greater\b|larger\b|the\b|likelier\b)",
+    r"\s*(?:as\b|more\b|less\b|higher\b|lower\b|greater\b|larger\b|the\b|likelier\b|"
+    r"what\b|that\b|than\b)",
     re.IGNORECASE,
 )
 _VERBISH = frozenset("has have had is are was were be been risen rose fell grown increased".split())
@@ -532,27 +554,36 @@ def _in_title(figure: str, kind: str, value: float | None, title: str) -> bool:
 
 
 def _core(
-    kind: str, value: float | None, unit: str, sentence: str, before: str, claim: str
+    kind: str, value: float | None, unit: str, sentence: str, before: str, after: str
 ) -> bool:
-    """A statistic the article reports, not a narrative or method number (a sample size,
-    a response rate, a count of recommendations, "three homes", "two social workers")."""
-    low_claim = claim.lower()
-    around = ("rate" in low_claim or "recommend" in low_claim or "margin" in low_claim) and bool(
-        _METHOD_AROUND.search(claim)
-    )
-    if around or (_METHOD_HINT.search(before) and _METHOD_BEFORE.search(before)):
+    """A statistic the article reports, not a narrative or method number: a sample size or
+    denominator ("based on 54 reviews", "all 153 councils", "Of the 536 reviews"), a
+    response rate or turnout, a target or cap ("a target of 18"), a threshold that defines a
+    group ("missed at least 10% of their sessions"), a count of recommendations, or a
+    small count in a story ("three homes", "two social workers")."""
+    if _POLICY_BEFORE.search(before[-40:]) or _RECOMMENDATIONS_AFTER.match(after):
         return False
+    if (before.endswith("at least ") or after.startswith(" or more")) and _OF_WHOLE.search(
+        after[:30]
+    ):
+        return False  # a definition: "pupils who miss at least 10% of their sessions"
     if kind in ("percent", "ratio", "fraction", "multiple", "decimal"):
         return True
+    if _METHOD_HINT.search(before) and _METHOD_BEFORE.search(before):
+        return False
+    if _DENOMINATOR_BEFORE.search(before[-20:]):
+        return False
     if kind == "range":
-        return unit == "%" or "£" in claim or "$" in claim or "€" in claim
+        return unit == "%" or _CURRENCY_SIGN.search(sentence) is not None
     if kind == "money":
-        return (value or 0) >= 100_000 or bool(_MONEY_STAT.search(sentence))
+        return not _STORY_MONEY.search(sentence)
     if value is None:
         return False
-    if value >= 20 and not _SMALL_NARRATIVE.search(claim):
+    if _PART_OF_AFTER.match(after):
+        return True  # "three of the five contacts", "Nine of the department’s 41 posts"
+    if value >= 10:
         return True
-    return value >= 10 and bool(_FINDING.search(sentence))
+    return bool(_FINDING.search(sentence)) and not _STORY_COUNT.search(sentence)
 
 
 def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> bool:
@@ -562,6 +593,8 @@ def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> b
     after = text[end : end + 30]
     if before.endswith("/") or _SLASH_YEAR.match(after):
         return True  # 2007/8, 2019/20
+    if before.endswith("[") and after.startswith("]"):
+        return True  # a footnote mark: "[2]"
     aged = (
         (_AGE_HINT.search(before) and _AGE_BEFORE.search(before))
         or _AGE_AFTER.match(after)
@@ -569,8 +602,13 @@ def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> b
     )
     if aged and kind in ("count", "range"):
         return True
-    if kind in ("count", "range", "decimal") and _DURATION_AFTER.match(after):
-        return True
+    if (
+        kind in ("count", "range", "decimal")
+        and "£" not in text[start:end]
+        and _DURATION_AFTER.match(after)
+        and not _STAT_BEFORE.search(before)
+    ):
+        return True  # "for ten years", "waited 47 weeks"; not "average … grown to 41 minutes"
     if kind == "count" and _COMPOUND_AFTER.match(after):
         return True  # "two-child limit", "45-minute", "20-week deadline"
     if kind == "count" and branch == "number" and _LONG_REFERENCE.fullmatch(text[start:end]):
