@@ -137,6 +137,12 @@ _FINDING = re.compile(
     r"cases|respondents|children|families)\b",
     re.IGNORECASE,
 )
+# a sentence reporting a result, for small counts ("the review found three of …")
+_STRICT_FINDING = re.compile(
+    r"\b(?:found|finds|show|shows|showed|revealed|reveals|figures|data|survey|analysis|"
+    r"according|statistics)\b",
+    re.IGNORECASE,
+)
 _NARRATIVE = re.compile(
     r"^(?:-year-old|years?|months?|weeks?|days?|hours?|minutes?|seconds?|-month-old|"
     r"year-old|times|counts?|votes|words|paragraphs|areas)\b|aged\s*$|^(?:days?|weeks?)\b",
@@ -228,7 +234,8 @@ _DONATE_BEFORE = re.compile(
 _METHOD_BEFORE = re.compile(
     r"\b(?:based on|analysis of|analysed|analysing|examined|examining|surveyed|survey of|"
     r"poll of|interviewed|interviews with|sample of|data from|returns from|responses from|"
-    r"records of|drawn from|draws on|reviewed|questioned|consulted|covering|from a total of)"
+    r"records of|drawn from|draws on|reviewed|questioned|consulted|covering|from a total of|"
+    r"ballot of|balloted|turnout of|read all|read|requests to)"
     r"\s+(?:the\s+)?(?:[\w’'-]+\s+){0,2}$",
     re.IGNORECASE,
 )
@@ -252,7 +259,7 @@ _STORY_MONEY = re.compile(
 _BASELINE_HINT = re.compile(r"from|than|compared")
 _METHOD_HINT = re.compile(
     r"based|analys|examin|survey|poll|interview|sample|data|returns|responses|records|drawn|"
-    r"draws|review|question|consult|cover|total",
+    r"draws|review|question|consult|cover|total|ballot|turnout|read|requests",
     re.IGNORECASE,
 )
 _AGE_HINT = re.compile(
@@ -273,6 +280,7 @@ def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
     sentence_starts = [s.start for s in article.sentences]
     finding: dict[int, bool] = {}  # sentence start -> does it report a finding?
     title_low = title.lower()
+    seen_in_title: set[str] = set()  # a headline figure is boosted at its first mention only
     pos = 0
     for at in _triggers(text, article.lower):
         if at < pos:
@@ -334,7 +342,8 @@ def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
             kind=kind,
             core=core,
             finding=_is_finding(finding, sent.start, sentence),
-            headline=_in_title(text[at:end], kind, value, title_low),
+            headline=_first_in_title(text[at:end], kind, value, title_low, seen_in_title),
+            quoted=_inside_quote(sentence, at - sent.start),
             place=k / max(1, len(article.sentences)),
             baseline=is_baseline,
             listed=block.kind == "list_item",
@@ -516,6 +525,7 @@ def _salience(
     baseline: bool,
     listed: bool,
     value: float | None,
+    quoted: bool = False,
 ) -> float:
     """0..1, continuous: the article's findings first (a figure in the headline or
     standfirst, then statistics in sentences that report a finding, earlier ones first),
@@ -534,11 +544,32 @@ def _salience(
     score += 0.12 * (1.0 - min(1.0, place))  # news puts its findings first
     if baseline:
         score -= 0.15
+    if quoted:
+        score -= 0.08
     if not core:
         score -= 0.35
     if value is not None and value > 0:
         score += min(0.02, math.log10(value + 1) / 500)  # a tie-break, never a rank
     return round(min(1.0, max(0.0, score)), 4)
+
+
+def _first_in_title(
+    figure: str, kind: str, value: float | None, title: str, seen: set[str]
+) -> bool:
+    if figure.lower() in seen or not _in_title(figure, kind, value, title):
+        return False
+    seen.add(figure.lower())
+    return True
+
+
+def _inside_quote(sentence: str, at: int) -> bool:
+    """Is the figure in quoted speech? (the reporter's own findings rank above it)"""
+    head = sentence[:at]
+    opened = head.count("“") + head.count("‘")
+    closed = head.count("”") + head.count("’ ") + head.count("’,")
+    if opened:
+        return opened > closed
+    return "”" in sentence[at:] or sentence.rstrip().endswith("’")
 
 
 def _in_title(figure: str, kind: str, value: float | None, title: str) -> bool:
@@ -583,7 +614,7 @@ def _core(
         return True  # "three of the five contacts", "Nine of the department’s 41 posts"
     if value >= 10:
         return True
-    return bool(_FINDING.search(sentence)) and not _STORY_COUNT.search(sentence)
+    return bool(_STRICT_FINDING.search(sentence)) and not _STORY_COUNT.search(sentence)
 
 
 def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> bool:
