@@ -19,7 +19,9 @@ from bot.models import Direction
 
 # Where one clause of a sentence ends and the next begins.
 _JOINTS = re.compile(
-    r";\s+|\s[–—]\s+(?=[a-z]*\s?[a-zA-Z])|:\s+(?=[A-Z])|,\s+(?=(?:while|whereas|but|although|though|"
+    r";\s+|\s[–—]\s+(?=[a-z]*\s?[a-zA-Z])|:\s+(?=[‘“\"]?[A-Z])|[.!?][¹²³⁴⁵⁶⁷⁸⁹⁰\]\d\[]*\s+"
+    r"(?=[A-Z])|,\s+(?=(?:while|whereas|but|although|though|compared with|compared to|against|"
+    r"paying|including|meaning|leaving|"
     r"with|which|when|where|as|a proportion|a figure|a rise|a fall|an increase|a drop|"
     r"according to|its\s|their\s|the (?:report|survey|review|analysis|research|study|data|"
     r"figures|findings|charity|council|panel|union|department) (?:\w+\s)?(?:found|finds|said|"
@@ -28,8 +30,8 @@ _JOINTS = re.compile(
 )
 # A reporting frame before the finding: "The report found that", "Figures show".
 _FRAME = re.compile(
-    r"^(?:[^,;]{0,80}?\b(?:found|finds|find|shows?|showed|shown|revealed|reveals?|says|said|"
-    r"notes?|noted|estimates?|estimated|suggests?|suggested|concluded|concludes|reports?|"
+    r"^(?:[^;:]{0,140}?\b(?:found|finds|find|shows?|showed|shown|revealed|reveals?|says|said|"
+    r"notes?|noted|estimates|suggests?|suggested|concluded|concludes|reports|"
     r"reported|confirms?|confirmed|calculates?)\s+(?:that\s+)?)",
 )
 _LEADERS = re.compile(
@@ -71,8 +73,8 @@ _VERBISH = re.compile(r"\b(?:was|were|is|are|had|has|have)\b")
 # words of a reporting frame: _FRAME is tried only when one of them is there
 _FRAME_WORDS = frozenset(
     "found finds find show shows showed shown revealed reveals says said notes note noted "
-    "estimates estimate estimated suggests suggested concluded concludes reports reported "
-    "confirms confirmed calculates".split()
+    "estimates suggests suggested concluded concludes reports reported confirms confirmed "
+    "calculates".split()
 )
 
 
@@ -86,7 +88,16 @@ class Said(NamedTuple):
 @functools.lru_cache(maxsize=64)
 def _joints(sentence: str) -> tuple[tuple[int, int], ...]:
     # cached: a sentence with several figures is cut once
-    return tuple((m.start(), m.end()) for m in _JOINTS.finditer(sentence))
+    out = []
+    for m in _JOINTS.finditer(sentence):
+        dash = sentence[m.start() : m.end()].strip()
+        if dash in ("–", "—") and (
+            sentence.find(dash, m.end(), m.end() + 60) >= 0
+            or sentence.rfind(dash, max(0, m.start() - 60), m.start()) >= 0
+        ):
+            continue  # a pair of dashes encloses an aside: "23,700 children – 41% – were"
+        out.append((m.start(), m.end()))
+    return tuple(out)
 
 
 def clause_of(sentence: str, start: int, end: int) -> tuple[int, int]:

@@ -174,7 +174,8 @@ _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st no nos vs etc e.g i.e cllr rev sr jr co ltd inc gov dept approx "
     "fig figs para paras sec art vol jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
-_SENTENCE_END = re.compile(r"[.!?…]+[”\"’)]*(?=\s|$)")
+# a full stop, its closing marks, and a footnote mark after it ("a third.² One", "37%.[2] Six")
+_SENTENCE_END = re.compile(r"[.!?…]+[”\"’)]*(?:[¹²³⁴⁵⁶⁷⁸⁹⁰]+|\[\d{1,2}\])?(?=\s|$)")
 _WORD = re.compile(r"[a-z]+")
 _PUNCTUATION = ".,;:!?()[]{}“”‘’\"'*•–—-…"
 _HTML_TAG = re.compile(r"<(?:p|div|br|li|ul|ol|h[1-6]|span|a|strong|em)\b[^>]*>", re.IGNORECASE)
