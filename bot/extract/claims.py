@@ -69,8 +69,22 @@ _QUALIFIER_WORDS = sorted(
     key=len,
     reverse=True,
 )
+_AUX_TAIL = re.compile(
+    r"(?:\s+(?:has|have|had|is|are|was|were|been|also|now|then|more than|almost|nearly))+\s*$",
+    re.IGNORECASE,
+)
+_NUMBER_OF = re.compile(r"^(?:the\s+)?number\s+of\s+", re.IGNORECASE)
+# another figure inside a subject ("More than 4,200 families used …, up 18%")
+_FIGURE_TOKEN = re.compile(
+    r"(?:(?:more|fewer|less) than |around |about |nearly |almost |some )?[£$€]?\d[\d,.]*"
+    r"(?:bn|m|k| ?%| per cent| million| billion)?\s*"
+)
 _VERBISH = re.compile(r"\b(?:was|were|is|are|had|has|have)\b")
 # words of a reporting frame: _FRAME is tried only when one of them is there
+_FRAME_AFTER = re.compile(
+    r",\s+(?:finds|found|shows|showed|reveals|revealed|concludes|concluded|says|said|"
+    r"estimates|suggests|argues|warns)\s+(?:that\s+)?"
+)
 _FRAME_WORDS = frozenset(
     "found finds find show shows showed shown revealed reveals says said notes note noted "
     "estimates suggests suggested concluded concludes reports reported confirms confirmed "
@@ -117,6 +131,10 @@ def describe(sentence: str, start: int, end: int, *, baseline_figure: bool = Fal
     lo, hi = clause_of(sentence, start, end)
     clause = sentence[lo:hi]
     # the frame "The report found that" goes when the figure comes after it
+    inner = _FRAME_AFTER.search(sentence, end, hi)
+    if inner is not None:  # "Hidden …, based on the records of 3,180 children …, finds that"
+        hi = inner.start()
+        clause = sentence[lo:hi]
     frame = _FRAME.match(clause) if _FRAME_WORDS & set(sentence[lo:start].split()) else None
     if frame and lo + frame.end() <= start and len(clause) - frame.end() > 12:
         lo += frame.end()
@@ -156,7 +174,17 @@ def _change(
 
 
 def _what(sentence: str, lo: int, hi: int, start: int, end: int) -> str:
-    """The measured population with its condition, from the clause's own words."""
+    """The measured population with its condition, from the clause's own words: for a
+    change, what changed ("the number of foster carers has risen from 212 to 247" →
+    "foster carers"); for a share, its population and predicate; else the clause without
+    the figure."""
+    turn = _DIRECTION.search(sentence.lower(), lo, hi)
+    if turn is not None and turn.start() < start and turn.start() - lo > 8:
+        subject = _AUX_TAIL.sub("", sentence[lo : turn.start()]).strip(" ,–—")
+        subject = _NUMBER_OF.sub("", _FIGURE_TOKEN.sub("", subject))
+        subject = " ".join(subject.split())
+        if len(subject.split()) >= 2:
+            return subject
     before = sentence[lo:start]
     after = sentence[end:hi]
     for marker in (" up ", " down "):  # ", up from 24% …" is the change, not the population
