@@ -203,6 +203,7 @@ _AGE_BEFORE = re.compile(
     r"\b(?:aged|ages|age of|as young as|as old as|under the age of|over the age of)\s+"
     r"(?:between\s+(?:\w+\s+and\s+)?|under\s+|over\s+|up to\s+|\w+\s+(?:to|and|or)\s+)?$"
     r"|\b(?:turning|turned|reaching|reached|left care at|at the age of)\s+$"
+    r"|\baged\b[^.;]{0,30}\b(?:or|and)\s+(?:up to|under|over)\s+$"
     r"|\b(?:children|pupils|babies|infants|people|those|kids|boys|girls)\s+(?:under|over)\s+$",
     re.IGNORECASE,
 )
@@ -236,16 +237,24 @@ _METHOD_BEFORE = re.compile(
     r"poll of|interviewed|interviews with|sample of|data from|returns from|responses from|"
     r"records of|drawn from|draws on|reviewed|questioned|consulted|covering|from a total of|"
     r"ballot of|balloted|turnout of|read all|read|requests to)"
-    r"\s+(?:the\s+)?(?:[\w’'-]+\s+){0,2}$",
+    r"\s+(?:the\s+)?(?:[\w’'-]+\s+){0,4}$",
     re.IGNORECASE,
 )
 _POLICY_BEFORE = re.compile(
     r"\b(?:response rate|turnout|margin of error|target|cap|limit|ratio|threshold|"
     r"benchmark|maximum|minimum)\s+(?:of|was|is|at|stood at|set at)\s+(?:around\s+|about\s+)?"
-    r"[£$€]?$|\bset at\s+$|\bagainst (?:the|a)\s+$|\bregards as\s+$",
+    r"[£$€]?$|\bset at\s+$|\bagainst (?:the|a)\s+$|\bregards as\s+$|\d:$"
+    r"|\b(?:incomes?|earnings|salar(?:y|ies))\s+(?:of\s+)?(?:below|under|above|over|"
+    r"less than|more than)\s+[£$€]?$",
     re.IGNORECASE,
 )
-_RECOMMENDATIONS_AFTER = re.compile(r"\s+(?:[\w-]+\s+)?recommendations\b", re.IGNORECASE)
+# "nine recommendations", "151 members responded", "the ten largest providers"
+_METHOD_AFTER = re.compile(
+    r"\s+(?:[\w-]+\s+)?recommendations\b|\s+(?:[\w’'-]+\s+){0,2}(?:responded|replied|"
+    r"took part|were surveyed|were interviewed|completed the survey)\b|\s+(?:largest|biggest|"
+    r"smallest|most|top|worst|best|highest|lowest)\b",
+    re.IGNORECASE,
+)
 _OF_WHOLE = re.compile(r"\bof (?:their|its|his|her|the)\b")
 _DENOMINATOR_BEFORE = re.compile(r"(?:\ball|\b[Oo]f the|\bof [A-Z]\w*[’']s)\s+$")
 _PART_OF_AFTER = re.compile(r"\s+of\s+(?:the|its|their|[A-Z][\w’']*)\b")
@@ -592,7 +601,7 @@ def _core(
     response rate or turnout, a target or cap ("a target of 18"), a threshold that defines a
     group ("missed at least 10% of their sessions"), a count of recommendations, or a
     small count in a story ("three homes", "two social workers")."""
-    if _POLICY_BEFORE.search(before[-40:]) or _RECOMMENDATIONS_AFTER.match(after):
+    if _POLICY_BEFORE.search(before[-40:]) or _METHOD_AFTER.match(after):
         return False
     if (before.endswith("at least ") or after.startswith(" or more")) and _OF_WHOLE.search(
         after[:30]
