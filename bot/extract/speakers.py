@@ -27,7 +27,8 @@ ROLE_WORDS = frozenset(
     "campaigner parent mother father mum dad grandmother grandfather grandparent carer nurse "
     "doctor barrister solicitor lawyer judge trustee coordinator partner deputy assistant "
     "senior clinical lecturer author editor governor owner volunteer nan grandad opposition "
-    "cabinet".split()
+    "cabinet prosecutor organiser organizer official representative convenor negotiator "
+    "steward".split()
 )
 HONORIFICS = frozenset(
     "dr prof professor cllr councillor mr mrs ms miss sir dame lord lady baroness rev "
@@ -65,10 +66,17 @@ _APPOSITIVE = re.compile(
 _NOT_ROLE = re.compile(
     r"^(?:who|which|whose|whom|from|aged|\d|and|but|said|says|told|when|where)\b", re.IGNORECASE
 )
+_KINDS_OF_BODY = r"(?:charity|union|think[- ]tank|campaign group|organisation|watchdog|regulator)"
+_DESCRIPTOR = rf"(?:{_KINDS_OF_BODY}\s+)?"
 _PUBLISHED_BY = re.compile(
     rf"\b(?:report|review|survey|analysis|research|study|studies|data|figures|findings|"
     rf"rated|judged|inspected|published|released|commissioned|produced|conducted|"
-    rf"carried out|compiled)\s+(?:[\w’'-]+\s+){{0,3}}?(?:by|from)\s+(?:the\s+)?({_ORG_RUN.pattern})"
+    rf"carried out|compiled)\s+(?:[\w’'-]+\s+){{0,3}}?(?:by|from)\s+(?:the\s+)?{_DESCRIPTOR}"
+    rf"({_ORG_RUN.pattern})"
+)
+# "the charity Care Leavers Forward": a body named by what it is
+_DESCRIBED_ORG = re.compile(
+    rf"\b{_KINDS_OF_BODY}\s+({_ORG_RUN.pattern})"
 )
 _REPORT_NOUN = (
     r"(?:report|review|survey|analysis|research|study|data|figures|findings|guidance|plan|"
@@ -206,6 +214,10 @@ class Cast:
                 name = _trim_org(m.group(0))
                 if name and _is_org_words(name) and name not in seen:
                     seen[name] = m.start()
+            for m in _DESCRIBED_ORG.finditer(self.text):
+                name = _trim_org(m.group(1))
+                if name and name not in seen:
+                    seen[name] = m.start(1)
             self._orgs = sorted((p, n) for n, p in seen.items())
         return self._orgs
 
