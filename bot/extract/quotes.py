@@ -70,6 +70,7 @@ _LEADING_CLAUSE = re.compile(
     r"before|during|with|under|according)\b[^,]*,\s*",
     re.IGNORECASE,
 )
+_UNNAMED = re.compile(r"^(?:a|an|one)\s+([a-z][\w’' -]*)$")
 _ROLE_LEAD = re.compile(r"^(?:the|a|an|its|their|his|her)\s+", re.IGNORECASE)
 _TRAILING_AUX = re.compile(r"(?:\s+(?:has|have|had|also|then|would|will|later|once))+$")
 
@@ -124,7 +125,7 @@ class _Speakers:
 _TAG_BREAK = re.compile(r"[“”‘:;.]")
 _COMMA = re.compile(r",\s*")
 _LIST_TAIL = re.compile(r"(?:and|or|&)\s")
-_LEAD_CONJUNCTION = re.compile(r"^(?:and|but|while|then|meanwhile|however)\s+", re.IGNORECASE)
+_LEAD_CONJUNCTION = re.compile(r"^(?:and|but|while|then|meanwhile|however|as)\s+", re.IGNORECASE)
 
 
 def find_quotes(article: Article) -> Iterator[Quote]:
@@ -376,12 +377,21 @@ def _speaker_from(subject: str, speakers: _Speakers) -> Speaker | None:
             continue
         title = parts[k][: len(parts[k]) - len(name)].strip(" ,")
         title = " ".join(t for t in (_LEAD_CONJUNCTION.sub("", title), job) if t)
-        after = [p for p in parts[k + 1 :] if not _NOT_ROLE.match(p)]
-        role = _ROLE_LEAD.sub("", title) or ", ".join(after)
+        after = ", ".join(p for p in parts[k + 1 :] if not _NOT_ROLE.match(p))
+        # an appositive states the role ("Callum Reid, a member of the panel"); words before
+        # the name do when they are a job ("panel chair Jo Bloggs"), not "Seventeen-year-old"
+        if after and (_has_role_word(after) or not _has_role_word(title)):
+            role = after
+        else:
+            role = _ROLE_LEAD.sub("", title) or after
         if not role and k > 0 and _has_role_word(parts[k - 1]):
             role = parts[k - 1]  # "The charity’s chief executive, Tom Reyes, said"
         return cast.person(person, _ROLE_LEAD.sub("", role) if role else "")
     head = _LEAD_CONJUNCTION.sub("", parts[-1])
+    unnamed = _UNNAMED.match(parts[0])
+    if unnamed and _has_role_word(unnamed.group(1)) and not _trailing_name(parts[0]):
+        # "A council leader, who asked not to be named,": a role, no name
+        return Speaker("", unnamed.group(1), "person")
     org = cast.organisation(head, speakers.last_org)
     if org is not None:
         return org

@@ -277,6 +277,12 @@ class Cast:
         if not words:
             return None
         head = words[-1]
+        spoke = next((w for w in words if w in SPOKESPEOPLE), "")
+        if spoke and head not in SPOKESPEOPLE and f"{spoke} for " in phrase.lower():
+            # "A spokesperson for Hollinsford Borough Council"
+            at = phrase.lower().index(f"{spoke} for ") + len(spoke) + len(" for ")
+            body = self.organisation(phrase[at:])
+            return Speaker(body.name, spoke, "organisation") if body else None
         if head in SPOKESPEOPLE:  # "A Cafcass spokesperson", "A Government spokesman"
             body = self.organisation(" ".join(phrase.split()[:-1])) if len(words) > 1 else None
             if body is None and len(words) > 1:  # "A DfE spokesperson": the body it names
