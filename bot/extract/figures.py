@@ -271,9 +271,7 @@ _METHOD_HINT = re.compile(
     r"draws|review|question|consult|cover|total|ballot|turnout|read|requests",
     re.IGNORECASE,
 )
-_AGE_HINT = re.compile(
-    r"age|young|old|turn|reach|care at|under|over", re.IGNORECASE
-)
+_AGE_HINT = re.compile(r"age|young|old|turn|reach|care at|under|over", re.IGNORECASE)
 _DONATE_HINT = re.compile(r"donat|giv|gift|pledge", re.IGNORECASE)
 # a sentence that tells a story rather than reports a statistic
 _STORY_COUNT = re.compile(

@@ -75,9 +75,7 @@ _PUBLISHED_BY = re.compile(
     rf"({_ORG_RUN.pattern})"
 )
 # "the charity Care Leavers Forward": a body named by what it is
-_DESCRIBED_ORG = re.compile(
-    rf"\b{_KINDS_OF_BODY}\s+({_ORG_RUN.pattern})"
-)
+_DESCRIBED_ORG = re.compile(rf"\b{_KINDS_OF_BODY}\s+({_ORG_RUN.pattern})")
 _REPORT_NOUN = (
     r"(?:report|review|survey|analysis|research|study|data|figures|findings|guidance|plan|"
     r"statement|briefing|inquiry|evaluation|audit|inspection)\b"
