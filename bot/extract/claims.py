@@ -18,15 +18,29 @@ from bot.extract.text import alternation
 from bot.models import Direction
 
 # Where one clause of a sentence ends and the next begins.
-_JOINTS = re.compile(
-    r";\s+|\s[–—]\s+(?=[a-z]*\s?[a-zA-Z])|:\s+(?=[‘“\"]?[A-Z])|[.!?][¹²³⁴⁵⁶⁷⁸⁹⁰\]\d\[]*\s+"
-    r"(?=[A-Z])|,\s+(?=(?:while|whereas|but|although|though|compared with|compared to|against|"
-    r"paying|including|meaning|leaving|"
-    r"with|which|when|where|as|a proportion|a figure|a rise|a fall|an increase|a drop|"
-    r"according to|its\s|their\s|the (?:report|survey|review|analysis|research|study|data|"
-    r"figures|findings|charity|council|panel|union|department) (?:\w+\s)?(?:found|finds|said|"
-    r"says|shows?|showed|reveals?|revealed|notes?|noted|estimates?)|it (?:said|says|found|"
-    r"estimates)|and (?:that\s)?(?=[a-z]+\s)(?!(?:up|down)\b))\b)",
+# Where one clause of a sentence ends and the next begins, by kind of joint:
+_JOINT_PUNCTUATION = (
+    r";\s+|\s[–—]\s+|:\s+(?=[‘“\"]?[A-Z])"
+    r"|[.!?][¹²³⁴⁵⁶⁷⁸⁹⁰\]\d\[]*\s+(?=[A-Z])"  # a full stop with a footnote mark after it
+)
+# "56% had experienced violence, 55% had experienced exploitation and 40% had …"
+_JOINT_LIST = (
+    r"(?:,\s+(?:and\s+)?|\s+and\s+)(?=(?:a further\s+|another\s+)?\d[\d.]*(?:%| per cent) "
+    r"(?:had|were|was|said|say|have|are)\b)"
+)
+_JOINT_WORDS = (
+    r",\s+(?=(?:while|whereas|but|although|though|compared with|compared to|against|paying|"
+    r"including|meaning|leaving|with|which|when|where|as|a proportion|a figure|a rise|a fall|"
+    r"an increase|a drop|according to|its\s|their\s|the (?:report|survey|review|analysis|"
+    r"research|study|data|figures|findings|charity|council|panel|union|department) (?:\w+\s)?"
+    r"(?:found|finds|said|says|shows?|showed|reveals?|revealed|notes?|noted|estimates?)|"
+    r"it (?:said|says|found|estimates)|and (?:that\s)?(?=[a-z]+\s)(?!(?:up|down)\b))\b)"
+)
+_JOINTS = re.compile(f"{_JOINT_PUNCTUATION}|{_JOINT_LIST}|{_JOINT_WORDS}")
+# "25 involving mixed-heritage children, 15 concerning Black children and 14 relating to …":
+# an enumeration of figures is cut into its items when it has at least three
+_ENUMERATION = re.compile(
+    r"(?:,\s+(?:and\s+)?|\s+and\s+)(?=[£$€]?\d[\d,.]*(?:%| per cent)?\s+[a-z])"
 )
 # A reporting frame before the finding: "The report found that", "Figures show".
 _FRAME = re.compile(
@@ -35,8 +49,10 @@ _FRAME = re.compile(
     r"reported|confirms?|confirmed|calculates?)\s+(?:that\s+)?)",
 )
 _LEADERS = re.compile(
-    r"(?:(?:in all|overall|in total|nationally|locally|meanwhile|however|of those|"
-    r"of these|in addition|altogether|by contrast|at the same time),\s+|(?:and|but|while|"
+    r"(?:[•·]\s*|\d{1,2}\.\s+|according to [^,;]{3,80},\s+|(?:in all|overall|in total|"
+    r"nationally|locally|meanwhile|however|of those|of these|in addition|altogether|"
+    r"by contrast|at the same time),\s+"
+    r"|(?:and|but|while|"
     r"whereas|with|which|although|though|so)\s+)",
     re.IGNORECASE,
 )
@@ -81,6 +97,15 @@ _FIGURE_TOKEN = re.compile(
 )
 _VERBISH = re.compile(r"\b(?:was|were|is|are|had|has|have)\b")
 # words of a reporting frame: _FRAME is tried only when one of them is there
+_OPENING = {"”": "“", "’": "‘"}
+_UNIT_LEAD = re.compile(r"^(?:per cent|percent|%)\s*")
+_PHRASE_STOPS = frozenset(
+    "as or and than either with while whereas by in of for were was are is had has have "
+    "who which that".split()
+)
+_NUMBER_WORDS = frozenset(
+    "two three four five six seven eight nine ten half third quarter fifth tenth".split()
+)
 _FRAME_AFTER = re.compile(
     r",\s+(?:finds|found|shows|showed|reveals|revealed|concludes|concluded|says|said|"
     r"estimates|suggests|argues|warns)\s+(?:that\s+)?"
@@ -103,15 +128,18 @@ class Said(NamedTuple):
 def _joints(sentence: str) -> tuple[tuple[int, int], ...]:
     # cached: a sentence with several figures is cut once
     out = []
+    items = [(m.start(), m.end()) for m in _ENUMERATION.finditer(sentence)]
+    if len(items) >= 2:
+        out += items
     for m in _JOINTS.finditer(sentence):
         dash = sentence[m.start() : m.end()].strip()
         if dash in ("–", "—") and (
-            sentence.find(dash, m.end(), m.end() + 60) >= 0
-            or sentence.rfind(dash, max(0, m.start() - 60), m.start()) >= 0
+            0 <= sentence.find(dash, m.end(), m.end() + 40) - m.end() < 30
+            or 0 <= m.start() - sentence.rfind(dash, max(0, m.start() - 40), m.start()) < 30
         ):
-            continue  # a pair of dashes encloses an aside: "23,700 children – 41% – were"
+            continue  # a short aside between two dashes: "23,700 children – 41% – were"
         out.append((m.start(), m.end()))
-    return tuple(out)
+    return tuple(sorted(set(out)))
 
 
 def clause_of(sentence: str, start: int, end: int) -> tuple[int, int]:
@@ -147,6 +175,11 @@ def describe(sentence: str, start: int, end: int, *, baseline_figure: bool = Fal
         if tail:
             hi = tail.start()
     while hi > lo and sentence[hi - 1] in ' .,:;”’"':
+        closing = sentence[hi - 1]
+        if closing in "”’" and sentence.count(_OPENING[closing], lo, hi) > sentence.count(
+            closing, lo, hi - 1
+        ):
+            break  # the quote the claim opens also closes in it: “a lot”
         hi -= 1
     claim = sentence[lo:hi].strip()
     change, base = _change(sentence, lo, hi, start, end, baseline_figure)
@@ -178,6 +211,10 @@ def _what(sentence: str, lo: int, hi: int, start: int, end: int) -> str:
     change, what changed ("the number of foster carers has risen from 212 to 247" →
     "foster carers"); for a share, its population and predicate; else the clause without
     the figure."""
+    if start and sentence[start - 1 : start] == "(" and sentence[end : end + 1] == ")":
+        named = _parenthesised(sentence[lo : start - 1])
+        if named:  # "known either as an open case (35%)": the open case is what it counts
+            return named
     turn = _DIRECTION.search(sentence.lower(), lo, hi)
     if turn is not None and turn.start() < start and turn.start() - lo > 8:
         subject = _AUX_TAIL.sub("", sentence[lo : turn.start()]).strip(" ,–—")
@@ -197,13 +234,32 @@ def _what(sentence: str, lo: int, hi: int, start: int, end: int) -> str:
         population = after[3:]
         if population.lower().startswith("the "):
             population = population[4:]
-        return (
-            f"{population} where {before[0].lower() + before[1:]}".strip()
-            if _verbish(before)
-            else population
-        )
-    after = re.sub(r"^(?:per cent|percent|%)\s*", "", after)
+        if population[:1].isdigit():  # "two of the 108 children": the 108 is not the what
+            population = _FIGURE_TOKEN.sub("", population, count=1)
+        if _verbish(before):
+            joint = "" if before.lower().startswith(("where ", "when ", "in ")) else "where "
+            return f"{population} {joint}{before[0].lower() + before[1:]}".strip()
+        return population
+    after = _UNIT_LEAD.sub("", after)
     return f"{before} {after}".strip()
+
+
+def _parenthesised(before: str) -> str:
+    """The noun phrase a bracketed figure belongs to: the last words before the bracket,
+    back to a comma or a joining word; "" when a figure stands there already."""
+    words = before.rstrip().split()
+    if not words or words[-1][-1:].isdigit() or words[-1].lower() in _NUMBER_WORDS:
+        return ""
+    kept: list[str] = []
+    for w in reversed(words[-7:]):
+        if w.endswith((",", ";", ":")) or w.lower() in _PHRASE_STOPS:
+            break
+        kept.insert(0, w)
+    while kept and kept[0].lower() in ("a", "an", "the"):
+        kept = kept[1:]
+    if all(w.lower().endswith("ly") for w in kept):
+        return ""  # "or previously (42%)": an adverb names nothing
+    return " ".join(kept)
 
 
 def _verbish(phrase: str) -> bool:

@@ -204,6 +204,7 @@ _AGE_BEFORE = re.compile(
     r"(?:between\s+(?:\w+\s+and\s+)?|under\s+|over\s+|up to\s+|\w+\s+(?:to|and|or)\s+)?$"
     r"|\b(?:turning|turned|reaching|reached|left care at|at the age of)\s+$"
     r"|\baged\b[^.;]{0,30}\b(?:or|and)\s+(?:up to|under|over)\s+$"
+    r"|\bin age from\s+(?:under\s+|over\s+)?(?:\w+\s+to\s+)?$"
     r"|\b(?:children|pupils|babies|infants|people|those|kids|boys|girls)\s+(?:under|over)\s+$",
     re.IGNORECASE,
 )

@@ -21,7 +21,7 @@ def _scorer() -> ModuleType:
 def test_targets_on_the_labelled_dump() -> None:
     tally = _scorer().score_dump()
     c = tally.counts
-    assert c["fig_label"] == 135 and c["q_label"] == 51
+    assert c["fig_label"] == 133 and c["q_label"] == 51
     assert tally.ratio("fig_tp", "fig_label") >= 0.97
     assert tally.ratio("fig_tp", "fig_pred") >= 0.97
     assert tally.ratio("q_tp", "q_label") >= 0.95 and tally.ratio("q_tp", "q_pred") >= 0.97
