@@ -14,7 +14,14 @@ from bot.models import Extraction, Figure, Quote
 EXTRACTOR_VERSION = "2"
 
 
-__all__ = ["EXTRACTOR_VERSION", "RecurringIndex", "extract", "top_figures", "top_quote"]
+__all__ = [
+    "EXTRACTOR_VERSION",
+    "RecurringIndex",
+    "claim_parts",
+    "extract",
+    "top_figures",
+    "top_quote",
+]
 
 
 def extract(text: str, recurring: RecurringIndex | None = None, *, title: str = "") -> Extraction:
@@ -48,3 +55,14 @@ def top_figures(extraction: Extraction, n: int = 3) -> list[Figure]:
 def top_quote(extraction: Extraction) -> Quote | None:
     """The article's first full quote with a known speaker (news puts the key quote first)."""
     return next((q for q in extraction.quotes if q.kind == "full" and q.speaker), None)
+
+
+def claim_parts(figure: Figure) -> tuple[str, str, str]:
+    """The figure's claim as (before, figure, after), so a view can set the figure in bold;
+    without a claim (facts stored before version 2): ("", the figure, its `what`)."""
+    if figure.claim:
+        at = figure.claim.find(figure.text)
+        if at >= 0:
+            return figure.claim[:at], figure.text, figure.claim[at + len(figure.text) :]
+        return "", figure.claim, ""
+    return "", figure.text, f" {figure.what}" if figure.what else ""
