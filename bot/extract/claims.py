@@ -79,11 +79,10 @@ _BASELINE = re.compile(
     r"\b(?:from|on|compared with|compared to|than in|than|since)\s+(?P<base>[^,;.–—()]+?)"
     r"(?=\s+to\s+[£$€\d]|[,;.–—()]|\s+(?:and|but|while)\b|$)",
 )
-_QUALIFIER_WORDS = sorted(
-    "around|about|nearly|almost|more than|fewer than|less than|over|under|up to|just|only|"
-    "some|roughly|well over|at least|an estimated|a further|approximately".split("|"),
-    key=len,
-    reverse=True,
+_QUALIFIER_END = re.compile(
+    r"(?<![\w’'])(?:around|about|nearly|almost|more than|fewer than|less than|well over|over|"
+    r"under|up to|just|only|some|roughly|at least|an estimated|a further|approximately)$",
+    re.IGNORECASE,
 )
 _AUX_TAIL = re.compile(
     r"(?:\s+(?:has|have|had|is|are|was|were|been|also|now|then|more than|almost|nearly))+\s*$",
@@ -122,6 +121,11 @@ class Said(NamedTuple):
     what: str
     change: Direction
     baseline: str  # an exact span of the sentence, or ""
+
+
+@functools.lru_cache(maxsize=64)
+def _lower(sentence: str) -> str:
+    return sentence.lower()
 
 
 @functools.lru_cache(maxsize=64)
@@ -191,7 +195,7 @@ def _change(
 ) -> tuple[Direction, str]:
     if baseline_figure:
         return "", ""
-    first = _DIRECTION.search(sentence.lower(), lo, hi)
+    first = _DIRECTION.search(_lower(sentence), lo, hi)
     if first is None:
         return "", ""
     direction: Direction = "down" if first.group() in _DOWN_SET else "up"
@@ -215,7 +219,7 @@ def _what(sentence: str, lo: int, hi: int, start: int, end: int) -> str:
         named = _parenthesised(sentence[lo : start - 1])
         if named:  # "known either as an open case (35%)": the open case is what it counts
             return named
-    turn = _DIRECTION.search(sentence.lower(), lo, hi)
+    turn = _DIRECTION.search(_lower(sentence), lo, hi)
     if turn is not None and turn.start() < start and turn.start() - lo > 8:
         subject = _AUX_TAIL.sub("", sentence[lo : turn.start()]).strip(" ,–—")
         subject = _NUMBER_OF.sub("", _FIGURE_TOKEN.sub("", subject))
@@ -269,8 +273,5 @@ def _verbish(phrase: str) -> bool:
 def _strip_qualifier(before: str) -> str:
     """ "well over", "nearly", "an estimated" before the figure are not the population."""
     kept = before.rstrip()
-    low = kept.lower()
-    for word in _QUALIFIER_WORDS:
-        if low.endswith(word) and (len(low) == len(word) or not low[-len(word) - 1].isalnum()):
-            return kept[: -len(word)]
-    return kept
+    m = _QUALIFIER_END.search(kept, max(0, len(kept) - 16))
+    return kept[: m.start()] if m else kept

@@ -12,6 +12,7 @@ bench/extract_eval.py) and spaCy needs a model download.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 from collections.abc import Iterator
@@ -257,6 +258,27 @@ _METHOD_AFTER = re.compile(
     re.IGNORECASE,
 )
 _OF_WHOLE = re.compile(r"\bof (?:their|its|his|her|the)\b")
+_POLICY_KEYS = (
+    "rate",
+    "turnout",
+    "margin",
+    "target",
+    "cap",
+    "limit",
+    "ratio",
+    "threshold",
+    "benchmark",
+    "maximum",
+    "minimum",
+    "set at",
+    "against",
+    "regards",
+    ":",
+    "income",
+    "earning",
+    "salar",
+)
+_DENOMINATOR_ENDS = ("all", "of the", "Of the", "’s", "'s")
 _DENOMINATOR_BEFORE = re.compile(r"(?:\ball|\b[Oo]f the|\bof [A-Z]\w*[’']s)\s+$")
 _PART_OF_AFTER = re.compile(r"\s+of\s+(?:the|its|their|[A-Z][\w’']*)\b")
 _CURRENCY_SIGN = re.compile(r"[£$€]")
@@ -600,7 +622,11 @@ def _core(
     response rate or turnout, a target or cap ("a target of 18"), a threshold that defines a
     group ("missed at least 10% of their sessions"), a count of recommendations, or a
     small count in a story ("three homes", "two social workers")."""
-    if _POLICY_BEFORE.search(before[-40:]) or _METHOD_AFTER.match(after):
+    tail = before[-40:]
+    low_tail = tail.lower()
+    if (any(k in low_tail for k in _POLICY_KEYS) and _POLICY_BEFORE.search(tail)) or (
+        _METHOD_AFTER.match(after)
+    ):
         return False
     if (before.endswith("at least ") or after.startswith(" or more")) and _OF_WHOLE.search(
         after[:30]
@@ -610,19 +636,25 @@ def _core(
         return True
     if _METHOD_HINT.search(before) and _METHOD_BEFORE.search(before):
         return False
-    if _DENOMINATOR_BEFORE.search(before[-20:]):
+    if before.rstrip().endswith(_DENOMINATOR_ENDS) and _DENOMINATOR_BEFORE.search(before[-20:]):
         return False
     if kind == "range":
         return unit == "%" or _CURRENCY_SIGN.search(sentence) is not None
     if kind == "money":
-        return not _STORY_MONEY.search(sentence)
+        return not _story(sentence, _STORY_MONEY)
     if value is None:
         return False
     if _PART_OF_AFTER.match(after):
         return True  # "three of the five contacts", "Nine of the department’s 41 posts"
     if value >= 10:
         return True
-    return bool(_STRICT_FINDING.search(sentence)) and not _STORY_COUNT.search(sentence)
+    return _story(sentence, _STRICT_FINDING) and not _story(sentence, _STORY_COUNT)
+
+
+@functools.lru_cache(maxsize=256)
+def _story(sentence: str, pattern: re.Pattern[str]) -> bool:
+    """pattern.search(sentence), once per sentence: its figures ask the same question."""
+    return pattern.search(sentence) is not None
 
 
 def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> bool:
@@ -635,9 +667,9 @@ def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> b
     if before.endswith("[") and after.startswith("]"):
         return True  # a footnote mark: "[2]"
     aged = (
-        (_AGE_HINT.search(before) and _AGE_BEFORE.search(before))
-        or _AGE_AFTER.match(after)
-        or (_NAME_AGE.search(before) and after.startswith(","))
+        _AGE_AFTER.match(after)
+        or (after.startswith(",") and _NAME_AGE.search(before))
+        or (_AGE_HINT.search(before) and _AGE_BEFORE.search(before))
     )
     if aged and kind in ("count", "range"):
         return True

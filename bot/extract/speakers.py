@@ -68,8 +68,8 @@ _NOT_ROLE = re.compile(
 )
 _KINDS_OF_BODY = r"(?:charity|union|think[- ]tank|campaign group|organisation|watchdog|regulator)"
 _DESCRIPTOR = rf"(?:{_KINDS_OF_BODY}\s+)?"
-_PUBLISHED_BY = re.compile(
-    rf"\b(?:report|review|survey|analysis|research|study|studies|data|figures|findings|"
+_PUBLISHED_BY = re.compile(  # no leading \b: the alternation's first letters lead the scan
+    rf"(?:report|review|survey|analysis|research|study|studies|data|figures|findings|"
     rf"rated|judged|inspected|published|released|commissioned|produced|conducted|"
     rf"carried out|compiled)\s+(?:[\w’'-]+\s+){{0,3}}?(?:by|from)\s+(?:the\s+)?{_DESCRIPTOR}"
     rf"({_ORG_RUN.pattern})"
@@ -88,6 +88,9 @@ _PUBLISHED_AT = re.compile(
     r"\s+(?:has\s+|have\s+)?(?:published|released|surveyed|analysed|examined|commissioned)\b"
 )
 _ORG_RUN_END = re.compile(rf"(?:{_ORG_RUN.pattern})$")
+_ORG_HEAD_SCAN = re.compile(
+    rf"(?:{alternation(sorted({h.capitalize() for h in ORG_HEADS} | {'NHS'}))})(?![\w-])"
+)
 _POSSESSIVE_REPORT = re.compile(
     rf"({_ORG_RUN.pattern})[’']s?\s+(?:(?:own|new|latest|annual|first|recent|\w+)\s+)?"
     r"(?:report|review|survey|analysis|research|study|data|figures|findings|guidance|plan|"
@@ -168,8 +171,15 @@ class Cast:
                     self.roles[known] = role
         surnames = [k for k, v in self.full.items() if " " not in k and k != v]
         if surnames:  # "Smith reiterated …" names Andy Smith again, for a later "he said"
-            later = re.compile(rf"(?<![\w’'-])(?:{alternation(surnames)})(?![\w-])")
-            self.mentions += [(m.start(), self.full[m.group()]) for m in later.finditer(text)]
+            # led by the names' first letters (no look-behind), so the engine skips ahead
+            later = re.compile(rf"(?:{alternation(surnames)})(?![\w-])")
+            self.mentions += [
+                (m.start(), self.full[m.group()])
+                for m in later.finditer(text)
+                if not (
+                    m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "’'-")
+                )
+            ]
             self.mentions.sort()
         self._mention_at = [p for p, _ in self.mentions]
 
@@ -206,12 +216,22 @@ class Cast:
         """Organisation names with where they first appear."""
         if self._orgs is None:
             seen: dict[str, int] = {}
-            for m in _ORG_RUN.finditer(self.text):
-                if " " not in m.group(0):
-                    continue  # one capitalised word ("The", "She") is never a named body
-                name = _trim_org(m.group(0))
+            text = self.text
+            # from each capitalised head noun ("Panel", "Council"), the capitalised run
+            # around it: scanning every capitalised run in the text was the costly way
+            for head in _ORG_HEAD_SCAN.finditer(text):
+                if head.start() and text[head.start() - 1].isalnum():
+                    continue
+                left = _ORG_RUN_END.search(text, max(0, head.start() - 80), head.end())
+                right = _ORG_RUN.match(text, head.start())
+                if left is None or right is None:
+                    continue
+                run = text[left.start() : max(right.end(), head.end())]
+                if " " not in run:
+                    continue  # one capitalised word ("Council") is never a named body
+                name = _trim_org(run)
                 if name and _is_org_words(name) and name not in seen:
-                    seen[name] = m.start()
+                    seen[name] = left.start()
             for m in _DESCRIBED_ORG.finditer(self.text):
                 name = _trim_org(m.group(1))
                 if name and name not in seen:

@@ -120,7 +120,7 @@ _FURNITURE_TAIL = frozenset(
 )
 _BYLINE = re.compile(r"(?:By|Published|Posted|Updated)\s+[A-Z0-9]")
 _CALL_TO_ACTION = re.compile(r"\b(?:call|ring|phone|text|visit|contact|helpline)\b", re.IGNORECASE)
-_PHONE_LIKE = re.compile(r"\b0\d{2,4}[ \d]{6,10}\d\b")
+_PHONE_LIKE = re.compile(r"0\d{2,4}[ \d]{6,10}\d\b")  # led by "0", so the scan skips ahead
 
 
 _PARAGRAPH = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]*)*")
