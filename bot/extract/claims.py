@@ -97,6 +97,7 @@ _FIGURE_TOKEN = re.compile(
 _VERBISH = re.compile(r"\b(?:was|were|is|are|had|has|have)\b")
 # words of a reporting frame: _FRAME is tried only when one of them is there
 _OPENING = {"”": "“", "’": "‘"}
+_TRAILING_PREPOSITION = re.compile(r"\s+(?:in|of|for|to|at|on|among|by|from)$")
 _UNIT_LEAD = re.compile(r"^(?:per cent|percent|%)\s*")
 _PHRASE_STOPS = frozenset(
     "as or and than either with while whereas by in of for were was are is had has have "
@@ -224,7 +225,7 @@ def _what(sentence: str, lo: int, hi: int, start: int, end: int) -> str:
         subject = _AUX_TAIL.sub("", sentence[lo : turn.start()]).strip(" ,–—")
         subject = _NUMBER_OF.sub("", _FIGURE_TOKEN.sub("", subject))
         subject = " ".join(subject.split())
-        if len(subject.split()) >= 2:
+        if subject:
             return subject
     before = sentence[lo:start]
     after = sentence[end:hi]
@@ -241,6 +242,7 @@ def _what(sentence: str, lo: int, hi: int, start: int, end: int) -> str:
         if population[:1].isdigit():  # "two of the 108 children": the 108 is not the what
             population = _FIGURE_TOKEN.sub("", population, count=1)
         if _verbish(before):
+            before = _TRAILING_PREPOSITION.sub("", before)  # "a factor in" 49% of …
             joint = "" if before.lower().startswith(("where ", "when ", "in ")) else "where "
             return f"{population} {joint}{before[0].lower() + before[1:]}".strip()
         return population

@@ -1,9 +1,15 @@
-"""Key figures: amounts stated in digits or words, with what they measure and their sentence.
+"""Key figures: amounts stated in digits or words, with their claim, what they measure,
+their change, whether they are a finding (core), and their sentence.
 
-Not figures: dates, years and periods (2023-24), times, legal references (section 47,
-Children Act 1989), ordinals, list enumerators, phone numbers, numbers inside URLs, e-mail
-addresses or names (Article 39, No 10 Downing Street, Covid-19), and a bare "one" (a pronoun
+Not figures: dates, years, periods and financial years (2023-24, 2007/8), times, legal and
+reference numbers (section 47, written question 48217, footnote marks), ordinals, list
+enumerators, phone numbers, numbers inside URLs, e-mail addresses or names (Article 39,
+No 10 Downing Street, Covid-19), ages ("six-year-old", "aged 12 to 16", "Carver, 27,"),
+durations ("for ten years", "a three-week inspection"), compounds ("the two-child limit"),
+donation asks ("donate £20"), frequencies ("moved area twice"), and a bare "one" (a pronoun
 far more often than an amount) unless it is bounded or compared: "at least one", "one in five".
+Narrative numbers stay figures but not core: sample sizes, denominators, response rates,
+targets and caps, thresholds that define a group, counts of recommendations, story details.
 
 Hand-written rules: quantulum3 and spaCy's number entities score lower on this text (see
 bench/extract_eval.py) and spaCy needs a model download.
@@ -144,18 +150,6 @@ _STRICT_FINDING = re.compile(
     r"according|statistics)\b",
     re.IGNORECASE,
 )
-_NARRATIVE = re.compile(
-    r"^(?:-year-old|years?|months?|weeks?|days?|hours?|minutes?|seconds?|-month-old|"
-    r"year-old|times|counts?|votes|words|paragraphs|areas)\b|aged\s*$|^(?:days?|weeks?)\b",
-    re.IGNORECASE,
-)
-_STOP_WHAT = frozenset(
-    "a an the in on at to for from by with was were is are had has have been be being and or "
-    "but that which who whom while when where than as also it its their his her they this these "
-    "those such so not no nor if after before during since between among per each every "
-    "said says saying believed believe noted found find revealed showed had has were was "
-    "would could should will may might can".split()
-)
 
 
 # Where a figure can start: a digit, a currency sign, a number or fraction word. The full
@@ -187,10 +181,6 @@ _WORD_TRIGGER = re.compile(alternation(_TRIGGER_WORDS) + rf"|a(?=[- ]{_FRACTION_
 _GLUED_BEFORE = re.compile(r"[A-Za-z]-?$|\w\($")
 _NO_ONE_BEFORE = re.compile(r"\b(?:no|any|every|some)\s*$", re.IGNORECASE)
 _NUMBER_WORD_SPLIT = re.compile(r"[\s-]+")
-_PAST_TENSE = re.compile(r"[a-z]+ed")
-_CLAUSE_BREAK = re.compile(r",(?!\d)|[;:(–—]|\band\b|\bwhile\b")
-_WHAT_BEFORE_WORD = re.compile(r"[A-Za-z][\w’'-]*")
-_NEXT_WORD = re.compile(r"\s*([A-Za-z’'-]+)")
 # "fees ranged from £6,000 to £41,000" is one range; any other "from X to Y" is a change
 _RANGE_VERB = re.compile(r"\b(?:ranged?|ranging|ran|varied|varies|vary|varying)\s+from\s*$")
 _BASELINE_BEFORE = re.compile(
@@ -527,16 +517,11 @@ def _any_number(raw: str) -> float | None:
     return total + current
 
 
-# A clause before the figure with one of these in it is narrative, not a name for the figure.
-_AGE = re.compile(r"-(year|month|week|day)s?-old\b", re.IGNORECASE)
 _COMPARISON = re.compile(
     r"\s*(?:as\b|more\b|less\b|higher\b|lower\b|greater\b|larger\b|the\b|likelier\b|"
     r"what\b|that\b|than\b)",
     re.IGNORECASE,
 )
-_VERBISH = frozenset("has have had is are was were be been risen rose fell grown increased".split())
-_WHAT_TOKENS = re.compile(r"[\w’'/-]+|[^\w\s]")
-_WHAT_WORD = re.compile(r"[\w’'/-]+")
 
 
 def _is_finding(cache: dict[int, bool], start: int, sentence: str) -> bool:

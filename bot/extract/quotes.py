@@ -2,12 +2,18 @@
 
     “…,” said Annie Hudson        Annie Hudson said: “…”        “…,” she added
     according to X                X told MPs: “…”               a DfE spokesperson said: “…”
+    “…,” Jo Bloggs, the general secretary of the X union, said
+    ‘…’, panel chair Jo Bloggs has said                          The report says: “…”
 
-A paragraph that opens with “ while the previous paragraph's quote was never closed continues
-that quote: it comes out as its own quote with the same speaker. An opening mark that is never
-closed ends at its paragraph, so it cannot swallow the rest of the article. Pronouns resolve to
-the last named speaker who fits (he/she: a person; it: an organisation or document; they:
-either). A speaker is left empty rather than guessed. Headings are never searched.
+Marks: “…”, "…" and ‘…’ (a ’ between letters is an apostrophe; after an "s" it closes the
+quote only when no plainer closing mark follows), with the other style nested inside. A
+paragraph that opens with a mark while the previous paragraph's quote was never closed
+continues that quote (headings and page furniture between them are skipped): it comes out as
+its own quote with the same speaker. An opening mark that is never closed ends at its
+paragraph, so it cannot swallow the rest of the article. He/she resolve to the last person
+named as a subject; it/they to the body named in the sentences since the last quote, else the
+last body quoted or the report's publisher (speakers.Cast). A speaker is left empty rather
+than guessed. Headings are never searched.
 
 Hand-written: textacy's quote extractor crashes on 4 of the dump's 10 articles and finds 12% of
 its quotes; no maintained library attributes quotes without a model download.
@@ -20,10 +26,10 @@ import re
 from collections.abc import Iterator
 
 from bot.extract.speakers import (
-    _NOT_ROLE,
+    NOT_ROLE,
     Cast,
     Speaker,
-    _has_role_word,
+    has_role_word,
     possessive_report,
     split_role,
 )
@@ -377,19 +383,19 @@ def _speaker_from(subject: str, speakers: _Speakers) -> Speaker | None:
             continue
         title = parts[k][: len(parts[k]) - len(name)].strip(" ,")
         title = " ".join(t for t in (_LEAD_CONJUNCTION.sub("", title), job) if t)
-        after = ", ".join(p for p in parts[k + 1 :] if not _NOT_ROLE.match(p))
+        after = ", ".join(p for p in parts[k + 1 :] if not NOT_ROLE.match(p))
         # an appositive states the role ("Callum Reid, a member of the panel"); words before
         # the name do when they are a job ("panel chair Jo Bloggs"), not "Seventeen-year-old"
-        if after and (_has_role_word(after) or not _has_role_word(title)):
+        if after and (has_role_word(after) or not has_role_word(title)):
             role = after
         else:
             role = _ROLE_LEAD.sub("", title) or after
-        if not role and k > 0 and _has_role_word(parts[k - 1]):
+        if not role and k > 0 and has_role_word(parts[k - 1]):
             role = parts[k - 1]  # "The charity’s chief executive, Tom Reyes, said"
         return cast.person(person, _ROLE_LEAD.sub("", role) if role else "")
     head = _LEAD_CONJUNCTION.sub("", parts[-1])
     unnamed = _UNNAMED.match(parts[0])
-    if unnamed and _has_role_word(unnamed.group(1)) and not _trailing_name(parts[0]):
+    if unnamed and has_role_word(unnamed.group(1)) and not _trailing_name(parts[0]):
         # "A council leader, who asked not to be named,": a role, no name
         return Speaker("", unnamed.group(1), "person")
     org = cast.organisation(head, speakers.last_org)

@@ -63,7 +63,7 @@ _PERSON = re.compile(  # led by a character class, so the engine skips ahead to 
 _APPOSITIVE = re.compile(
     r",\s+((?:the|a|an|its|his|her|their)\s+)?([^,.;:“”‘\"]{3,140}?)(?=,|\.|;|$)"
 )
-_NOT_ROLE = re.compile(
+NOT_ROLE = re.compile(
     r"^(?:who|which|whose|whom|from|aged|\d|and|but|said|says|told|when|where)\b", re.IGNORECASE
 )
 _KINDS_OF_BODY = r"(?:charity|union|think[- ]tank|campaign group|organisation|watchdog|regulator)"
@@ -96,12 +96,9 @@ _POSSESSIVE_REPORT = re.compile(
     r"(?:report|review|survey|analysis|research|study|data|figures|findings|guidance|plan|"
     r"statement|briefing|inquiry|evaluation|audit|inspection)\b"
 )
-_ORG_PUBLISHED = re.compile(
-    rf"({_ORG_RUN.pattern})\s+(?:has\s+|have\s+)?(?:published|released|surveyed|analysed|"
-    r"examined|commissioned)\b"
-)
 
 
+_PARTICLES = frozenset("de van von der le la da di".split())
 _OBJECT_BEFORE = (" of ", " for ", " to ", " with ", " by ", " on ", " from ", " as ", " about ")
 
 
@@ -187,7 +184,9 @@ class Cast:
         """A person named in a tag: the full name the article gives, the role from anywhere."""
         plain = bare_name(name)
         words = plain.split()
-        full = self.full.get(plain) or (self.full.get(words[-1]) if len(words) == 1 else None)
+        full = self.full.get(plain)
+        if full is None and all(w in _PARTICLES for w in words[:-1]):
+            full = self.full.get(words[-1])  # "Souza" of "de Souza"
         if full is None and len(words) == 1:
             full = plain
         full = full or name
@@ -406,9 +405,15 @@ def _role_around(text: str, start: int, end: int) -> str:
     "Children’s Minister Laura Kendrick") or an appositive after it ("Annie Hudson, chair
     of the panel,")."""
     m = _APPOSITIVE.match(text, end, min(len(text), end + 160))
-    if m and not _NOT_ROLE.match(m.group(2)) and _has_role_word(m.group(2)):
+    if m and not NOT_ROLE.match(m.group(2)) and has_role_word(m.group(2)):
         return m.group(2).strip()
-    before = text[max(0, start - 60) : start]
+    before = text[max(0, start - 80) : start]
+    if before.endswith(", "):  # "The charity’s chief executive, Tom Reyes, said"
+        lead = before[:-2]
+        lead = lead[max(lead.rfind(c) for c in '\n.;:“”"(,') + 1 :].strip()
+        if has_role_word(lead) and len(lead.split()) <= 8 and not NOT_ROLE.match(lead):
+            return lead
+    before = before[-60:]
     cut = max(before.rfind(c) for c in '\n.;:“”"(')
     run = before[cut + 1 :].split()[-6:]
     if run:
@@ -422,10 +427,10 @@ def _role_around(text: str, start: int, end: int) -> str:
             kept.insert(0, w)
         while kept and kept[0].lower() in ("a", "an", "its", "their", "his", "her", "our"):
             kept = kept[1:]
-        if kept and _has_role_word(" ".join(kept)):
+        if kept and has_role_word(" ".join(kept)):
             return " ".join(kept)
     return ""
 
 
-def _has_role_word(phrase: str) -> bool:
+def has_role_word(phrase: str) -> bool:
     return any(w.lower().strip(",’'") in ROLE_WORDS for w in phrase.split())
