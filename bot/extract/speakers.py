@@ -142,6 +142,7 @@ class Cast:
         self.roles: dict[str, str] = {}  # full name -> role
         self.mentions: list[tuple[int, str]] = []  # (position, full name), in order
         self._orgs: list[tuple[int, str]] | None = None
+        self._acronyms: dict[str, str] | None = None
         self._publisher: str | None = None
         pos = 0
         while (m := _PERSON.search(text, pos)) is not None:
@@ -170,10 +171,12 @@ class Cast:
         if surnames:  # "Smith reiterated …" names Andy Smith again, for a later "he said"
             # led by the names' first letters (no look-behind), so the engine skips ahead
             later = re.compile(rf"(?:{alternation(surnames)})(?![\w-])")
+            named = {p + len(n) for p, n in self.mentions}  # where each full mention ends
             self.mentions += [
                 (m.start(), self.full[m.group()])
                 for m in later.finditer(text)
-                if not (
+                if m.end() not in named  # the surname of a full mention is no new mention
+                and not (
                     m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "’'-")
                 )
             ]
@@ -210,6 +213,14 @@ class Cast:
                 pick = name  # the last one named as a subject, not "the death of Star Hobson"
                 break
         return Speaker(pick, self.roles.get(pick, ""), "person")
+
+    def acronyms(self) -> dict[str, str]:
+        """ "Family Law Practitioners Together (FLPT)": FLPT → the name in full."""
+        if self._acronyms is None:
+            self._acronyms = {
+                m.group(2): _trim_org(m.group(1)) for m in _ACRONYM.finditer(self.text)
+            }
+        return self._acronyms
 
     def orgs(self) -> list[tuple[int, str]]:
         """Organisation names with where they first appear."""
@@ -311,26 +322,16 @@ class Cast:
                     Speaker(self.publisher(), "", "organisation") if self.publisher() else None
                 )
             return Speaker(body.name, head, "organisation") if body else None
-        generic = len(words) <= 4 and all(
-            w
-            in (
-                "the",
-                "a",
-                "an",
-                "its",
-                "their",
-                "this",
-                "our",
-                "new",
-                "latest",
-                "annual",
-                "own",
-                "full",
-                "final",
-            )
-            or w == head
-            for w in words
+        # "the panel", "its annual report", "finding the commission": a body the article names
+        generic = (len(words) <= 4 and all(w in _GENERIC_WORDS or w == head for w in words)) or (
+            len(words) >= 2 and words[-2] in ("the", "its", "their") and head in _HEADS_AND_REPORTS
         )
+        lower_possessive = _LOWER_POSSESSIVE.match(phrase)
+        if lower_possessive and lower_possessive.group(1).lower() in ORG_HEADS:
+            # "The council’s medium-term financial plan": the council the article names
+            named = self.org_named(lower_possessive.group(1))
+            if named:
+                return Speaker(named, "", "report")
         if generic:
             if head in REPORT_NOUNS:
                 name = self.publisher()
@@ -347,12 +348,16 @@ class Cast:
                 _is_org_words(name) or (name.isupper() and len(name) > 1) or name in known
             ):
                 kind: SpeakerKind = "report" if head in REPORT_NOUNS else "organisation"
-                return Speaker(name, "", kind)
+                return Speaker(self.acronyms().get(name, name), "", kind)
         if head in ORG_HEADS or head in REPORT_NOUNS:
             return Speaker(_strip_article(phrase), "", "organisation")
         return None
 
 
+_GENERIC_WORDS = frozenset("the a an its their this our new latest annual own full final".split())
+_HEADS_AND_REPORTS = ORG_HEADS | REPORT_NOUNS
+_LOWER_POSSESSIVE = re.compile(r"(?:the\s+)?([a-z]+)[’']s\s", re.IGNORECASE)
+_ACRONYM = re.compile(rf"({_ORG_RUN.pattern})\s+\(([A-Z][A-Za-z]{{1,7}})\)")
 _NOT_FIRST_NAMES = frozenset(
     "The A An In On At Its Their His Her This That These Those But And Central Great Local "
     "National Education Children Child Social Home Chief Executive President Director Sector "
@@ -365,8 +370,12 @@ _NOT_FIRST_NAMES = frozenset(
 
 
 def possessive_report(subject: str) -> bool:
-    """Does the phrase open with a body's report ("The Trust’s review of …")?"""
-    return bool(_POSSESSIVE_REPORT.match(subject))
+    """Does the phrase open with a body's report ("The Trust’s review of …", "The council’s
+    financial plan")?"""
+    if _POSSESSIVE_REPORT.match(subject):
+        return True
+    m = _LOWER_POSSESSIVE.match(subject)
+    return bool(m and m.group(1).lower() in ORG_HEADS)
 
 
 def _is_org_words(name: str) -> bool:
