@@ -68,14 +68,16 @@ NOT_ROLE = re.compile(
 )
 _KINDS_OF_BODY = r"(?:charity|union|think[- ]tank|campaign group|organisation|watchdog|regulator)"
 _DESCRIPTOR = rf"(?:{_KINDS_OF_BODY}\s+)?"
-_PUBLISHED_BY = re.compile(  # no leading \b: the alternation's first letters lead the scan
-    rf"(?:report|review|survey|analysis|research|study|studies|data|figures|findings|"
-    rf"rated|judged|inspected|published|released|commissioned|produced|conducted|"
-    rf"carried out|compiled)\s+(?:[\w’'-]+\s+){{0,3}}?(?:by|from)\s+(?:the\s+)?{_DESCRIPTOR}"
-    rf"({_ORG_RUN.pattern})"
+# "a report by X", "rated inadequate by Ofsted", "a survey by the charity X": found from
+# "by"/"from" before a capital (few places), then the words before it are checked
+_BY_NAME = re.compile(rf"(?:by|from)\s+(?:the\s+)?{_DESCRIPTOR}({_ORG_RUN.pattern})")
+_PUBLISHED_BY = re.compile(
+    r"\b(?:report|review|survey|analysis|research|study|studies|data|figures|findings|"
+    r"rated|judged|inspected|published|released|commissioned|produced|conducted|"
+    r"carried out|compiled)\s+(?:[\w’'-]+\s+){0,3}?$"
 )
 # "the charity Care Leavers Forward": a body named by what it is
-_DESCRIBED_ORG = re.compile(rf"\b{_KINDS_OF_BODY}\s+({_ORG_RUN.pattern})")
+_DESCRIBED_ORG = re.compile(rf"{_KINDS_OF_BODY}\s+({_ORG_RUN.pattern})")  # first letters lead
 _REPORT_NOUN = (
     r"(?:report|review|survey|analysis|research|study|data|figures|findings|guidance|plan|"
     r"statement|briefing|inquiry|evaluation|audit|inspection)\b"
@@ -84,10 +86,7 @@ _REPORT_NOUN = (
 _POSSESSIVE_AT = re.compile(
     rf"[’']s?\s+(?:(?:own|new|latest|annual|first|recent|[a-z]+)\s+)?{_REPORT_NOUN}"
 )
-_PUBLISHED_AT = re.compile(
-    r"\s+(?:has\s+|have\s+)?(?:published|released|surveyed|analysed|examined|commissioned)\b"
-)
-_ORG_RUN_END = re.compile(rf"(?:{_ORG_RUN.pattern})$")
+_PUBLISHED_AT = re.compile(r"(?:published|released|surveyed|analysed|examined|commissioned)\b")
 _ORG_HEAD_SCAN = re.compile(
     rf"(?:{alternation(sorted({h.capitalize() for h in ORG_HEADS} | {'NHS'}))})(?![\w-])"
 )
@@ -232,16 +231,14 @@ class Cast:
             for head in _ORG_HEAD_SCAN.finditer(text):
                 if head.start() and text[head.start() - 1].isalnum():
                     continue
-                left = _ORG_RUN_END.search(text, max(0, head.start() - 80), head.end())
+                first = _run_start(text, head.start())
                 right = _ORG_RUN.match(text, head.start())
-                if left is None or right is None:
-                    continue
-                run = text[left.start() : max(right.end(), head.end())]
+                run = text[first : max(right.end() if right else 0, head.end())]
                 if " " not in run:
                     continue  # one capitalised word ("Council") is never a named body
                 name = _trim_org(run)
                 if name and _is_org_words(name) and name not in seen:
-                    seen[name] = left.start()
+                    seen[name] = first
             for m in _DESCRIBED_ORG.finditer(self.text):
                 name = _trim_org(m.group(1))
                 if name and name not in seen:
@@ -282,12 +279,18 @@ class Cast:
 
     def _authors(self) -> list[tuple[str, int]]:
         """Bodies named as a report's author: "X’s report", "a report by X", "X published"."""
-        found = [(_trim_org(m.group(1)), m.start()) for m in _PUBLISHED_BY.finditer(self.text)]
+        text = self.text
+        found = [
+            (_trim_org(m.group(1)), m.start())
+            for m in _BY_NAME.finditer(text)
+            if (not m.start() or not text[m.start() - 1].isalnum())
+            and _PUBLISHED_BY.search(text, max(0, m.start() - 60), m.start())
+        ]
         for pattern in (_POSSESSIVE_AT, _PUBLISHED_AT):
             for m in pattern.finditer(self.text):
-                run = _ORG_RUN_END.search(self.text, max(0, m.start() - 100), m.start())
-                if run:
-                    found.append((_trim_org(run.group(0)), run.start()))
+                named = _name_before(self.text, m.start())
+                if named is not None:
+                    found.append(named)
         return found
 
     def organisation(self, phrase: str, last_org: Speaker | None = None) -> Speaker | None:
@@ -376,6 +379,43 @@ def possessive_report(subject: str) -> bool:
         return True
     m = _LOWER_POSSESSIVE.match(subject)
     return bool(m and m.group(1).lower() in ORG_HEADS)
+
+
+def _name_before(text: str, end: int) -> tuple[str, int] | None:
+    """The capitalised name ending just before `end` ("the Panel’s report", "The Trust has
+    published"), with where it starts; None when a lower-case word stands there."""
+    while end > 0 and text[end - 1] == " ":
+        end -= 1
+    for aux in ("has", "have"):
+        if text.endswith(aux, 0, end) and text[end - len(aux) - 1 : end - len(aux)] == " ":
+            end -= len(aux) + 1
+            break
+    last = text.rfind(" ", max(0, end - 40), end) + 1
+    if not text[last : last + 1].isupper():
+        return None
+    first = _run_start(text, last)
+    return _trim_org(text[first:end]), first
+
+
+def _run_start(text: str, at: int) -> int:
+    """Where the capitalised run ending in the word at `at` starts, walking back word by
+    word over capitalised words and the small words names carry ("Department for")."""
+    start = at
+    pos = at
+    while pos > 0:
+        space = text.rfind(" ", max(0, pos - 30), pos - 1)
+        if space < 0 or text[pos - 1] != " ":
+            break
+        word = text[space + 1 : pos - 1]
+        if word[:1].isupper() and word[-1:].isalpha():
+            start = space + 1
+        elif word not in _RUN_SMALL_WORDS:
+            break
+        pos = space + 1
+    return start
+
+
+_RUN_SMALL_WORDS = frozenset(("of", "for", "and", "on", "in", "the", "&"))
 
 
 def _is_org_words(name: str) -> bool:
