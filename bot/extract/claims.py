@@ -73,7 +73,8 @@ _DOWN_WORDS = (
     "declined decline cut lower halved reduced shrank shrunk"
 ).split()
 # one scan for both directions, on the lower-cased clause, factored by first letter
-_DIRECTION = re.compile(rf"\b(?:{alternation(_UP_WORDS + _DOWN_WORDS)})\b")
+# led by the words' first letters (a leading \b would stop the engine skipping ahead)
+_DIRECTION = re.compile(rf"(?:{alternation(_UP_WORDS + _DOWN_WORDS)})\b")
 _DOWN_SET = frozenset(_DOWN_WORDS)
 _BASELINE = re.compile(
     r"\b(?:from|on|compared with|compared to|than in|than|since)\s+(?P<base>[^,;.–—()]+?)"
@@ -127,6 +128,15 @@ class Said(NamedTuple):
 @functools.lru_cache(maxsize=64)
 def _lower(sentence: str) -> str:
     return sentence.lower()
+
+
+def _direction(sentence: str, lo: int, hi: int) -> re.Match[str] | None:
+    """The first up/down word in sentence[lo:hi], as a whole word."""
+    low = _lower(sentence)
+    m = _DIRECTION.search(low, lo, hi)
+    while m is not None and m.start() and low[m.start() - 1].isalpha():
+        m = _DIRECTION.search(low, m.start() + 1, hi)
+    return m
 
 
 @functools.lru_cache(maxsize=64)
@@ -196,7 +206,7 @@ def _change(
 ) -> tuple[Direction, str]:
     if baseline_figure:
         return "", ""
-    first = _DIRECTION.search(_lower(sentence), lo, hi)
+    first = _direction(sentence, lo, hi)
     if first is None:
         return "", ""
     direction: Direction = "down" if first.group() in _DOWN_SET else "up"
@@ -220,7 +230,7 @@ def _what(sentence: str, lo: int, hi: int, start: int, end: int) -> str:
         named = _parenthesised(sentence[lo : start - 1])
         if named:  # "known either as an open case (35%)": the open case is what it counts
             return named
-    turn = _DIRECTION.search(_lower(sentence), lo, hi)
+    turn = _direction(sentence, lo, hi)
     if turn is not None and turn.start() < start and turn.start() - lo > 8:
         subject = _AUX_TAIL.sub("", sentence[lo : turn.start()]).strip(" ,–—")
         subject = _NUMBER_OF.sub("", _FIGURE_TOKEN.sub("", subject))

@@ -138,12 +138,12 @@ _BOUNDED_ONE = re.compile(
     re.IGNORECASE,
 )
 _ONE_AFTER = re.compile(r"^\s+(?:or more|in\b)", re.IGNORECASE)
-_FINDING = re.compile(
-    r"\b(?:found|find|finds|revealed|showed|shows|show|analys[ei]s|analysed|data|survey|poll|"
-    r"recorded|received|reviews?|report|study|studies|according|figures|rate|incidents|"
-    r"cases|respondents|children|families)\b",
-    re.IGNORECASE,
+_FINDING_WORDS = frozenset(
+    "found find finds revealed showed shows show analysis analyses analysed data survey poll "
+    "recorded received review reviews report study studies according figures rate incidents "
+    "cases respondents children families".split()
 )
+_LETTERS = re.compile(r"[a-z]+")
 # a sentence reporting a result, for small counts ("the review found three of …")
 _STRICT_FINDING = re.compile(
     r"\b(?:found|finds|show|shows|showed|revealed|reveals|figures|data|survey|analysis|"
@@ -279,13 +279,32 @@ _STORY_MONEY = re.compile(
 )
 # Cheap first tests: the patterns above end in "$" and would be tried at every position.
 _BASELINE_HINT = re.compile(r"from|than|compared")
-_METHOD_HINT = re.compile(
-    r"based|analys|examin|survey|poll|interview|sample|data|returns|responses|records|drawn|"
-    r"draws|review|question|consult|cover|total|ballot|turnout|read|requests",
-    re.IGNORECASE,
+_METHOD_KEYS = (
+    "based",
+    "analys",
+    "examin",
+    "survey",
+    "poll",
+    "interview",
+    "sample",
+    "data",
+    "returns",
+    "responses",
+    "records",
+    "drawn",
+    "draws",
+    "review",
+    "question",
+    "consult",
+    "cover",
+    "total",
+    "ballot",
+    "turnout",
+    "read",
+    "requests",
 )
-_AGE_HINT = re.compile(r"age|young|old|turn|reach|care at|under|over", re.IGNORECASE)
-_DONATE_HINT = re.compile(r"donat|giv|gift|pledge", re.IGNORECASE)
+_AGE_KEYS = ("age", "young", "old", "turn", "reach", "care at", "under", "over")
+_DONATE_KEYS = ("donat", "giv", "gift", "pledge")
 # a sentence that tells a story rather than reports a statistic
 _STORY_COUNT = re.compile(
     r"\b(?:who has|who have|his|her|my|our own|court|jailed|groomed|fostered|cared for)\b",
@@ -526,7 +545,7 @@ _COMPARISON = re.compile(
 
 def _is_finding(cache: dict[int, bool], start: int, sentence: str) -> bool:
     if start not in cache:
-        cache[start] = bool(_FINDING.search(sentence))
+        cache[start] = not _FINDING_WORDS.isdisjoint(_LETTERS.findall(sentence.lower()))
     return cache[start]
 
 
@@ -619,7 +638,8 @@ def _core(
         return False  # a definition: "pupils who miss at least 10% of their sessions"
     if kind in ("percent", "ratio", "fraction", "multiple", "decimal"):
         return True
-    if _METHOD_HINT.search(before) and _METHOD_BEFORE.search(before):
+    low_before = before.lower()
+    if any(k in low_before for k in _METHOD_KEYS) and _METHOD_BEFORE.search(before):
         return False
     if before.rstrip().endswith(_DENOMINATOR_ENDS) and _DENOMINATOR_BEFORE.search(before[-20:]):
         return False
@@ -654,7 +674,7 @@ def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> b
     aged = (
         _AGE_AFTER.match(after)
         or (after.startswith(",") and _NAME_AGE.search(before))
-        or (_AGE_HINT.search(before) and _AGE_BEFORE.search(before))
+        or (any(k in before.lower() for k in _AGE_KEYS) and _AGE_BEFORE.search(before))
     )
     if aged and kind in ("count", "range"):
         return True
@@ -669,7 +689,11 @@ def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> b
         return True  # "two-child limit", "45-minute", "20-week deadline"
     if kind == "count" and branch == "number" and _LONG_REFERENCE.fullmatch(text[start:end]):
         return True  # "written question 48217", "(1156620)"
-    if kind in ("money", "range") and _DONATE_HINT.search(before) and _DONATE_BEFORE.search(before):
+    if (
+        kind in ("money", "range")
+        and any(k in before.lower() for k in _DONATE_KEYS)
+        and _DONATE_BEFORE.search(before)
+    ):
         return True
     # "moved area twice": a frequency, not a comparison
     return kind == "multiple" and branch == "multiple" and not _COMPARISON.match(text, end)
