@@ -55,6 +55,9 @@ _TAG_AFTER = re.compile(
 )
 # a speech verb, as a word: found by one linear scan, never by a search anchored at the end
 _VERB = re.compile(rf"\b(?:{alternation(_VERBS.split('|'))})\b")
+# the same led by a non-word character (the caller pads the text with a space): the engine
+# skips ahead to the next non-word character instead of trying every position
+_VERB_SCAN = re.compile(rf"[\W_](?:{alternation(_VERBS.split('|'))})(?!\w)")
 # the same without a leading \b, which would stop the engine skipping ahead by first letter;
 # the caller checks the left boundary itself
 _TRAILING_NAME = re.compile(rf"(?:^|\s)({_NAME})$")
@@ -332,13 +335,14 @@ def _attribute(
 
 
 def _speaker_before(before: str, speakers: _Speakers) -> Speaker | None:
-    verbs = list(_VERB.finditer(before))
+    """ "Annie Hudson said: “": the subject of the last speech verb before the mark."""
+    verbs = list(_VERB_SCAN.finditer(" " + before))  # the pad shifts offsets by one
     if not verbs:
         return None
-    verb = verbs[-1]
-    rest = before[verb.end() :]
+    start, end = verbs[-1].start(), verbs[-1].end() - 1
+    rest = before[end:]
     if len(rest) <= 82 and not _TAG_BREAK.search(rest.rstrip(" :,")):
-        return _speaker_from(before[: verb.start()], speakers)
+        return _speaker_from(before[:start], speakers)
     return None
 
 

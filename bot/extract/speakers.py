@@ -216,9 +216,11 @@ class Cast:
     def acronyms(self) -> dict[str, str]:
         """ "Family Law Practitioners Together (FLPT)": FLPT → the name in full."""
         if self._acronyms is None:
-            self._acronyms = {
-                m.group(2): _trim_org(m.group(1)) for m in _ACRONYM.finditer(self.text)
-            }
+            self._acronyms = {}
+            for m in _ACRONYM.finditer(self.text):  # the bracket first, then the name before it
+                named = _name_before(self.text, m.start())
+                if named is not None and named[0]:
+                    self._acronyms[m.group(1)] = named[0]
         return self._acronyms
 
     def orgs(self) -> list[tuple[int, str]]:
@@ -360,7 +362,7 @@ class Cast:
 _GENERIC_WORDS = frozenset("the a an its their this our new latest annual own full final".split())
 _HEADS_AND_REPORTS = ORG_HEADS | REPORT_NOUNS
 _LOWER_POSSESSIVE = re.compile(r"(?:the\s+)?([a-z]+)[’']s\s", re.IGNORECASE)
-_ACRONYM = re.compile(rf"({_ORG_RUN.pattern})\s+\(([A-Z][A-Za-z]{{1,7}})\)")
+_ACRONYM = re.compile(r"\(([A-Z][A-Za-z]{1,7})\)")
 _NOT_FIRST_NAMES = frozenset(
     "The A An In On At Its Their His Her This That These Those But And Central Great Local "
     "National Education Children Child Social Home Chief Executive President Director Sector "
