@@ -92,8 +92,7 @@ _ORG_HEAD_SCAN = re.compile(
 )
 _POSSESSIVE_REPORT = re.compile(
     rf"({_ORG_RUN.pattern})[’']s?\s+(?:(?:own|new|latest|annual|first|recent|\w+)\s+)?"
-    r"(?:report|review|survey|analysis|research|study|data|figures|findings|guidance|plan|"
-    r"statement|briefing|inquiry|evaluation|audit|inspection)\b"
+    rf"{_REPORT_NOUN}"
 )
 
 
