@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
+
+# A figure's change, where the text says it went up or down; "" when it says neither.
+Direction = Literal["up", "down", ""]
+# Who a quote is from: a named person, an organisation, or a report/survey/panel finding.
+SpeakerKind = Literal["person", "organisation", "report", ""]
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,12 @@ class Figure:
     what: str  # what it measures: "of respondents", "rapid reviews"
     sentence: str  # the exact sentence it stands in
     salience: float  # 0..1: findings' statistics above narrative numbers
+    # The fields below came with extractor version 2; rows stored before then load with
+    # these defaults (core None: not decided, so digests treat the figure as before).
+    claim: str = ""  # the shortest readable span(s) of the sentence, pieces joined by " … "
+    core: bool | None = None  # a statistic the article reports (not a narrative number)
+    change: Direction = ""  # went up or down, when the sentence says so
+    baseline: str = ""  # what it changed from, an exact span ("447 the year before"), or ""
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,7 @@ class Quote:
     role: str
     kind: str  # full | fragment
     sentence: str
+    speaker_kind: SpeakerKind = ""  # "" when the speaker is unknown (or stored before v2)
 
 
 @dataclass(frozen=True)

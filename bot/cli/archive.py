@@ -18,7 +18,7 @@ from bot.cli.facts import print_facts
 from bot.cli.root import Context, cli, pass_ctx
 from bot.digest import shorten
 from bot.errors import InputError, ReportbotError
-from bot.extract import top_figures, top_quote
+from bot.extract import claim_parts, top_figures, top_quote
 from bot.models import FeedInfo, StoredItem
 
 
@@ -179,7 +179,8 @@ def _list_facts(items: list[StoredItem]) -> None:
             console.print("   no facts yet: run `reportbot reextract`")
             continue
         for f in top_figures(s.extraction):
-            console.print(f"   • [cyan]{escape(f.text)}[/] {escape(f.what)}", highlight=False)
+            before, figure, after = (escape(part) for part in claim_parts(f))
+            console.print(f"   • {before}[bold cyan]{figure}[/]{after}", highlight=False)
         quote = top_quote(s.extraction)
         if quote is not None:
             role = f", {quote.role}" if quote.role else ""

@@ -22,15 +22,12 @@ from bot.models import Extraction, extraction_to_json
 
 def print_facts(console: Console, extraction: Extraction) -> None:
     figures = Table(title=f"Key figures (extractor {extraction.version})", show_lines=False)
-    for name in ("figure", "kind", "what", "salience", "sentence"):
+    for name in ("figure", "kind", "core", "salience", "claim"):
         figures.add_column(name, overflow="fold")
     for f in extraction.figures:
-        figures.add_row(
-            *(
-                escape(v)
-                for v in (f.text, f.kind, f.what, f"{f.salience:.2f}", shorten(f.sentence, 120))
-            )
-        )
+        core = {True: "yes", False: "no", None: "?"}[f.core]
+        claim = shorten(f.claim or f.sentence, 160)
+        figures.add_row(*(escape(v) for v in (f.text, f.kind, core, f"{f.salience:.2f}", claim)))
     console.print(figures)
     quotes = Table(title="Quotes")
     for name in ("kind", "speaker", "role", "quote"):

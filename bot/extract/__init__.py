@@ -11,12 +11,13 @@ from bot.extract.quotes import find_quotes
 from bot.extract.text import RecurringIndex, analyse
 from bot.models import Extraction, Figure, Quote
 
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 
 
 __all__ = [
     "EXTRACTOR_VERSION",
     "RecurringIndex",
+    "claim_parts",
     "extract",
     "extract_batch",
     "top_figures",
@@ -24,13 +25,14 @@ __all__ = [
 ]
 
 
-def extract(text: str, recurring: RecurringIndex | None = None) -> Extraction:
+def extract(text: str, recurring: RecurringIndex | None = None, *, title: str = "") -> Extraction:
     """Figures and quotes of one article (plain text or HTML). `recurring` indexes the texts
-    of the feed's items, to recognise boilerplate that repeats across them."""
+    of the feed's items, to recognise boilerplate that repeats across them; `title` (the
+    headline, and the summary or standfirst if any) marks the figures the article leads with."""
     article = analyse(text, recurring)
     return Extraction(
         version=EXTRACTOR_VERSION,
-        figures=tuple(find_figures(article)),
+        figures=tuple(find_figures(article, title)),
         quotes=tuple(find_quotes(article)),
     )
 
@@ -43,11 +45,32 @@ def extract_batch(texts: list[str], feed_texts: list[str]) -> list[Extraction]:
 
 
 def top_figures(extraction: Extraction, n: int = 3) -> list[Figure]:
-    """The n most salient figures, in the order the article gives them."""
-    ranked = sorted(extraction.figures, key=lambda f: (-f.salience, f.start))[:n]
+    """The n most salient core figures, in the order the article gives them. Narrative
+    numbers (core False) never reach a digest; facts stored before the extractor decided
+    core (None) are ranked as they were."""
+    ranked: list[Figure] = []
+    claims: set[str] = set()
+    for f in sorted(extraction.figures, key=lambda f: (-f.salience, f.start)):
+        if f.core is False or (f.claim and f.claim in claims):
+            continue  # "289, or 54%": one claim, shown once
+        ranked.append(f)
+        claims.add(f.claim)
+        if len(ranked) == n:
+            break
     return sorted(ranked, key=lambda f: f.start)
 
 
 def top_quote(extraction: Extraction) -> Quote | None:
     """The article's first full quote with a known speaker (news puts the key quote first)."""
     return next((q for q in extraction.quotes if q.kind == "full" and q.speaker), None)
+
+
+def claim_parts(figure: Figure) -> tuple[str, str, str]:
+    """The figure's claim as (before, figure, after), so a view can set the figure in bold;
+    without a claim (facts stored before version 2): ("", the figure, its `what`)."""
+    if figure.claim:
+        at = figure.claim.find(figure.text)
+        if at >= 0:
+            return figure.claim[:at], figure.text, figure.claim[at + len(figure.text) :]
+        return "", figure.claim, ""
+    return "", figure.text, f" {figure.what}" if figure.what else ""

@@ -1,9 +1,15 @@
-"""Key figures: amounts stated in digits or words, with what they measure and their sentence.
+"""Key figures: amounts stated in digits or words, with their claim, what they measure,
+their change, whether they are a finding (core), and their sentence.
 
-Not figures: dates, years and periods (2023-24), times, legal references (section 47,
-Children Act 1989), ordinals, list enumerators, phone numbers, numbers inside URLs, e-mail
-addresses or names (Article 39, No 10 Downing Street, Covid-19), and a bare "one" (a pronoun
+Not figures: dates, years, periods and financial years (2023-24, 2007/8), times, legal and
+reference numbers (section 47, written question 48217, footnote marks), ordinals, list
+enumerators, phone numbers, numbers inside URLs, e-mail addresses or names (Article 39,
+No 10 Downing Street, Covid-19), ages ("six-year-old", "aged 12 to 16", "Carver, 27,"),
+durations ("for ten years", "a three-week inspection"), compounds ("the two-child limit"),
+donation asks ("donate £20"), frequencies ("moved area twice"), and a bare "one" (a pronoun
 far more often than an amount) unless it is bounded or compared: "at least one", "one in five".
+Narrative numbers stay figures but not core: sample sizes, denominators, response rates,
+targets and caps, thresholds that define a group, counts of recommendations, story details.
 
 Hand-written rules: quantulum3 and spaCy's number entities score lower on this text (see
 bench/extract_eval.py) and spaCy needs a model download.
@@ -12,9 +18,12 @@ bench/extract_eval.py) and spaCy needs a model download.
 from __future__ import annotations
 
 import bisect
+import functools
+import math
 import re
 from collections.abc import Iterator
 
+from bot.extract.claims import describe
 from bot.extract.text import Article, alternation
 from bot.models import Figure
 
@@ -90,7 +99,7 @@ _DIGIT_PATTERN = re.compile(
     (?P<money>(?P<cur>[£$€])\s?(?P<mnum>{_NUM})(?:\s?(?P<mmult>bn|billion|m|million|k|trillion)\b)?)
   | (?P<range>(?P<lo>{_NUM})\s?(?P<rsep>-|–|to)\s?(?P<hi>{_NUM})(?P<rpct>\s?%|\s?per\s?cent\b)?)
   | (?P<percent>(?P<pnum>{_NUM})\s?(?:%|per\s?cent\b|percent\b))
-  | (?P<ratio>(?P<rnum>\d{{1,3}})\s+in\s+(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
+  | (?P<ratio>(?P<rnum>\d{{1,3}})\s+in\s+(?:every\s+)?(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
   | (?P<multiple>(?P<mtimes>{_NUM})\s+times\b)
   | (?P<number>(?<![\w.,/-])(?P<nnum>{_NUM})(?:\s?(?P<nmult>bn|billion|million|m|k)\b)?)
     """,
@@ -98,7 +107,9 @@ _DIGIT_PATTERN = re.compile(
 )
 _WORD_PATTERN = re.compile(
     rf"""
-    (?P<ratio>\b(?P<rnum>{_WORDNUM})\s+in\s+(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
+    (?P<wpercent>\b(?P<wpnum>{_WORDNUM})[\s-]?(?:per\s?cent|percent)\b)
+  | (?P<doubling>\b(?P<dword>doubled|double|trebled|treble|tripled|triple|quadrupled|halved)\b(?!-))
+  | (?P<ratio>\b(?P<rnum>{_WORDNUM})\s+in\s+(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
   | (?P<fraction>\b(?:(?P<fnum>a|one|two|three|four|nine)[- ])?(?P<fden>{_FRACTION_WORDS})\b)
   | (?P<multiple>\b(?:twice|(?P<mtimes>{_WORDNUM})\s+times)\b)
   | (?P<word>\b(?P<wnum>{_WORDNUM})\b)
@@ -127,23 +138,17 @@ _BOUNDED_ONE = re.compile(
     re.IGNORECASE,
 )
 _ONE_AFTER = re.compile(r"^\s+(?:or more|in\b)", re.IGNORECASE)
-_FINDING = re.compile(
-    r"\b(?:found|find|finds|revealed|showed|shows|show|analys[ei]s|analysed|data|survey|poll|"
-    r"recorded|received|reviews?|report|study|studies|according|figures|rate|incidents|"
-    r"cases|respondents|children|families)\b",
-    re.IGNORECASE,
+_FINDING_WORDS = frozenset(
+    "found find finds revealed showed shows show analysis analyses analysed data survey poll "
+    "recorded received review reviews report study studies according figures rate incidents "
+    "cases respondents children families".split()
 )
-_NARRATIVE = re.compile(
-    r"^(?:-year-old|years?|months?|weeks?|days?|hours?|minutes?|seconds?|-month-old|"
-    r"year-old|times|counts?|votes|words|paragraphs|areas)\b|aged\s*$|^(?:days?|weeks?)\b",
+_LETTERS = re.compile(r"[a-z]+")
+# a sentence reporting a result, for small counts ("the review found three of …")
+_STRICT_FINDING = re.compile(
+    r"\b(?:found|finds|show|shows|showed|revealed|reveals|figures|data|survey|analysis|"
+    r"according|statistics)\b",
     re.IGNORECASE,
-)
-_STOP_WHAT = frozenset(
-    "a an the in on at to for from by with was were is are had has have been be being and or "
-    "but that which who whom while when where than as also it its their his her they this these "
-    "those such so not no nor if after before during since between among per each every "
-    "said says saying believed believe noted found find revealed showed had has were was "
-    "would could should will may might can".split()
 )
 
 
@@ -154,8 +159,18 @@ _DIGIT_STARTS = frozenset("£$€0123456789")
 _TRIGGER_WORDS = sorted(
     # scale words ("hundred") only ever follow another number word, which triggers first
     set(re.findall(r"[a-z]+", _WORDNUM + " " + _FRACTION_WORDS))
-    - {"s", "or", "in", "hundred", "thousand", "million", "billion"}
-    | {"twice"},
+    - {"s", "or", "in", "hundred", "thousand", "million", "billion", "per", "cent", "percent"}
+    | {
+        "twice",
+        "double",
+        "doubled",
+        "treble",
+        "trebled",
+        "triple",
+        "tripled",
+        "quadrupled",
+        "halved",
+    },
     key=len,
     reverse=True,
 )
@@ -166,22 +181,145 @@ _WORD_TRIGGER = re.compile(alternation(_TRIGGER_WORDS) + rf"|a(?=[- ]{_FRACTION_
 _GLUED_BEFORE = re.compile(r"[A-Za-z]-?$|\w\($")
 _NO_ONE_BEFORE = re.compile(r"\b(?:no|any|every|some)\s*$", re.IGNORECASE)
 _NUMBER_WORD_SPLIT = re.compile(r"[\s-]+")
-_PAST_TENSE = re.compile(r"[a-z]+ed")
-_CLAUSE_BREAK = re.compile(r",(?!\d)|[;:(–—]|\band\b|\bwhile\b")
-_WHAT_BEFORE_WORD = re.compile(r"[A-Za-z][\w’'-]*")
-_NEXT_WORD = re.compile(r"\s*([A-Za-z’'-]+)")
+# "fees ranged from £6,000 to £41,000" is one range; any other "from X to Y" is a change
+_RANGE_VERB = re.compile(r"\b(?:ranged?|ranging|ran|varied|varies|vary|varying)\s+from\s*$")
+_BASELINE_BEFORE = re.compile(
+    r"\b(?:from|compared with|compared to|(?<!more )(?<!less )(?<!fewer )than)\s+"
+    r"(?:around\s+|about\s+|just\s+)?[£$€]?\s*$"
+)
+_MONEY_TO = re.compile(
+    rf"\s?(?:-|–|to|and)\s?[£$€]\s?(?P<hnum>{_NUM})(?:\s?(?P<hmult>bn|billion|m|million|k)\b)?"
+)
+_AGE_BEFORE = re.compile(
+    r"\b(?:aged|ages|age of|as young as|as old as|under the age of|over the age of)\s+"
+    r"(?:between\s+(?:\w+\s+and\s+)?|under\s+|over\s+|up to\s+|\w+\s+(?:to|and|or)\s+)?$"
+    r"|\b(?:turning|turned|reaching|reached|left care at|at the age of)\s+$"
+    r"|\baged\b[^.;]{0,30}\b(?:or|and)\s+(?:up to|under|over)\s+$"
+    r"|\bin age from\s+(?:under\s+|over\s+)?(?:\w+\s+to\s+)?$"
+    r"|\b(?:children|pupils|babies|infants|people|those|kids|boys|girls)\s+(?:under|over)\s+$",
+    re.IGNORECASE,
+)
+_AGE_AFTER = re.compile(
+    r"^(?:-|\s)?(?:years?|months?)[- ]olds?\b|^\s+(?:or|and)\s+(?:under|younger|over|older)\b",
+    re.IGNORECASE,
+)
+# "Liam Carver, 27, of …", "whose daughter, 14, has …"
+_NAME_AGE = re.compile(
+    r"(?:[A-Z][a-z]+|son|daughter|child|boy|girl|grandson|granddaughter|brother|sister|"
+    r"mother|father|mum|dad|partner|wife|husband|man|woman|teenager),\s$"
+)
+_DURATION_AFTER = re.compile(
+    r"^(?:\s+(?:or|to|and)\s+[\w-]+)?(?:\s+(?!(?:a|an|per|each|every|last|this|next|the|"
+    r"that|of|in|a)\b)[a-z]+)?[\s-]?"
+    r"(?:years?|months?|weeks?|days?|hours?|minutes?|decades?|nights?)(?:[’']s?)?\b",
+    re.IGNORECASE,
+)
+_STAT_BEFORE = re.compile(
+    r"\b(?:average|median|mean|typical|risen to|rose to|grown to|fell to|fallen to)\b",
+    re.IGNORECASE,
+)
+_COMPOUND_AFTER = re.compile(r"^-[a-z]")
+_LONG_REFERENCE = re.compile(r"\d{5,}")
+_SLASH_YEAR = re.compile(r"^/\d")
+_DONATE_BEFORE = re.compile(
+    r"\b(?:donate|donating|give|giving|gift of|pledge)\s+(?:just\s+|only\s+)?$", re.IGNORECASE
+)
+_METHOD_BEFORE = re.compile(
+    r"\b(?:based on|analysis of|analysed|analysing|examined|examining|surveyed|survey of|"
+    r"poll of|interviewed|interviews with|sample of|data from|returns from|responses from|"
+    r"records of|drawn from|draws on|reviewed|questioned|consulted|covering|from a total of|"
+    r"ballot of|balloted|turnout of|read all|read|requests to)"
+    r"\s+(?:the\s+)?(?:[\w’'-]+\s+){0,4}$",
+    re.IGNORECASE,
+)
+_POLICY_BEFORE = re.compile(
+    r"\b(?:response rate|turnout|margin of error|target|cap|limit|ratio|threshold|"
+    r"benchmark|maximum|minimum)\s+(?:of|was|is|at|stood at|set at)\s+(?:around\s+|about\s+)?"
+    r"[£$€]?$|\bset at\s+$|\bagainst (?:the|a)\s+$|\bregards as\s+$|\d:$"
+    r"|\b(?:incomes?|earnings|salar(?:y|ies))\s+(?:of\s+)?(?:below|under|above|over|"
+    r"less than|more than)\s+[£$€]?$",
+    re.IGNORECASE,
+)
+# "nine recommendations", "151 members responded", "the ten largest providers"
+_METHOD_AFTER = re.compile(
+    r"\s+(?:[\w-]+\s+)?recommendations\b|\s+(?:[\w’'-]+\s+){0,2}(?:responded|replied|"
+    r"took part|were surveyed|were interviewed|completed the survey)\b|\s+(?:largest|biggest|"
+    r"smallest|most|top|worst|best|highest|lowest)\b",
+    re.IGNORECASE,
+)
+_OF_WHOLE = re.compile(r"\bof (?:their|its|his|her|the)\b")
+_POLICY_KEYS = (
+    "rate",
+    "turnout",
+    "margin",
+    "target",
+    "cap",
+    "limit",
+    "ratio",
+    "threshold",
+    "benchmark",
+    "maximum",
+    "minimum",
+    "set at",
+    "against",
+    "regards",
+    ":",
+    "income",
+    "earning",
+    "salar",
+)
+_DENOMINATOR_ENDS = ("all", "of the", "Of the", "’s", "'s")
+_DENOMINATOR_BEFORE = re.compile(r"(?:\ball|\b[Oo]f the|\bof [A-Z]\w*[’']s)\s+$")
+_PART_OF_AFTER = re.compile(r"\s+of\s+(?:the|its|their|[A-Z][\w’']*)\b")
+_CURRENCY_SIGN = re.compile(r"[£$€]")
+_STORY_MONEY = re.compile(
+    r"\b(?:court|jailed|sentenced|police recovered|cash|debt|robbed|street value|"
+    r"paid as little|prosecutor|stolen|fraud)\b",
+    re.IGNORECASE,
+)
+# Cheap first tests: the patterns above end in "$" and would be tried at every position.
+_BASELINE_HINT = re.compile(r"from|than|compared")
+_METHOD_KEYS = (
+    "based",
+    "analys",
+    "examin",
+    "survey",
+    "poll",
+    "interview",
+    "sample",
+    "data",
+    "returns",
+    "responses",
+    "records",
+    "drawn",
+    "draws",
+    "review",
+    "question",
+    "consult",
+    "cover",
+    "total",
+    "ballot",
+    "turnout",
+    "read",
+    "requests",
+)
+_AGE_KEYS = ("age", "young", "old", "turn", "reach", "care at", "under", "over")
+_DONATE_KEYS = ("donat", "giv", "gift", "pledge")
+# a sentence that tells a story rather than reports a statistic
+_STORY_COUNT = re.compile(
+    r"\b(?:who has|who have|his|her|my|our own|court|jailed|groomed|fostered|cared for)\b",
+    re.IGNORECASE,
+)
 
 
-def find_figures(article: Article) -> Iterator[Figure]:
+def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
     text = article.text
     excluded = _excluded_spans(text)
     excluded_starts = [s for s, _ in excluded]
     sentence_starts = [s.start for s in article.sentences]
     finding: dict[int, bool] = {}  # sentence start -> does it report a finding?
-    # per kind, the last "what" and its block: "…, with a further 16% saying" means the same
-    last_what: dict[str, tuple[str, int]] = {}
-    section = _sections(article)
-    last_section = -1
+    title_low = title.lower()
+    seen_in_title: set[str] = set()  # a headline figure is boosted at its first mention only
     pos = 0
     for at in _triggers(text, article.lower):
         if at < pos:
@@ -208,60 +346,74 @@ def find_figures(article: Article) -> Iterator[Figure]:
             continue
         kind, value, low, high, unit = parsed
         end = m.end()
-        age = _AGE.match(text, end)
-        if age and kind == "count":  # "two-year-old": the age is one span, a narrative number
-            end, unit = age.end(), age.group(1).lower() + "s"
-        if section[sent.block] != last_section:
-            last_what, last_section = {}, section[sent.block]
+        before = text[max(sent.start, at - 60) : at]
+        from_before = before.rstrip().endswith("from") and not _RANGE_VERB.search(before)
+        if kind == "range" and _YEAR.match(m.group("lo")) and not _YEAR.match(m.group("hi")):
+            pos = m.start("hi")  # "from 640 in 2021 to 1,015": 2021 is a year, 1,015 a figure
+            continue
+        if kind == "range" and from_before:
+            # "rose from 212 to 247": a baseline and a new value, two figures
+            m = pattern.match(text, at, m.end("lo"))
+            parsed = _interpret(m, text) if m else None
+            if m is None or parsed is None:
+                continue
+            kind, value, low, high, unit = parsed
+            end = pos = m.end()
+        elif kind == "money":
+            upper = _MONEY_TO.match(text, end, sent.end)
+            if upper and not from_before:
+                # "£13.9bn to £18.6bn", "between £180 and £260": one range
+                mult = _MULTIPLIERS.get((upper.group("hmult") or m.group("mmult") or "").lower(), 1)
+                low, high = value, _number(upper.group("hnum")) * mult
+                kind, value, end = "range", value, upper.end()
+                pos = end
+        if _not_an_amount(text, at, end, kind, m.lastgroup or ""):
+            continue
         sentence = text[sent.start : sent.end]
-        what = _what(text, at, end, sent.start, sent.end, kind)
-        inherit = kind in ("percent", "fraction") and not what.startswith("of ")
-        earlier = last_what.get(kind)
-        # only from the same paragraph, or the paragraph just before ("Only 7% said …");
-        # never from one list item to the next, which are separate findings
-        near = earlier is not None and (
-            earlier[1] == sent.block
-            or (
-                earlier[1] == sent.block - 1
-                and block.kind == "paragraph"
-                and article.blocks[earlier[1]].kind == "paragraph"
-            )
+        is_baseline = (
+            kind != "range"
+            and _BASELINE_HINT.search(before, max(0, len(before) - 30)) is not None
+            and bool(_BASELINE_BEFORE.search(before))
         )
-        if inherit and near and earlier is not None and not _noun_follows(text, end):
-            what = earlier[0]
-        if what:
-            last_what[kind] = (what, sent.block)
-        is_finding = _is_finding(finding, sent.start, sentence)
+        said = describe(sentence, at - sent.start, end - sent.start, baseline_figure=is_baseline)
+        core = _core(kind, value, unit, sentence, before, text[end : min(sent.end, end + 60)])
+        salience = _salience(
+            kind=kind,
+            core=core,
+            finding=_is_finding(finding, sent.start, sentence),
+            headline=_first_in_title(text[at:end], kind, value, title_low, seen_in_title),
+            quoted=_inside_quote(sentence, at - sent.start),
+            place=k / max(1, len(article.sentences)),
+            baseline=is_baseline,
+            listed=block.kind == "list_item",
+            value=value,
+        )
         yield Figure(
             text=text[at:end],
             start=at,
             end=end,
             kind=kind,
-            value=value,
+            value=value if kind != "range" else None,
             low=low,
             high=high,
             unit=unit,
-            what=what,
+            what=said.what,
             sentence=sentence,
-            salience=_salience(kind, value, what, is_finding, block.kind, text, end, unit),
+            salience=salience,
+            claim=said.claim,
+            core=core,
+            change=said.change,
+            baseline=said.baseline,
         )
-
-
-def _sections(article: Article) -> list[int]:
-    """Per block, a number that changes at each heading or boilerplate block."""
-    out, current = [], 0
-    for block in article.blocks:
-        if block.boilerplate or block.kind == "heading":
-            current += 1
-        out.append(current)
-    return out
 
 
 def _excluded_spans(text: str) -> list[tuple[int, int]]:
     """URLs, e-mail addresses and phone numbers, whose digits are never figures."""
     spans: list[tuple[int, int]] = []
     for m in _DIGIT_TRIGGER.finditer(text):  # phone numbers: tried only where digits are
-        phone = _PHONE.match(text, max(0, m.start() - 1)) if m.end() - m.start() >= 2 else None
+        phone = _PHONE.match(text, m.start()) if m.end() - m.start() >= 2 else None
+        if phone is None and m.start() and text[m.start() - 1] == "+":
+            phone = _PHONE.match(text, m.start() - 1)
         if phone:
             spans.append((phone.start(), phone.end()))
     if "://" in text or "www." in text:
@@ -321,6 +473,11 @@ def _interpret(
         if g["fden"].lower() in ("half", "halves") and before.rstrip().endswith(" be"):
             return None
         return "fraction", count * _FRACTIONS[g["fden"].lower()], None, None, ""
+    if branch == "wpercent":
+        return "percent", _any_number(g["wpnum"]), None, None, "%"
+    if branch == "doubling":
+        factor = {"double": 2.0, "doubled": 2.0, "halved": 0.5, "quadrupled": 4.0}
+        return "multiple", factor.get(g["dword"].lower(), 3.0), None, None, "times"
     if branch == "multiple":
         times = g["mtimes"]
         return "multiple", 2.0 if times is None else _any_number(times), None, None, "times"
@@ -379,119 +536,164 @@ def _any_number(raw: str) -> float | None:
     return total + current
 
 
-# A clause before the figure with one of these in it is narrative, not a name for the figure.
-_AGE = re.compile(r"-(year|month|week|day)s?-old\b", re.IGNORECASE)
 _COMPARISON = re.compile(
-    r"\s*(?:as\b|more\b|less\b|higher\b|lower\b|greater\b|larger\b|the\b|likelier\b)",
+    r"\s*(?:as\b|more\b|less\b|higher\b|lower\b|greater\b|larger\b|the\b|likelier\b|"
+    r"what\b|that\b|than\b)",
     re.IGNORECASE,
 )
-_VERBISH = frozenset("has have had is are was were be been risen rose fell grown increased".split())
-_WHAT_TOKENS = re.compile(r"[\w’'/-]+|[^\w\s]")
-_WHAT_WORD = re.compile(r"[\w’'/-]+")
-
-
-def _what(text: str, start: int, end: int, s_start: int, s_end: int, kind: str) -> str:
-    """What the figure measures: the noun phrase after it ("of respondents", "rapid reviews"),
-    else the phrase before it ("average spend on EHE services")."""
-    after = text[end : min(s_end, end + 90)]
-    words = _WHAT_TOKENS.findall(after)
-    phrase: list[str] = []
-    if words and words[0].lower() == "of":
-        phrase.append("of")
-        words = words[1:]
-        if words and words[0].lower() in ("the", "all", "these", "those"):
-            phrase.append(words[0])
-            words = words[1:]
-    for w in words:
-        if not _WHAT_WORD.fullmatch(w) or w.lower() in _STOP_WHAT or len(phrase) >= 6:
-            break
-        if phrase and phrase[-1] != "of" and _PAST_TENSE.fullmatch(w):
-            break  # "respondents believed": the verb ends the noun phrase
-        phrase.append(w.lstrip("-"))
-    if phrase and phrase[-1].lower() not in ("of", "the", "all", "these", "those"):
-        return " ".join(phrase)
-    # "an open case (35%)": the case is the what
-    before = text[max(s_start, start - 120) : start].rstrip(" (")
-    clause = _CLAUSE_BREAK.split(before)[-1]
-    tokens = [t for t in _WHAT_BEFORE_WORD.findall(clause)]
-    _strip_trailing(tokens)
-    while tokens and tokens[-1].lower() in _VERBISH:  # "average spend … was £86,211"
-        tokens.pop()
-    _strip_trailing(tokens)
-    verbs = [n for n, t in enumerate(tokens) if t.lower() in _VERBISH]
-    if verbs:
-        # a whole clause ("… was known … as an open case"): keep only its last noun run
-        run: list[str] = []
-        for t in reversed(tokens[verbs[-1] + 1 :]):
-            if t.lower() in _STOP_WHAT:
-                break
-            run.insert(0, t)
-        tokens = run
-    if tokens and all(t.lower().endswith("ly") for t in tokens):
-        return ""  # "or previously (42%)": an adverb names nothing
-    if [t.lower() for t in tokens if t.lower() not in ("the", "a")] in ([], ["number"], ["total"]):
-        return ""
-    return " ".join(tokens[-6:])
-
-
-def _strip_trailing(tokens: list[str]) -> None:
-    while tokens and tokens[-1].lower() in _STOP_WHAT | {
-        "of",
-        "about",
-        "almost",
-        "nearly",
-        "around",
-        "over",
-        "just",
-        "some",
-        "from",
-        "whom",
-    }:
-        tokens.pop()
-
-
-def _noun_follows(text: str, end: int) -> bool:
-    word = _NEXT_WORD.match(text, end, end + 30)
-    if not word:
-        return False
-    return word.group(1).lower() not in _STOP_WHAT and not word.group(1).endswith("ing")
 
 
 def _is_finding(cache: dict[int, bool], start: int, sentence: str) -> bool:
     if start not in cache:
-        cache[start] = bool(_FINDING.search(sentence))
+        cache[start] = not _FINDING_WORDS.isdisjoint(_LETTERS.findall(sentence.lower()))
     return cache[start]
 
 
 def _salience(
+    *,
     kind: str,
-    value: float | None,
-    what: str,
+    core: bool,
     finding: bool,
-    block_kind: str,
-    text: str,
-    end: int,
-    unit: str = "",
+    headline: bool,
+    place: float,
+    baseline: bool,
+    listed: bool,
+    value: float | None,
+    quoted: bool = False,
 ) -> float:
+    """0..1, continuous: the article's findings first (a figure in the headline or
+    standfirst, then statistics in sentences that report a finding, earlier ones first),
+    then context; baselines ("up from 447") below the figure they compare with."""
     score = {
-        "percent": 0.55,
-        "money": 0.55,
+        "percent": 0.5,
         "ratio": 0.5,
-        "fraction": 0.45,
-        "multiple": 0.45,
-        "count": 0.35,
-        "decimal": 0.35,
-        "range": 0.25,
+        "fraction": 0.48,
+        "multiple": 0.46,
+        "money": 0.45,
+        "range": 0.35,
+        "count": 0.38,
+        "decimal": 0.38,
     }.get(kind, 0.3)
-    if finding:
-        score += 0.2
-    if block_kind == "list_item":
-        score += 0.1
-    if value is not None and value >= 100 and kind in ("count", "money"):
-        score += 0.1
-    narrative = unit in ("years", "months", "weeks", "days") or (
-        kind == "multiple" and not _COMPARISON.match(text, end)  # "moved twice": a frequency
+    score += 0.25 * headline + 0.12 * finding + 0.05 * listed
+    score += 0.12 * (1.0 - min(1.0, place))  # news puts its findings first
+    if baseline:
+        score -= 0.15
+    if quoted:
+        score -= 0.08
+    if not core:
+        score -= 0.35
+    if value is not None and value > 0:
+        score += min(0.02, math.log10(value + 1) / 500)  # a tie-break, never a rank
+    return round(min(1.0, max(0.0, score)), 4)
+
+
+def _first_in_title(
+    figure: str, kind: str, value: float | None, title: str, seen: set[str]
+) -> bool:
+    if figure.lower() in seen or not _in_title(figure, kind, value, title):
+        return False
+    seen.add(figure.lower())
+    return True
+
+
+def _inside_quote(sentence: str, at: int) -> bool:
+    """Is the figure in quoted speech? (the reporter's own findings rank above it)"""
+    head = sentence[:at]
+    opened = head.count("“") + head.count("‘")
+    closed = head.count("”") + head.count("’ ") + head.count("’,")
+    if opened:
+        return opened > closed
+    return "”" in sentence[at:] or sentence.rstrip().endswith("’")
+
+
+def _in_title(figure: str, kind: str, value: float | None, title: str) -> bool:
+    """Is the figure repeated in the headline or standfirst (as written or as a number)?"""
+    if not title:
+        return False
+    if figure.lower() in title:
+        return True
+    if kind == "percent" and value is not None:
+        whole = f"{value:g}"
+        return f"{whole}%" in title or f"{whole} per cent" in title
+    return False
+
+
+def _core(
+    kind: str, value: float | None, unit: str, sentence: str, before: str, after: str
+) -> bool:
+    """A statistic the article reports, not a narrative or method number: a sample size or
+    denominator ("based on 54 reviews", "all 153 councils", "Of the 536 reviews"), a
+    response rate or turnout, a target or cap ("a target of 18"), a threshold that defines a
+    group ("missed at least 10% of their sessions"), a count of recommendations, or a
+    small count in a story ("three homes", "two social workers")."""
+    tail = before[-40:]
+    low_tail = tail.lower()
+    if (any(k in low_tail for k in _POLICY_KEYS) and _POLICY_BEFORE.search(tail)) or (
+        _METHOD_AFTER.match(after)
+    ):
+        return False
+    if (before.endswith("at least ") or after.startswith(" or more")) and _OF_WHOLE.search(
+        after[:30]
+    ):
+        return False  # a definition: "pupils who miss at least 10% of their sessions"
+    if kind in ("percent", "ratio", "fraction", "multiple", "decimal"):
+        return True
+    low_before = before.lower()
+    if any(k in low_before for k in _METHOD_KEYS) and _METHOD_BEFORE.search(before):
+        return False
+    if before.rstrip().endswith(_DENOMINATOR_ENDS) and _DENOMINATOR_BEFORE.search(before[-20:]):
+        return False
+    if kind == "range":
+        return unit == "%" or _CURRENCY_SIGN.search(sentence) is not None
+    if kind == "money":
+        return not _story(sentence, _STORY_MONEY)
+    if value is None:
+        return False
+    if _PART_OF_AFTER.match(after):
+        return True  # "three of the five contacts", "Nine of the department’s 41 posts"
+    if value >= 10:
+        return True
+    return _story(sentence, _STRICT_FINDING) and not _story(sentence, _STORY_COUNT)
+
+
+@functools.lru_cache(maxsize=256)
+def _story(sentence: str, pattern: re.Pattern[str]) -> bool:
+    """pattern.search(sentence), once per sentence: its figures ask the same question."""
+    return pattern.search(sentence) is not None
+
+
+def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> bool:
+    """Ages, durations, compound adjectives ("two-child limit"), reference numbers,
+    financial years, donation asks and frequencies ("moved twice") are not figures."""
+    before = text[max(0, start - 40) : start]
+    after = text[end : end + 30]
+    if before.endswith("/") or _SLASH_YEAR.match(after):
+        return True  # 2007/8, 2019/20
+    if before.endswith("[") and after.startswith("]"):
+        return True  # a footnote mark: "[2]"
+    aged = (
+        _AGE_AFTER.match(after)
+        or (after.startswith(",") and _NAME_AGE.search(before))
+        or (any(k in before.lower() for k in _AGE_KEYS) and _AGE_BEFORE.search(before))
     )
-    if narrative or _NARRATIVE.search(text[end : end + 12]) or _NARRATIVE.search(what):
-        score -= 0.35  # ages, durations, frequencies, word counts: narrative, not findings
-    return round(min(1.0, max(0.0, score)), 2)
+    if aged and kind in ("count", "range"):
+        return True
+    if (
+        kind in ("count", "range", "decimal")
+        and "£" not in text[start:end]
+        and _DURATION_AFTER.match(after)
+        and not _STAT_BEFORE.search(before)
+    ):
+        return True  # "for ten years", "waited 47 weeks"; not "average … grown to 41 minutes"
+    if kind == "count" and _COMPOUND_AFTER.match(after):
+        return True  # "two-child limit", "45-minute", "20-week deadline"
+    if kind == "count" and branch == "number" and _LONG_REFERENCE.fullmatch(text[start:end]):
+        return True  # "written question 48217", "(1156620)"
+    if (
+        kind in ("money", "range")
+        and any(k in before.lower() for k in _DONATE_KEYS)
+        and _DONATE_BEFORE.search(before)
+    ):
+        return True
+    # "moved area twice": a frequency, not a comparison
+    return kind == "multiple" and branch == "multiple" and not _COMPARISON.match(text, end)

@@ -49,7 +49,78 @@ _PROMO_PHRASES = (
     "book your place",
     "book your ticket",
     "the hub is available",
+    "donate £",
+    "give £",
+    "was this page useful",
+    "was this page helpful",
+    "did you find this page useful",
 )
+# Page furniture that opens a line: related-reading boxes, bylines, datelines, share prompts,
+# picture credits, press-office and contact lines. Tested with str.startswith on the
+# lower-cased block (a tuple: one C call).
+_FURNITURE_STARTS = (
+    "related reading",
+    "related:",
+    "related content",
+    "related stories",
+    "related articles",
+    "read more",
+    "see also",
+    "also read",
+    "share this",
+    "share on",
+    "have your say",
+    "what do you think",
+    "let us know",
+    "picture:",
+    "pictured:",
+    "photo:",
+    "image:",
+    "credit:",
+    "caption:",
+    "main image",
+    "embargoed",
+    "under embargo",
+    "media contact",
+    "media enquiries",
+    "media:",
+    "press office",
+    "press contact",
+    "press enquiries",
+    "for interviews",
+    "for more information",
+    "for further information",
+    "telephone ",
+    "tel:",
+    "email ",
+    "email:",
+    "e-mail",
+    "from:",
+    "published:",
+    "last updated",
+    "updated:",
+    "join the",
+    "find out more",
+    "follow us",
+    "advertisement",
+    "home >",
+    "¹",
+    "²",
+    "³",
+    "[1]",
+    "[2]",
+    "[3]",
+    "[4]",
+)
+# A line after which the rest of a press release is furniture ("Notes to editors" blocks
+# state facts, but they are background for journalists, not the release's findings).
+_FURNITURE_TAIL = frozenset(
+    "ends|-ends-|- ends -|notes to editors|notes for editors|editor's notes|editor’s notes|"
+    "note to editors|about us".split("|")
+)
+_BYLINE = re.compile(r"(?:By|Published|Posted|Updated)\s+[A-Z0-9]")
+_CALL_TO_ACTION = re.compile(r"\b(?:call|ring|phone|text|visit|contact|helpline)\b", re.IGNORECASE)
+_PHONE_LIKE = re.compile(r"0\d{2,4}[ \d]{6,10}\d\b")  # led by "0", so the scan skips ahead
 
 
 _PARAGRAPH = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]*)*")
@@ -78,11 +149,33 @@ def _is_promo(block: str) -> bool:
     return any(phrase in low for phrase in _PROMO_PHRASES)
 
 
+def _furniture(text: str, raw: list[tuple[int, int]]) -> list[bool]:
+    """Page furniture by its opening words, short bylines and datelines, a short line that
+    asks the reader to call a number, and everything after "Ends" or "Notes to editors"."""
+    flags = [False] * len(raw)
+    for i, (s, e) in enumerate(raw):
+        block = text[s:e]
+        low = block[:40].lower().lstrip(" •")
+        if low.rstrip(" :.") in _FURNITURE_TAIL:
+            for k in range(i, len(raw)):
+                flags[k] = True
+            break
+        short = e - s < 220
+        flags[i] = (
+            low.startswith(_FURNITURE_STARTS)
+            or (" > " in block[:80] and short and not block.rstrip().endswith("."))
+            or (e - s < 90 and bool(_BYLINE.match(block)) and not block.endswith("."))
+            or (short and bool(_PHONE_LIKE.search(block)) and bool(_CALL_TO_ACTION.search(block)))
+        )
+    return flags
+
+
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st no nos vs etc e.g i.e cllr rev sr jr co ltd inc gov dept approx "
     "fig figs para paras sec art vol jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
-_SENTENCE_END = re.compile(r"[.!?…]+[”\"’)]*(?=\s|$)")
+# a full stop, its closing marks, and a footnote mark after it ("a third.² One", "37%.[2] Six")
+_SENTENCE_END = re.compile(r"[.!?…]+[”\"’)]*(?:[¹²³⁴⁵⁶⁷⁸⁹⁰]+|\[\d{1,2}\])?(?=\s|$)")
 _WORD = re.compile(r"[a-z]+")
 _PUNCTUATION = ".,;:!?()[]{}“”‘’\"'*•–—-…"
 _HTML_TAG = re.compile(r"<(?:p|div|br|li|ul|ol|h[1-6]|span|a|strong|em)\b[^>]*>", re.IGNORECASE)
@@ -147,6 +240,8 @@ def analyse(text: str, recurring: RecurringIndex | None = None) -> Article:
     ]
     captions = _captions(text, raw, kinds)
     _extend_promo_sections(kinds, promo, captions)
+    # after the sections: a dateline or "From: …" heading does not open a promo box
+    promo = [p or f for p, f in zip(promo, _furniture(text, raw), strict=True)]
     flags = [p or c for p, c in zip(promo, captions, strict=True)]
     blocks = tuple(
         Block(kind=k, start=s, end=e, boilerplate=b)

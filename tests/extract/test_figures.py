@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.extract import extract
+from bot.extract import extract, top_figures
 from bot.models import Figure
 
 
@@ -18,7 +18,7 @@ def _texts(text: str) -> list[str]:
 
 def test_percent_with_what_and_sentence() -> None:
     (f,) = _figures("A poll found 71% of respondents believed it.")
-    assert (f.kind, f.value, f.unit, f.what) == ("percent", 71.0, "%", "of respondents")
+    assert (f.kind, f.value, f.unit, f.what) == ("percent", 71.0, "%", "respondents believed it")
     assert f.sentence == "A poll found 71% of respondents believed it."
 
 
@@ -48,8 +48,14 @@ def test_counts_decimals_words_fractions_multiples() -> None:
 
 
 def test_range_has_low_and_high() -> None:
-    (f,) = _figures("Children aged 6-12 were most affected.")
-    assert (f.kind, f.low, f.high, f.value) == ("range", 6.0, 12.0, None)
+    (f,) = _figures("Fees ranged from £6,000 to £41,000 per review.")
+    assert (f.kind, f.low, f.high, f.value, f.text) == (
+        "range",
+        6000.0,
+        41000.0,
+        None,
+        "£6,000 to £41,000",
+    )
 
 
 @pytest.mark.parametrize(
@@ -110,3 +116,88 @@ def test_no_figures_from_promo_boxes() -> None:
         "Or sending a voice note of up to 90 seconds."
     )
     assert _texts(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Children aged 6-12 were most affected.",
+        "A drug dealer groomed boys aged between 12 and 16.",
+        "The six-year-old was taken into care.",
+        "Families had a child aged five or under.",
+        "Liam Carver, 27, of Heathside Road, was jailed.",
+        "Warnings were raised for ten years.",
+        "The three-week inspection ended.",
+        "Call the helpline on 0800 640 3319 today.",
+        "Spending rose between 2007/8 to 2017/18 in real terms.",
+        "The charity wants the two-child limit scrapped.",
+        "Please donate £20 to the appeal.",
+        "The family moved area twice.",
+        "Written question 48217 was answered.",
+    ],
+)
+def test_not_amounts(text: str) -> None:
+    assert _texts(text) == []
+
+
+def test_seventy_two_per_cent_is_a_percent() -> None:
+    (f,) = _figures("Seventy two per cent said their caseload was unmanageable.")
+    assert (f.text, f.kind, f.value) == ("Seventy two per cent", "percent", 72.0)
+
+
+def test_more_than_double_is_a_multiple() -> None:
+    (f,) = _figures("The bill has more than doubled since 2010.")
+    assert (f.kind, f.value, f.change) == ("multiple", 2.0, "up")
+
+
+def test_six_in_ten_is_a_ratio_with_a_what() -> None:
+    (f,) = _figures("Six in ten rapid reviews cited a failure to pass on concerns.")
+    assert (f.kind, f.value) == ("ratio", 0.6)
+    assert f.what == "rapid reviews cited a failure to pass on concerns"
+
+
+def test_claim_is_the_clause_without_the_reporting_frame() -> None:
+    text = (
+        "In all, 52% of the notifications concerned children aged under five, while infants "
+        "accounted for 31% of all cases."
+    )
+    first, second = _figures(text)
+    assert first.claim == "52% of the notifications concerned children aged under five"
+    assert second.claim == "infants accounted for 31% of all cases"
+
+
+def test_change_has_direction_and_baseline() -> None:
+    (f, base) = _figures("The panel received 412 notifications, down from 447 the year before.")
+    assert (f.change, f.baseline) == ("down", "447 the year before")
+    assert base.change == "" and base.salience < f.salience
+
+
+def test_from_to_after_a_change_verb_is_two_figures() -> None:
+    texts = _texts("The number of carers has risen from 212 to 247 in a year.")
+    assert texts == ["212", "247"]
+
+
+def test_money_range_is_one_figure() -> None:
+    (f,) = _figures("Child poverty costs an estimated £13.9bn to £18.6bn a year.")
+    assert (f.kind, f.low, f.high) == ("range", 13.9e9, 18.6e9)
+
+
+def test_sample_size_is_not_core() -> None:
+    text = "The report, based on an analysis of 246 rapid reviews, found 49% involved neglect."
+    sample, finding = _figures(text)
+    assert (sample.core, finding.core) == (False, True)
+
+
+def test_headline_figure_ranks_first() -> None:
+    text = (
+        "Around 2,500 staff were trained. Councils spent £3m on the scheme.\n\n"
+        "Neglect was a factor in 49% of serious incidents, the report found."
+    )
+    article = extract(text, title="Neglect a factor in 49% of serious incidents")
+    assert top_figures(article, 1)[0].text == "49%"
+
+
+def test_top_figures_never_repeat_a_claim() -> None:
+    text = "Some 289, or 54%, of reviews identified neglect."
+    shown = top_figures(extract(text), 3)
+    assert len({f.claim for f in shown}) == len(shown)
