@@ -416,3 +416,83 @@ def test_status_shows_old_workers_as_gone_and_drops_them_after_a_day(
     assert code == 0 and "gone" not in running and "c0ffee123456" in running
     assert "gone (last " in gone
     assert "box:3" not in out
+
+
+@pytest.mark.slow
+def test_run_reloads_its_config_and_refuses_a_broken_one(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    import hashlib
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from bot.archive import Archive
+    from bot.errors import ArchiveError
+
+    server.routes["/two"] = lambda h: Reply(200, rss([("g2", "Two", "12 reports")], "Two"))
+    server.routes["/three"] = lambda h: Reply(200, rss([("g3", "Three", "3 reviews")], "3"))
+    db = tmp_path / "a.db"
+    cfg = _feeds_config(tmp_path / "rb.toml", db, {"one": server.url("/feed")})
+    log_path = tmp_path / "worker.log"
+
+    def version() -> str:
+        return hashlib.sha256(cfg.read_bytes()).hexdigest()[:12]
+
+    def live() -> list[str | None]:
+        try:
+            return [w["config_version"] for w in Archive(f"sqlite:///{db}").workers()]
+        except ArchiveError:
+            return []  # the worker has created the file but not yet migrated it
+
+    def wait_for(what: str, ok: object) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if callable(ok) and ok():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"waited 60 s for {what}; log:\n{log_path.read_text()}")
+
+    with log_path.open("w") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--config", str(cfg), "run", "--tick", "1"],
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+            env={**os.environ},
+        )
+    try:
+        first = version()
+        wait_for("the first heartbeat", lambda: live() == [first])
+        assert [p for p, _ in server.requests] == ["/feed"]
+        # `feeds add` while the worker runs: polled at a next tick, without a restart
+        assert run(["--config", str(cfg), "feeds", "add", "--id", "two", "--allow-private",
+                    "--no-test", server.url("/two")]) == 0  # fmt: skip
+        second = version()
+        wait_for("the added feed's poll", lambda: "/two" in [p for p, _ in server.requests])
+        wait_for("the new version in the heartbeat", lambda: live() == [second])
+        # a broken config (one bad url beside a good new feed) is refused as a whole
+        text = cfg.read_text()
+        cfg.write_text(
+            text + f'[[feeds]]\nid = "three"\nurl = "{server.url("/three")}"\n'
+            'allow_private = true\n[[feeds]]\nid = "bad"\nurl = "not a url"\n'
+        )
+        wait_for("the refusal", lambda: "config refused" in log_path.read_text())
+        ticks = Archive(f"sqlite:///{db}").last_tick()
+        wait_for("two more ticks", lambda: (Archive(f"sqlite:///{db}").last_tick() or 0) > ticks)
+        time.sleep(2)
+        assert live() == [second]  # the old config is still in force
+        assert "/three" not in [p for p, _ in server.requests]
+        proc.send_signal(signal.SIGHUP)  # asked again: refused again, in one more line
+        wait_for("the second refusal", lambda: log_path.read_text().count("config refused") == 2)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    finally:
+        proc.kill()
+    err = log_path.read_text()
+    assert proc.returncode == 0, err
+    refused = [line for line in err.splitlines() if "config refused" in line]
+    assert len(refused) == 2 and all("feeds[3].url" in line for line in refused), err
+    assert "Traceback" not in err
+    assert err.count('msg="config reloaded"') == 1
