@@ -496,3 +496,25 @@ def test_run_reloads_its_config_and_refuses_a_broken_one(
     assert len(refused) == 2 and all("feeds[3].url" in line for line in refused), err
     assert "Traceback" not in err
     assert err.count('msg="config reloaded"') == 1
+
+
+def test_status_lists_a_configured_feed_before_its_first_poll(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    cfg = _feeds_config(tmp_path / "rb.toml", tmp_path / "a.db", {"fresh": "https://example.org/f"})
+    code, out, _ = _cli(capsys, "--config", str(cfg), "status")
+    (line,) = [x for x in out.splitlines() if "fresh" in x]
+    assert code == 0 and "never" in line and "now" in line
+
+
+def test_status_says_when_every_stored_feed_is_out_of_the_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "saved.xml"
+    saved.write_bytes(rss([("g1", "One", "71% of reviews")], "Saved"))
+    cfg = _feeds_config(tmp_path / "rb.toml", tmp_path / "a.db", {})
+    assert _cli(capsys, "--config", str(cfg), "import", "--feed", "saved", str(saved))[0] == 0
+    code, out, _ = _cli(capsys, "--config", str(cfg), "status")
+    assert code == 0 and "no feeds configured" in out
+    assert "(1 not in the config: `reportbot status --all`)" in out

@@ -179,14 +179,20 @@ def status_cmd(ctx: Context, every: bool) -> None:
     """
     from bot.pipeline.worker import FORGOTTEN_AFTER
 
-    configured = {f.id for f in ctx.config().feeds}
+    cfg = ctx.config()
+    configured = {f.id for f in cfg.feeds}
     with ctx.archive() as archive:
         rows = archive.feed_status(keys=None if every else sorted(configured))
+        hidden = 0 if every or rows else len(archive.feed_status())
         workers = archive.workers(since=datetime.now(UTC) - FORGOTTEN_AFTER)
         outbox = archive.outbox_counts()
     _print_workers(workers, outbox)
+    seen = {r["key"] for r in rows}
+    rows += [_never_polled(f.id, f.url) for f in cfg.feeds if f.id not in seen]  # not synced yet
+    rows.sort(key=lambda r: str(r["key"]))
     if not rows:
-        click.echo("no feeds yet: add one with `reportbot feeds add URL`")
+        more = f" ({hidden} not in the config: `reportbot status --all`)" if hidden else ""
+        click.echo(f"no feeds configured: add one with `reportbot feeds add URL`{more}")
         return
     table = Table(title="Feeds")
     for name in ("feed", "last poll (UTC)", "HTTP", "new"):
@@ -214,6 +220,24 @@ def status_cmd(ctx: Context, every: bool) -> None:
     Console().print(table)
     for line in _redirect_notes(rows):
         click.echo(line)
+
+
+def _never_polled(key: str, url: str) -> dict[str, Any]:
+    """A configured feed no poll has seen yet has no row in the archive."""
+    return {
+        "key": key,
+        "url": url,
+        "configured_url": url,
+        "redirect_url": None,
+        "redirect_count": 0,
+        "last_polled_at": None,
+        "last_status": None,
+        "new": None,
+        "error_count": 0,
+        "last_error": None,
+        "next_poll_at": None,
+        "healthy": True,
+    }
 
 
 def _next_poll(row: dict[str, Any], *, configured: bool) -> str:
