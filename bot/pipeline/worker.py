@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import logging
 import threading
-import tomllib
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -226,11 +225,4 @@ class ConfigWatch:
         """The same checks as at start (config.load): every problem, or the config."""
         if data is None:
             return [f"{self.path}: {self._unreadable or 'config file not found'}"], None
-        try:
-            raw = tomllib.loads(data.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            return [f"{self.path}: cannot read config file: {exc}"], None
-        except tomllib.TOMLDecodeError as exc:
-            return [f"{self.path}: not valid TOML: {exc}"], None
-        found, config = config_mod.check(raw)
-        return [f"{self.path}: {p}" for p in found], config
+        return config_mod.parse(data, self.path)
