@@ -462,13 +462,23 @@ def _read(path: Path | None, *, env: bool) -> tuple[list[str], Config | None]:
     if not chosen.exists():
         return ([f"{chosen}: config file not found"], None) if explicit else ([], Config())
     try:
-        raw = tomllib.loads(chosen.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        data = chosen.read_bytes()
+    except OSError as exc:
         return [f"{chosen}: cannot read config file: {exc}"], None
+    return parse(data, chosen, env=env)
+
+
+def parse(data: bytes, path: Path, *, env: bool = False) -> tuple[list[str], Config | None]:
+    """The file's bytes validated: (problems, each prefixed with `path`; the config when there
+    are none). Also used by the worker's live reload, which hashes the same bytes."""
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return [f"{path}: cannot read config file: {exc}"], None
     except tomllib.TOMLDecodeError as exc:
-        return [f"{chosen}: not valid TOML: {exc}"], None
+        return [f"{path}: not valid TOML: {exc}"], None
     found, config = check(raw, env=env)
-    return [f"{chosen}: {problem}" for problem in found], config
+    return [f"{path}: {problem}" for problem in found], config
 
 
 def check(raw: Mapping[str, Any], *, env: bool = False) -> tuple[list[Problem], Config | None]:

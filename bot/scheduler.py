@@ -24,9 +24,12 @@ log = logging.getLogger("reportbot.scheduler")
 
 
 def run_forever(
-    cycle: Callable[[asyncio.Event], Coroutine[Any, Any, object]], tick_seconds: float = 60.0
+    cycle: Callable[[asyncio.Event], Coroutine[Any, Any, object]],
+    tick_seconds: float = 60.0,
+    on_hangup: Callable[[], None] | None = None,
 ) -> None:
-    """Call `cycle(stop)` on every tick until SIGTERM/SIGINT; ticks never overlap."""
+    """Call `cycle(stop)` on every tick until SIGTERM/SIGINT; ticks never overlap. SIGHUP
+    calls `on_hangup` (the worker then re-reads its config at the next tick)."""
     scheduler = BlockingScheduler(timezone=UTC)
     running: dict[str, Any] = {}
     lock = threading.Lock()
@@ -56,6 +59,14 @@ def run_forever(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if on_hangup is not None:
+        hangup = on_hangup  # narrowed for the closure
+
+        def on_sighup(_signum: int, _frame: object) -> None:
+            log.info("received SIGHUP: the config is read again at the next tick")
+            hangup()
+
+        signal.signal(signal.SIGHUP, on_sighup)
     scheduler.add_job(
         tick,
         IntervalTrigger(seconds=tick_seconds),

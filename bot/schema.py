@@ -215,4 +215,7 @@ workers = Table(
     Column("version", String(40), nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Column("last_tick_at", UTCDateTime, nullable=False),
+    # the config the worker runs: a short hash of the file, and when it was (re)loaded
+    Column("config_version", String(16)),
+    Column("config_loaded_at", UTCDateTime),
 )

@@ -245,11 +245,15 @@ class PollingMixin(ItemsMixin):
                 .values(lease_until=None, lease_owner=None)
             )
 
-    def feed_status(self) -> list[dict[str, Any]]:
-        """One row per feed with its polling state and the last fetch's counts, for `status`."""
+    def feed_status(self, *, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """One row per feed (only those in `keys`, when given) with its polling state and the
+        last fetch's counts, for `status`."""
         f, log = schema.feeds, schema.fetch_log
+        query = sa.select(f).order_by(f.c.key)
+        if keys is not None:
+            query = query.where(f.c.key.in_(list(keys)))
         with self._read() as conn:
-            feeds = list(conn.execute(sa.select(f).order_by(f.c.key)))
+            feeds = list(conn.execute(query))
             out = []
             for r in feeds:
                 last = conn.execute(
@@ -284,20 +288,28 @@ class PollingMixin(ItemsMixin):
 
     # -- workers --------------------------------------------------------------------------
 
-    def heartbeat(self, name: str, version: str, started_at: datetime) -> None:
-        """Record that this worker completed a tick now."""
+    def heartbeat(
+        self,
+        name: str,
+        version: str,
+        started_at: datetime,
+        *,
+        config_version: str | None = None,
+        config_loaded_at: datetime | None = None,
+    ) -> None:
+        """Record that this worker completed a tick now, running this config version."""
         w = schema.workers
         now = datetime.now(UTC)
+        values = {
+            "last_tick_at": now,
+            "version": version,
+            "config_version": config_version,
+            "config_loaded_at": config_loaded_at,
+        }
         with self._write() as conn:
-            done = conn.execute(
-                w.update().where(w.c.name == name).values(last_tick_at=now, version=version)
-            )
+            done = conn.execute(w.update().where(w.c.name == name).values(**values))
             if not done.rowcount:
-                conn.execute(
-                    w.insert().values(
-                        name=name, version=version, started_at=started_at, last_tick_at=now
-                    )
-                )
+                conn.execute(w.insert().values(name=name, started_at=started_at, **values))
 
     def last_tick(self) -> datetime | None:
         """When any worker last completed a tick."""
@@ -311,11 +323,14 @@ class PollingMixin(ItemsMixin):
         with self._read() as conn:
             conn.execute(sa.text("SELECT 1"))
 
-    def workers(self) -> list[dict[str, Any]]:
-        """Every worker that ever ticked, the most recent first."""
+    def workers(self, *, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Every worker that ticked (since `since`, when given), the most recent first."""
         w = schema.workers
+        query = sa.select(w).order_by(w.c.last_tick_at.desc())
+        if since is not None:
+            query = query.where(w.c.last_tick_at >= since)
         with self._read() as conn:
-            rows = conn.execute(sa.select(w).order_by(w.c.last_tick_at.desc()))
+            rows = conn.execute(query)
             return [dict(r._mapping) for r in rows]
 
 

@@ -32,8 +32,14 @@ log = logging.getLogger("reportbot.worker")
     default=None,
     help="Poll only this configured feed, due or not.",
 )
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Poll every configured feed now, due or not (after changing something).",
+)
 @pass_ctx
-def poll_cmd(ctx: Context, feed_id: str | None) -> None:
+def poll_cmd(ctx: Context, feed_id: str | None, every: bool) -> None:
     """Poll the due feeds once, in the foreground, with a progress bar.
 
     Exits 0 when the cycle ran, even if some feeds failed (they are listed).
@@ -41,8 +47,11 @@ def poll_cmd(ctx: Context, feed_id: str | None) -> None:
     \b
     Example:
       reportbot poll
+      reportbot poll --all
       reportbot poll --feed cspr
     """
+    if every and feed_id is not None:
+        raise click.UsageError("--all and --feed exclude each other: give one of them")
     cfg = ctx.config()
     with ctx.archive() as archive, Progress(transient=True) as bar:
         task = bar.add_task("polling", total=None)
@@ -51,7 +60,9 @@ def poll_cmd(ctx: Context, feed_id: str | None) -> None:
             bar.advance(task)
 
         summary = asyncio.run(
-            pipeline.poll_cycle(archive, cfg, worker_name(), only=feed_id, progress=advance)
+            pipeline.poll_cycle(
+                archive, cfg, worker_name(), only=feed_id, every=every, progress=advance
+            )
         )
     for outcome in summary.outcomes:
         if outcome.error:
@@ -75,13 +86,21 @@ def run_cmd(ctx: Context, tick: float) -> None:
     Several workers may share one PostgreSQL archive: each feed and each delivery is leased
     to one worker at a time.
 
+    The config file is read again at each tick when it changed, and after SIGHUP: a valid new
+    version takes effect without a restart ([archive], [web] and [metrics] excepted), one with
+    problems is refused in the log and the running one stays. `reportbot status` shows which
+    version each worker runs.
+
     \b
     Example:
       reportbot run
+      kill -HUP <pid>    # read the config again now
     """
+    from bot.pipeline.worker import ConfigWatch
     from bot.scheduler import run_forever
 
     cfg = ctx.config()
+    watch = ConfigWatch(config_mod.config_path(ctx.config_path)[0], cfg)
     owner = worker_name()
     started = datetime.now(UTC)
     with ctx.archive() as archive:
@@ -95,13 +114,28 @@ def run_cmd(ctx: Context, tick: float) -> None:
             log.info("serving metrics", extra={"listen": cfg.metrics.listen})
 
         async def cycle(stop: asyncio.Event) -> object:
+            live = watch.refresh()
             return await pipeline.tick(
-                archive, cfg, owner=owner, started=started, stop=stop, metrics=metrics
+                archive,
+                live.config,
+                owner=owner,
+                started=started,
+                stop=stop,
+                metrics=metrics,
+                live=live,
             )
 
-        log.info("worker started", extra={"worker": owner, "feeds": len(cfg.feeds), "tick": tick})
+        log.info(
+            "worker started",
+            extra={
+                "worker": owner,
+                "feeds": len(cfg.feeds),
+                "tick": tick,
+                "config": watch.live.version,
+            },
+        )
         try:
-            run_forever(cycle, tick)
+            run_forever(cycle, tick, on_hangup=watch.request)
         finally:
             for server in (web, metrics_server):
                 if server is not None:
@@ -123,45 +157,95 @@ def _serve_web(cfg: config_mod.Config, archive: Archive) -> ThreadingHTTPServer:
 
 
 @cli.command("status")
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Also list feeds no longer in the config (removed, or only ever imported).",
+)
 @pass_ctx
-def status_cmd(ctx: Context) -> None:
-    """Show every feed (last poll, HTTP status, new items, errors, next poll, health), the
-    workers and their last tick, and the outbox by state.
+def status_cmd(ctx: Context, every: bool) -> None:
+    """Show the configured feeds (last poll, HTTP status, new items, errors in full, next
+    poll, health), the workers seen in the last day (with the config version each runs) and
+    the outbox by state.
+
+    A worker that has not ticked for an hour is shown as gone; after a day it is no longer
+    listed.
 
     \b
     Example:
       reportbot status
+      reportbot status --all
     """
+    from bot.pipeline.worker import FORGOTTEN_AFTER
+
+    cfg = ctx.config()
+    configured = {f.id for f in cfg.feeds}
     with ctx.archive() as archive:
-        rows = archive.feed_status()
-        workers = archive.workers()
+        rows = archive.feed_status(keys=None if every else sorted(configured))
+        hidden = 0 if every or rows else len(archive.feed_status())
+        workers = archive.workers(since=datetime.now(UTC) - FORGOTTEN_AFTER)
         outbox = archive.outbox_counts()
     _print_workers(workers, outbox)
+    seen = {r["key"] for r in rows}
+    rows += [_never_polled(f.id, f.url) for f in cfg.feeds if f.id not in seen]  # not synced yet
+    rows.sort(key=lambda r: str(r["key"]))
     if not rows:
-        click.echo("no feeds yet: add one with `reportbot feeds add URL`")
+        more = f" ({hidden} not in the config: `reportbot status --all`)" if hidden else ""
+        click.echo(f"no feeds configured: add one with `reportbot feeds add URL`{more}")
         return
     table = Table(title="Feeds")
-    for name in ("feed", "last poll (UTC)", "HTTP", "new", "errors", "next poll (UTC)", "health"):
+    for name in ("feed", "last poll (UTC)", "HTTP", "new"):
+        table.add_column(name)
+    table.add_column("errors", overflow="fold")  # the whole message, wrapped, never cut
+    for name in ("next poll (UTC)", "health"):
         table.add_column(name)
     for r in rows:
         when = r["last_polled_at"].strftime("%Y-%m-%d %H:%M") if r["last_polled_at"] else "never"
-        nxt = r["next_poll_at"].strftime("%Y-%m-%d %H:%M") if r["next_poll_at"] else "now"
-        health = "ok" if r["healthy"] else "[red]unhealthy[/]"
         errors = str(r["error_count"])
         if r["last_error"]:
-            errors += f" ({escape(r['last_error'][:60])})"
+            errors += f" ({escape(r['last_error'])})"
+        key = escape(r["key"])
+        if r["key"] not in configured:
+            key += " (removed)" if r["last_polled_at"] else " (imported)"
         table.add_row(
-            escape(r["key"]),
+            key,
             when,
             str(r["last_status"] or "-"),
             "-" if r["new"] is None else str(r["new"]),
             errors,
-            nxt,
-            health,
+            _next_poll(r, configured=r["key"] in configured),
+            "ok" if r["healthy"] else "[red]unhealthy[/]",
         )
     Console().print(table)
     for line in _redirect_notes(rows):
         click.echo(line)
+
+
+def _never_polled(key: str, url: str) -> dict[str, Any]:
+    """A configured feed no poll has seen yet has no row in the archive."""
+    return {
+        "key": key,
+        "url": url,
+        "configured_url": url,
+        "redirect_url": None,
+        "redirect_count": 0,
+        "last_polled_at": None,
+        "last_status": None,
+        "new": None,
+        "error_count": 0,
+        "last_error": None,
+        "next_poll_at": None,
+        "healthy": True,
+    }
+
+
+def _next_poll(row: dict[str, Any], *, configured: bool) -> str:
+    """A feed not in the config is never polled, whatever its row says."""
+    if not configured:
+        return "not polled"
+    nxt = row["next_poll_at"]
+    return nxt.strftime("%Y-%m-%d %H:%M") if nxt else "now"
 
 
 def _redirect_notes(rows: list[dict[str, Any]]) -> list[str]:
@@ -188,25 +272,34 @@ def _redirect_notes(rows: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
-def _print_workers(workers: list[dict[str, object]], outbox: dict[str, int]) -> None:
+def _print_workers(workers: list[dict[str, Any]], outbox: dict[str, int]) -> None:
+    from bot.pipeline.worker import Presence, presence
+
     now = datetime.now(UTC)
     if workers:
         table = Table(title="Workers")
-        for name in ("worker", "version", "started (UTC)", "last tick"):
+        for name in ("worker", "version", "started (UTC)", "last tick", "config (loaded UTC)"):
             table.add_column(name)
         for w in workers[:20]:
             started, last = w["started_at"], w["last_tick_at"]
-            assert isinstance(started, datetime) and isinstance(last, datetime)
             ago = int((now - last).total_seconds())
+            seen = f"{ago} s ago" if ago < 3600 else last.strftime("%Y-%m-%d %H:%M")
+            if presence(last, now) is Presence.GONE:
+                seen = f"[yellow]gone[/] (last {seen})"
+            loaded = w.get("config_loaded_at")
+            config = escape(w.get("config_version") or "-")
+            if loaded is not None:
+                config += f" ({loaded.strftime('%Y-%m-%d %H:%M:%S')})"
             table.add_row(
                 escape(str(w["name"])),
                 escape(str(w["version"])),
                 started.strftime("%Y-%m-%d %H:%M"),
-                f"{ago} s ago" if ago < 3600 else last.strftime("%Y-%m-%d %H:%M"),
+                seen,
+                config,
             )
         Console().print(table)
     else:
-        click.echo("no worker has ticked yet: start one with `reportbot run`")
+        click.echo("no worker has ticked in the last day: start one with `reportbot run`")
     if outbox:
         click.echo("outbox: " + ", ".join(f"{n} {state}" for state, n in sorted(outbox.items())))
 

@@ -97,10 +97,12 @@ async def poll_cycle(
     owner: str,
     *,
     only: str | None = None,
+    every: bool = False,
     progress: Callable[[PollOutcome], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> PollSummary:
-    """Poll every due configured feed once (or just `only`, due or not)."""
+    """Poll every due configured feed once (or just `only`, or with `every` all of them, due
+    or not: `reportbot poll --all` after the admin changed something)."""
     worker = config.worker
     feeds = {f.id: f for f in config.feeds}
     if only is not None:
@@ -150,7 +152,7 @@ async def poll_cycle(
                         owner,
                         lease_seconds=worker.lease,
                         limit=room,
-                        force=only is not None,
+                        force=only is not None or every,
                     )
                     if remaining
                     else []
