@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 # Called for each new or updated item while it is archived, in the same transaction.
 Extractor = Callable[[ParsedFeed, Item], Extraction]
 
-DEFAULT_URL = "sqlite:///state/reportbot.db"
 _BUSY_TIMEOUT_MS = 30_000
 _CHUNK = 500  # keys per IN (...) query: well under SQLite's bound-parameter limit
 
@@ -135,7 +134,7 @@ def redact(url: str) -> str:
 class ArchiveBase:
     """A handle on one archive database: connection, schema and transactions."""
 
-    def __init__(self, url: str = DEFAULT_URL) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
         self.engine = engine_for(url)
 
