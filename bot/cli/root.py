@@ -9,7 +9,6 @@ the archive (SQLAlchemy) until a command asks for them.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot import logs
+from bot import __version__, logs
 from bot.cli.lazy import Lazy, LazyGroup
 from bot.errors import ReportbotError
 
@@ -113,27 +112,12 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    if value and not ctx.resilient_parsing:
-        from bot import __version__  # read from the installed metadata: only when asked
-
-        click.echo(f"reportbot, version {__version__}")
-        ctx.exit()
-
-
 @click.group(
     cls=LazyGroup,
     lazy_commands=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.option(
-    "--version",
-    is_flag=True,
-    expose_value=False,
-    is_eager=True,
-    callback=_version,
-    help="Show the version and exit.",
-)
+@click.version_option(__version__, prog_name="reportbot")
 @click.option(
     "--config",
     "config_path",
@@ -181,6 +165,8 @@ def cli(
 
 def worker_name() -> str:
     """Who holds a lease: host and process, so an operator can tell workers apart."""
+    import socket  # only the commands that take leases need it
+
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
