@@ -69,6 +69,10 @@ def main() -> None:
         subprocess.run([bot, "import", str(DUMP)], env=env, check=True, capture_output=True)
         cases = [
             ("python -c pass", [sys.executable, "-c", "pass"]),
+            # the floors: every command needs click; config check pydantic; status both
+            ("  import click", [sys.executable, "-c", "import click"]),
+            ("  import pydantic models", [sys.executable, "-c", "import bot.config"]),
+            ("  import sqlalchemy", [sys.executable, "-c", "import sqlalchemy"]),
             ("reportbot --help", [bot, "--help"]),
             ("reportbot config check", [bot, "config", "check"]),
             ("  every section on", [bot, "--config", str(full), "config", "check"]),
