@@ -54,6 +54,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/worker_rss.py
 	$(BIN)/python bench/deliver.py
 	$(BIN)/python bench/scaleout.py
+	$(BIN)/python bench/cli_start.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

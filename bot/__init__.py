@@ -1,8 +1,5 @@
 """reportbot: watches report feeds, archives every item once, extracts facts, sends digests."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("reportbot")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+# The package's version (pyproject.toml reads it from here); a constant, so that knowing it
+# costs no start-up time (importlib.metadata would, on every command).
+__version__ = "0.1.0"

@@ -38,10 +38,10 @@ from pydantic import (
 )
 
 from bot import __version__, addresses
-from bot.archive import DEFAULT_URL
 from bot.errors import ConfigError
 
 DEFAULT_PATH = Path("config/reportbot.toml")
+DEFAULT_URL = "sqlite:///state/reportbot.db"  # the archive when nothing names one
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 

@@ -6,7 +6,6 @@ leases, poll results, events) and outbox (subscriptions, deliveries).
 """
 
 from bot.archive.base import (
-    DEFAULT_URL,
     ArchiveBase,
     Extractor,
     Feed,
@@ -24,7 +23,6 @@ class Archive(PollingMixin, OutboxMixin):
 
 
 __all__ = [
-    "DEFAULT_URL",
     "Archive",
     "ArchiveBase",
     "Extractor",

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 # Called for each new or updated item while it is archived, in the same transaction.
 Extractor = Callable[[ParsedFeed, Item], Extraction]
 
-DEFAULT_URL = "sqlite:///state/reportbot.db"
 _BUSY_TIMEOUT_MS = 30_000
 _CHUNK = 500  # keys per IN (...) query: well under SQLite's bound-parameter limit
 
@@ -68,6 +68,10 @@ class Feed:
         )
 
 
+# config.DEFAULT_URL's file (not imported from there: the archive does not read the config)
+_DEFAULT_FILE = "state/reportbot.db"
+
+
 def engine_for(url: str) -> Engine:
     """An Engine for `url`, with SQLite set up for one writer and many readers."""
     url = _normalise_db_url(url)
@@ -79,7 +83,7 @@ def engine_for(url: str) -> Engine:
         return sa.create_engine(sa_url, pool_pre_ping=True)
     if sa_url.database and sa_url.database != ":memory:":
         folder = Path(sa_url.database).parent
-        if url == DEFAULT_URL:  # the embedded default's state/ folder is made on first use
+        if sa_url.database == _DEFAULT_FILE:  # the default's state/ folder: made on first use
             folder.mkdir(parents=True, exist_ok=True)
         elif not folder.is_dir():  # a typo must not start an empty archive somewhere new
             raise ArchiveError(
@@ -142,7 +146,7 @@ def redact(url: str) -> str:
 class ArchiveBase:
     """A handle on one archive database: connection, schema and transactions."""
 
-    def __init__(self, url: str = DEFAULT_URL) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
         self.engine = engine_for(url)
 
@@ -153,6 +157,8 @@ class ArchiveBase:
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (idempotent)."""
+        if self._at_head():  # the usual case, seen without Alembic (0.3 s of a command's start)
+            return
         from alembic import command  # imported here: a worker needs it once, at start
 
         cfg = _alembic_config()
@@ -169,6 +175,20 @@ class ArchiveBase:
                 f"cannot open the archive at {redact(self.url)}: {_first_line(exc)}; "
                 "check the database URL and that the server is running"
             ) from exc
+
+    def _at_head(self) -> bool:
+        """True when the database is stamped with the newest migration. Any doubt (no
+        alembic_version table yet, a graph that is not a plain chain, a server that does not
+        answer) says False, and Alembic itself then decides and reports."""
+        head = _head_revision()
+        if head is None:
+            return False
+        try:
+            with self.engine.connect() as conn:
+                stamped = conn.execute(sa.text("SELECT version_num FROM alembic_version"))
+                return list(stamped.scalars()) == [head]
+        except sa.exc.DBAPIError:
+            return False
 
     def is_current(self) -> bool:
         """True when the database is at the newest migration."""
@@ -215,6 +235,41 @@ class ArchiveBase:
 
 
 _LOCK = 0x7265706F72740001  # "report" + 1: the advisory lock taken while migrating
+
+
+_REVISION = re.compile(r"""^revision\b[^=\n]*=\s*["']([^"']+)["']""", re.MULTILINE)
+_DOWN_REVISION = re.compile(
+    r"""^down_revision\b[^=\n]*=\s*(?:["']([^"']+)["']|None)\s*$""", re.MULTILINE
+)
+
+
+@cache
+def _head_revision() -> str | None:
+    """The newest migration's id, read from the scripts' text: Alembic would import itself
+    and every script to learn it, which `status` would pay on every start."""
+    folder = files("bot") / "migrations" / "versions"
+    return head_of(
+        script.read_text(encoding="utf-8")
+        for script in folder.iterdir()
+        if script.name.endswith(".py") and not script.name.startswith("__")
+    )
+
+
+def head_of(scripts: Iterable[str]) -> str | None:
+    """The one revision no other script revises; None unless the scripts form one plain
+    chain (a merge, a branch, a script not understood: Alembic decides). A test compares
+    this with Alembic's own answer for the scripts shipped."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for text in scripts:
+        revision, down = _REVISION.search(text), _DOWN_REVISION.search(text)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision[1])
+        if down[1]:
+            parents.add(down[1])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 def _alembic_config() -> AlembicConfig:

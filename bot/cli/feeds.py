@@ -2,29 +2,24 @@
 
 `feeds add` and `feeds remove` edit the config file with tomlkit, which keeps the admin's
 comments and layout; the edited file is validated before it replaces the old one.
+
+`config check` must start fast (bench/cli_start.py): what only the feeds commands need (the
+fetcher, the discovery pipeline, OPML, tomlkit, rich, asyncio) is imported inside them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from bot import config as config_mod
-from bot import opml, pipeline
-from bot.cli import configfile
-from bot.cli.configfile import read_toml
+from bot import pipeline
 from bot.cli.root import Context, cli, pass_ctx
 from bot.errors import ConfigError
-from bot.fetch import forbidden_reason
-from bot.pipeline.discover import find_feed as discover_feed
 
 
 @cli.group("config")
@@ -88,6 +83,10 @@ def feeds_list(ctx: Context) -> None:
     Example:
       reportbot feeds list
     """
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
     cfg = ctx.config()
     if not cfg.feeds:
         click.echo("no feeds configured: add one with `reportbot feeds add URL`")
@@ -141,8 +140,13 @@ def feeds_add(
         https://www.communitycare.co.uk/tag/child-safeguarding-practice-review-panel/feed/
       reportbot feeds add https://www.communitycare.co.uk/   # finds the page's feed
     """
+    import asyncio
+
+    from bot.cli import configfile
+    from bot.pipeline.discover import find_feed as discover_feed
+
     path, _ = config_mod.config_path(ctx.config_path)
-    doc = read_toml(path)
+    doc = configfile.read_toml(path)
     existing = configfile.tables(doc, "feeds")
     url = url.strip()
     about = ""
@@ -186,8 +190,10 @@ def feeds_remove(ctx: Context, feed_id: str) -> None:
     Example:
       reportbot feeds remove cspr
     """
+    from bot.cli import configfile
+
     path, _ = config_mod.config_path(ctx.config_path)
-    doc = read_toml(path)
+    doc = configfile.read_toml(path)
     ids = [f.get("id") for f in configfile.tables(doc, "feeds")]
     if feed_id not in ids:
         raise ConfigError(f"{path}: no feed with id {feed_id!r}; `reportbot feeds list` shows them")
@@ -209,13 +215,16 @@ def feeds_import(ctx: Context, opml_file: Path) -> None:
     Example:
       reportbot feeds import subscriptions.opml
     """
+    from bot import opml
+    from bot.cli import configfile
+
     try:
         data = opml_file.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{opml_file}: cannot read: {exc.strerror}") from exc
     listed = opml.read(data, str(opml_file))
     path, _ = config_mod.config_path(ctx.config_path)
-    doc = read_toml(path)
+    doc = configfile.read_toml(path)
     existing = configfile.tables(doc, "feeds")
     urls = [str(f.get("url", "")) for f in existing]
     ids = {str(f.get("id")) for f in existing}
@@ -258,6 +267,8 @@ def feeds_export(ctx: Context, fmt: str, out: Path | None) -> None:
     Example:
       reportbot feeds export --format opml --out feeds.opml
     """
+    from bot import opml
+
     cfg = ctx.config()
     links: dict[str, str] = {}
     if cfg.feeds:
@@ -285,6 +296,8 @@ def feeds_test(ctx: Context, url: str, allow_private: bool) -> None:
     Example:
       reportbot feeds test https://www.communitycare.co.uk/tag/child-safeguarding-practice-review-panel/feed/
     """
+    import asyncio
+
     worker = ctx.config().worker
     parsed = asyncio.run(pipeline.check_feed(worker, url, allow_private))
     click.echo(f"{parsed.feed.title or '(untitled)'}: {len(parsed.items)} items ({parsed.format})")
@@ -293,6 +306,8 @@ def feeds_test(ctx: Context, url: str, allow_private: bool) -> None:
 def _refuse_private_literal(url: str, allow_private: bool) -> None:
     """Without a test fetch, at least an address written into the URL is checked (a name
     is checked when it is resolved, at the first poll)."""
+    from bot.fetch import forbidden_reason
+
     host = urlsplit(url).hostname or ""
     if allow_private or not host:
         return

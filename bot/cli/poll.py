@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
-from http.server import ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 from rich.table import Table
 
 from bot import config as config_mod
 from bot import pipeline
-from bot.archive import Archive
 from bot.cli.root import Context, cli, pass_ctx, worker_name
 from bot.decide import RULES
 from bot.errors import ConfigError, ReportbotError
+
+if TYPE_CHECKING:  # `status` starts without these (bench/cli_start.py)
+    import asyncio
+    from http.server import ThreadingHTTPServer
+
+    from bot.archive import Archive
 
 log = logging.getLogger("reportbot.worker")
 
@@ -50,6 +52,10 @@ def poll_cmd(ctx: Context, feed_id: str | None, every: bool) -> None:
       reportbot poll --all
       reportbot poll --feed cspr
     """
+    import asyncio
+
+    from rich.progress import Progress
+
     if every and feed_id is not None:
         raise click.UsageError("--all and --feed exclude each other: give one of them")
     cfg = ctx.config()

@@ -1,19 +1,84 @@
-"""The root command group, its shared options and the one-line error handling."""
+"""The root command group, its shared options and the one-line error handling.
+
+Start-up is kept short (`--help`, `status` and `config check` within 0.3 s, bench/cli_start.py):
+the subcommands are listed in COMMANDS with their one-line help and their module is imported
+only when one of them runs, and this module imports neither the config models (pydantic) nor
+the archive (SQLAlchemy) until a command asks for them.
+"""
 
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from bot import __version__, config, logs
-from bot.archive import Archive
+from bot import __version__, logs
+from bot.cli.lazy import Lazy, LazyGroup
 from bot.errors import ReportbotError
+
+if TYPE_CHECKING:
+    from bot import config
+    from bot.archive import Archive
+
+# name → where the command lives and its one-line help (the first sentence of its docstring,
+# which tests/test_cli_help.py compares): `reportbot --help` lists these without importing any.
+COMMANDS = {
+    "archive": Lazy("bot.cli.archive:archive", "Look at what the archive holds."),
+    "config": Lazy("bot.cli.feeds:config_group", "Check the configuration file."),
+    "db": Lazy("bot.cli.db:db", "Manage the archive database."),
+    "deliveries": Lazy(
+        "bot.cli.digest:deliveries_group",
+        "List the outbox: every message, its state, attempts and last error.",
+    ),
+    "digest": Lazy("bot.cli.digest:digest_group", "Preview the digests subscribers receive."),
+    "export": Lazy(
+        "bot.cli.archive:export_", "Write the archive's items, newest first by publication date."
+    ),
+    "extract": Lazy(
+        "bot.cli.facts:extract_cmd",
+        "Extract key figures and quotes from articles (plain text or HTML, detected).",
+    ),
+    "feeds": Lazy(
+        "bot.cli.feeds:feeds_group", "List, add, remove and test the feeds in the config file."
+    ),
+    "health": Lazy(
+        "bot.cli.poll:health_cmd",
+        "Exit 0 if the database answers, its schema is current and a worker ticked recently; "
+        "otherwise print what is wrong in one line and exit 1.",
+    ),
+    "import": Lazy(
+        "bot.cli.archive:import_",
+        "Add the items of feed files (RSS 2.0, RSS 1.0, Atom) or feed dumps to the archive.",
+    ),
+    "poll": Lazy(
+        "bot.cli.poll:poll_cmd", "Poll the due feeds once, in the foreground, with a progress bar."
+    ),
+    "reextract": Lazy(
+        "bot.cli.facts:reextract_cmd",
+        "Recompute archived items' figures and quotes with this version's extractor, in the "
+        "sandbox with the [worker] limits (parse_timeout, parse_memory_mb).",
+    ),
+    "run": Lazy(
+        "bot.cli.poll:run_cmd",
+        "Run the worker: on every tick poll the due feeds, then send what is due, until "
+        "SIGTERM or Ctrl-C.",
+    ),
+    "status": Lazy(
+        "bot.cli.poll:status_cmd",
+        "Show the configured feeds (last poll, HTTP status, new items, errors in full, next "
+        "poll, health), the workers seen in the last day (with the config version each "
+        "runs) and the outbox by state.",
+    ),
+    "subscribers": Lazy(
+        "bot.cli.subscribers:subscribers_group",
+        "List, add and remove the e-mail subscribers of a subscription.",
+    ),
+}
 
 
 class Context:
@@ -25,12 +90,17 @@ class Context:
 
     def config(self) -> config.Config:
         """The validated config; its secrets are hidden from every log line from now on."""
+        from bot import config
+
         loaded = config.load(self.config_path)
         logs.add_secrets(loaded.secret_values())
         return loaded
 
     @contextmanager
     def archive(self) -> Iterator[Archive]:
+        from bot import config
+        from bot.archive import Archive
+
         url = config.database_url(self.config(), self.database)
         archive = Archive(url)
         try:
@@ -43,7 +113,11 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="reportbot")
 @click.option(
     "--config",
@@ -92,6 +166,8 @@ def cli(
 
 def worker_name() -> str:
     """Who holds a lease: host and process, so an operator can tell workers apart."""
+    import socket  # only the commands that take leases need it
+
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 

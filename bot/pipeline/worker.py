@@ -23,11 +23,11 @@ from bot import config as config_mod
 from bot.archive import Archive
 from bot.config import Config
 from bot.errors import ReportbotError
-from bot.pipeline.deliver import DeliverySummary, deliver_cycle
-from bot.pipeline.poll import PollSummary, poll_cycle
 
 if TYPE_CHECKING:
     from bot.metrics import Metrics
+    from bot.pipeline.deliver import DeliverySummary
+    from bot.pipeline.poll import PollSummary
 
 log = logging.getLogger("reportbot.worker")
 
@@ -53,6 +53,10 @@ async def tick(
     `reportbot health` reads. A stop request (SIGTERM) ends the tick after the poll, without
     a heartbeat. A delivery that cannot run (no [smtp], say) is logged with what to fix and
     polling goes on at the next tick."""
+    # imported here: `status` reads this module's worker rules and must not load the fetcher
+    from bot.pipeline.deliver import deliver_cycle
+    from bot.pipeline.poll import poll_cycle
+
     summary = await poll_cycle(archive, config, owner, stop=stop)
     if summary.outcomes:
         log.info("poll cycle", extra=summary.fields())
