@@ -182,3 +182,37 @@ def test_tag_after_a_multi_sentence_quote() -> None:
         "“People worry that they are too old. Neither is true,” he said."
     )
     assert _quotes(text)[0].speaker == "Dev Rana"
+
+
+def test_straight_single_quotes_with_apostrophes() -> None:
+    text = "'We can't wait, and the councils' budgets won't stretch,' said Jo Casebourne."
+    (q,) = _quotes(text)
+    assert q.text == "We can't wait, and the councils' budgets won't stretch,"
+    assert (q.kind, q.speaker) == ("full", "Jo Casebourne")
+
+
+def test_a_lone_straight_apostrophe_opens_no_quote() -> None:
+    assert _quotes("Back in the '90s, rates were lower.\n\nThe figures' source is the DfE.") == []
+
+
+def test_single_quote_nested_in_a_double_one_is_its_own_fragment() -> None:
+    text = (
+        'Panel chair Ruth Castellano said: "Time and again we read that a man was '
+        "'not seen' or 'not available'. That is not good enough.\""
+    )
+    outer, first, second = _quotes(text)
+    assert outer.speaker == "Ruth Castellano" and outer.text.endswith("not good enough.")
+    assert [(q.text, q.kind, q.speaker) for q in (first, second)] == [
+        ("not seen", "fragment", ""),
+        ("not available", "fragment", ""),
+    ]
+
+
+def test_thousands_of_straight_quotes_in_one_sentence_are_each_found() -> None:
+    # the text of bench/extract.py's quote-marks case: reading it used to take time
+    # quadratic in the number of marks (the speed is measured there, not here)
+    text = '"x" ' * 4000
+    quotes = _quotes(text)
+    assert len(quotes) == 4000
+    assert all(q.text == "x" and text[q.start - 1 : q.end + 1] == '"x"' for q in quotes)
+    assert all(len(q.sentence) < 1000 for q in quotes)
