@@ -21,8 +21,8 @@ DUMP = Path(__file__).resolve().parent.parent / "bot" / "data" / "communitycare-
 
 
 def rate(texts: list[str], seconds: float, with_index: bool) -> tuple[float, float]:
-    """(best, median) articles/s over rounds of about a second of CPU time: this machine's speed varies
-    with its neighbours' load, and the best round is the least disturbed (as timeit does)."""
+    """(best, median) articles/s over rounds of about a second of this process's CPU time:
+    the machine is shared, so wall time would count the neighbours' work too."""
     rates = []
     for _ in range(max(3, round(seconds))):
         done, start = 0, time.process_time()

@@ -20,6 +20,7 @@ __all__ = [
     "claim_parts",
     "extract",
     "extract_batch",
+    "headline",
     "top_figures",
     "top_quote",
 ]
@@ -37,11 +38,30 @@ def extract(text: str, recurring: RecurringIndex | None = None, *, title: str = 
     )
 
 
-def extract_batch(texts: list[str], feed_texts: list[str]) -> list[Extraction]:
+def extract_batch(
+    texts: list[str], feed_texts: list[str], titles: list[str] | None = None
+) -> list[Extraction]:
     """Facts of several items of one feed, with the feed's recurring-paragraph index built
-    once (the poller and `reextract` run this in a sandbox worker)."""
+    once (the poller and `reextract` run this in a sandbox worker); `titles[i]` is what
+    `headline` gives for texts[i]."""
     index = RecurringIndex(feed_texts)
-    return [extract(text, index) for text in texts]
+    heads = titles if titles is not None else [""] * len(texts)
+    return [extract(text, index, title=head) for text, head in zip(texts, heads, strict=True)]
+
+
+# A feed's summary longer than this is the article again (or most of it), not a standfirst:
+# every figure of the lead would count as one the headline repeats.
+_STANDFIRST_MAX = 600
+
+
+def headline(title: str, summary: str = "", text: str = "") -> str:
+    """What `extract(title=...)` takes for an item: its headline, and its summary when that
+    is a standfirst of a few lines of its own. A summary that is the article's opening
+    (most feeds' description) says nothing the text does not: its figures lead already."""
+    opening = " ".join(summary.split()[:10]).rstrip("….")[:60]  # "…" ends a cut summary
+    own = opening and opening not in " ".join(text[:3000].split())
+    standfirst = summary.strip() if own and len(summary) <= _STANDFIRST_MAX else ""
+    return "\n\n".join(part for part in (title.strip(), standfirst) if part)
 
 
 def top_figures(extraction: Extraction, n: int = 3) -> list[Figure]:

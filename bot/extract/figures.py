@@ -312,6 +312,12 @@ _STORY_COUNT = re.compile(
 )
 
 
+# Longer than any sentence a reporter writes; past it, a figure reads _REACH characters of
+# its sentence on either side.
+_LONGEST_SENTENCE = 2000
+_REACH = 400
+
+
 def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
     text = article.text
     excluded = _excluded_spans(text)
@@ -369,20 +375,25 @@ def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
                 pos = end
         if _not_an_amount(text, at, end, kind, m.lastgroup or ""):
             continue
-        sentence = text[sent.start : sent.end]
+        s_lo, s_hi = sent.start, sent.end
+        if s_hi - s_lo > _LONGEST_SENTENCE:
+            # a "sentence" of thousands of figures (no full stop between them) would be
+            # copied and read again for each: its figures get a window of it instead
+            s_lo, s_hi = max(s_lo, at - _REACH), min(s_hi, end + _REACH)
+        sentence = text[s_lo:s_hi]
         is_baseline = (
             kind != "range"
             and _BASELINE_HINT.search(before, max(0, len(before) - 30)) is not None
             and bool(_BASELINE_BEFORE.search(before))
         )
-        said = describe(sentence, at - sent.start, end - sent.start, baseline_figure=is_baseline)
-        core = _core(kind, value, unit, sentence, before, text[end : min(sent.end, end + 60)])
+        said = describe(sentence, at - s_lo, end - s_lo, baseline_figure=is_baseline)
+        core = _core(kind, value, unit, sentence, before, text[end : min(s_hi, end + 60)])
         salience = _salience(
             kind=kind,
             core=core,
-            finding=_is_finding(finding, sent.start, sentence),
+            finding=_is_finding(finding, s_lo, sentence),
             headline=_first_in_title(text[at:end], kind, value, title_low, seen_in_title),
-            quoted=_inside_quote(sentence, at - sent.start),
+            quoted=_inside_quote(sentence, at - s_lo),
             place=k / max(1, len(article.sentences)),
             baseline=is_baseline,
             listed=block.kind == "list_item",

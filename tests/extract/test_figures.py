@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.extract import extract, top_figures
+from bot.extract import extract, headline, top_figures
 from bot.models import Figure
 
 
@@ -201,3 +201,23 @@ def test_top_figures_never_repeat_a_claim() -> None:
     text = "Some 289, or 54%, of reviews identified neglect."
     shown = top_figures(extract(text), 3)
     assert len({f.claim for f in shown}) == len(shown)
+
+
+def test_headline_takes_a_standfirst_of_its_own() -> None:
+    text = "It found 71% of councils had cut early help."
+    assert headline("Waits grow", "38% of families wait a year", text) == (
+        "Waits grow\n\n38% of families wait a year"
+    )
+
+
+def test_headline_leaves_out_a_summary_that_is_the_articles_opening() -> None:
+    text = "It found 71% of councils had cut early help.\n\nMore text follows."
+    assert headline("Waits grow", "It found 71% of councils had cut early…", text) == "Waits grow"
+
+
+def test_thousands_of_figures_in_one_sentence_each_keep_a_short_sentence() -> None:
+    # the figures of a sentence with no full stop were each given all of it (quadratic)
+    text = "£5m, " * 3000
+    figures = extract(text).figures
+    assert [f.text for f in figures] == ["£5m"] * 3000
+    assert max(len(f.sentence) for f in figures) < 1000
