@@ -64,7 +64,7 @@ _TRAILING_NAME = re.compile(rf"(?:^|\s)({_NAME})$")
 _ACCORDING = re.compile(r"\baccording to (?P<subj>[^,.;:“”‘\"]+)", re.IGNORECASE)
 # a straight ' between two word characters is an apostrophe (don't): never a mark
 _MARKS = re.compile(r"[“”\"‘’]|'(?:(?!\w)|(?<!\w'))")
-_OPENERS = '“"‘\''
+_OPENERS = "“\"‘'"
 # How far either side of a quote its sentence is read for a tag: a sentence of thousands of
 # quotes (no full stop between them) would otherwise be re-read for each, which is quadratic.
 _REACH = 400
@@ -214,9 +214,7 @@ def find_quotes(article: Article) -> Iterator[Quote]:
         lead_in = text[block.start : block.end] if tail.endswith(":") and not spans else ""
 
 
-def _with_nested(
-    text: str, found: list[Quote], nested: list[tuple[int, int]]
-) -> Iterator[Quote]:
+def _with_nested(text: str, found: list[Quote], nested: list[tuple[int, int]]) -> Iterator[Quote]:
     """The paragraph's quotes, each followed by the quotes nested in it (“a man was ‘not
     seen’”): words its speaker quotes from someone the article does not name."""
     k = 0
@@ -327,10 +325,9 @@ def _closed_later(text: str, marks: list[tuple[int, str]], n: int) -> bool:
     curly-quoting publisher means it). Only the next few marks are read, to stay linear."""
     if marks[n][1] == "‘":
         return True
-    for j, ch in marks[n + 1 : n + 40]:
-        if ch == "'" and _single_kind(text, j) != "apostrophe":
-            return True
-    return False
+    return any(
+        ch == "'" and _single_kind(text, j) != "apostrophe" for j, ch in marks[n + 1 : n + 40]
+    )
 
 
 def _single_opens(text: str, i: int) -> bool:
