@@ -333,6 +333,8 @@ def _closed_later(text: str, marks: list[tuple[int, str]], n: int) -> bool:
 def _single_opens(text: str, i: int) -> bool:
     before = text[i - 1] if i > 0 else " "
     after = text[i + 1] if i + 1 < len(text) else " "
+    if text[i] == "'":  # the typewriter mark is also an apostrophe: it opens only a word
+        return not before.isalnum() and after.isalnum()
     return not before.isalnum() and not after.isspace()
 
 
@@ -343,6 +345,8 @@ def _single_kind(text: str, i: int) -> str:
     after = text[i + 1] if i + 1 < len(text) else " "
     if before.isspace() or after.isalnum():
         return "apostrophe"
+    if text[i] == "'" and not (before.isalnum() or before in ".,!?…)%"):
+        return "apostrophe"  # a typewriter mark closes only words
     if before in "sS" and after == " ":
         return "maybe"
     return "close"
