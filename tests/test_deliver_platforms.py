@@ -159,9 +159,10 @@ def _one_figure(weekly: Digest, claim: str, figure: str) -> Digest:
 def test_slack_shows_the_claim_with_the_figure_in_bold(weekly: Digest) -> None:
     digest = _one_figure(weekly, "Neglect was a factor in 49% of <cases> & more", "49%")
     text = json.dumps(_payloads("slack", digest))
-    assert "• Neglect was a factor in *49%* of &lt;cases&gt; &amp; more" in json.loads(text)[0][
-        "blocks"
-    ][1]["text"]["text"]
+    assert (
+        "• Neglect was a factor in *49%* of &lt;cases&gt; &amp; more"
+        in json.loads(text)[0]["blocks"][1]["text"]["text"]
+    )
 
 
 @pytest.mark.parametrize("kind", ["teams", "discord"])
