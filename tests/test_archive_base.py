@@ -23,7 +23,7 @@ def test_head_of_a_chain_in_any_order_and_quoting() -> None:
     scripts = [
         _script("'0003'", "'0002'"),  # as script.py.mako writes them (repr)
         _script('"0001"', "None"),
-        'revision: str = "0002"\ndown_revision: str | None = "0001"\n',  # annotated
+        "revision: str = \"0002\"\ndown_revision: str | None = \"0001\"\n",  # annotated
     ]
     assert head_of(scripts) == "0003"
 
@@ -34,3 +34,4 @@ def test_no_head_when_alembic_must_decide() -> None:
     assert head_of(branch) is None
     assert head_of(merge) is None
     assert head_of(["# not a migration\n"]) is None
+

@@ -82,14 +82,7 @@ def test_add_with_pick_takes_that_feed(
     server: FeedServer, cfg: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = _cli(
-        capsys,
-        "--config",
-        str(cfg),
-        "feeds",
-        "add",
-        "--allow-private",
-        "--pick",
-        "2",
+        capsys, "--config", str(cfg), "feeds", "add", "--allow-private", "--pick", "2",
         server.url("/two"),
     )
     assert code == 0 and "(Reviews: 1 items)" in out
@@ -187,15 +180,8 @@ def test_export_opml_lists_the_configured_feeds(
 ) -> None:
     out_file = tmp_path / "out.opml"
     code, out, _ = _cli(
-        capsys,
-        "--config",
-        str(cfg),
-        "--database",
-        f"sqlite:///{tmp_path / 'a.db'}",
-        "feeds",
-        "export",
-        "--out",
-        str(out_file),
+        capsys, "--config", str(cfg), "--database", f"sqlite:///{tmp_path / 'a.db'}",
+        "feeds", "export", "--out", str(out_file),
     )
     assert code == 0 and "wrote 1 feeds" in out
     text = out_file.read_text(encoding="utf-8")

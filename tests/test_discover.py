@@ -23,10 +23,8 @@ def test_announced_feeds_resolve_against_the_page() -> None:
 
 
 def test_base_href_wins_over_the_page_url() -> None:
-    page = (
-        b'<html><head><base href="https://cdn.example/"><link rel="alternate" '
+    page = b'<html><head><base href="https://cdn.example/"><link rel="alternate" ' \
         b'type="application/rss+xml" href="f.xml"></head></html>'
-    )
     assert [c.url for c in candidates(page, "https://x.example/")] == ["https://cdn.example/f.xml"]
 
 

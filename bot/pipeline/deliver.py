@@ -403,7 +403,9 @@ class _Emails:
         text = replace(text, body=text.body.replace(_LINK, one_click))
         html = replace(html, body=html.body.replace(_LINK, escape(one_click)))
         parts = smtp.body_parts(text, html)
-        return smtp.build(d, subject=text.subject, parts=parts, cfg=self.smtp, one_click=one_click)
+        return smtp.build(
+            d, subject=text.subject, parts=parts, cfg=self.smtp, one_click=one_click
+        )
 
 
 async def _post_chats(
