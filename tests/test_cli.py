@@ -327,8 +327,7 @@ def test_digest_preview_unknown_subscription(cli) -> None:  # type: ignore[no-un
 
 
 def test_archive_show_prints_a_title_with_markup_characters_as_text(
-    cli,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     feed = tmp_path / "odd.xml"
     feed.write_text(
