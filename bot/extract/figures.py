@@ -122,7 +122,8 @@ _PERIOD_AFTER = re.compile(r"[-–/](?:\d\d|(?:19|20)\d\d)\b")
 _REFERENCE_WORDS = frozenset(
     "section sections s. article articles regulation regulations clause schedule part chapter "
     "rule paragraph para annex appendix no no. number year stage level ward room covid page "
-    "pages p. tier category step phase grade band route act".split()
+    "pages p. tier category step phase grade band route act figure fig. table chart graph "
+    "map box".split()
 )
 _DATE_AFTER = re.compile(rf"^\s*(?:{_MONTHS})\b", re.IGNORECASE)
 _MONTH_WORDS = frozenset(_MONTHS.split("|"))
@@ -673,6 +674,53 @@ def _story(sentence: str, pattern: re.Pattern[str]) -> bool:
     return pattern.search(sentence) is not None
 
 
+# ages said without "aged": "since they were three and six", "was 11 when he was referred",
+# "whose son, now 17,", "remain with their foster carers after 18", "was under 14."
+_WHEN_AGED = re.compile(
+    r"\b(?:since|when|until|till|because|as)\s+(?:he|she|they|I|we|you|[A-Z][a-z]+)\s+"
+    r"(?:was|were|turned|turns|is|are)\s+(?:\w+\s+(?:and|or)\s+)?$"
+)
+_WAS_BEFORE = re.compile(r"\b(?:was|were|is|are)\s+$")
+_WHEN_AFTER = re.compile(r"^(?:\s+(?:and|or)\s+\w+)?\s+(?:when|at the time)\b")
+_BOUND_BEFORE = re.compile(r"\b(?:under|after|until|beyond|past|before turning)\s+$")
+_CLAUSE_END = re.compile(r"^\s*(?:[,.;:)]|$)")
+# a household's size, not a count: "families with three or more children", "a mother of three"
+_HOUSEHOLD = re.compile(
+    r"\b(?:with|having)\s+(?:(?:one|two|three)\s+or\s+)?$", re.IGNORECASE
+)
+_HOUSEHOLD_AFTER = re.compile(
+    r"^(?:\s+or\s+(?:more|fewer))?\s+(?:children|kids|siblings|sons|daughters|bedrooms)\b"
+)
+_PARENT_OF = re.compile(
+    r"\b(?:mother|father|mum|dad|parent|grandmother|grandfather|grandparent)\s+of\s+$",
+    re.IGNORECASE,
+)
+_PARENT_OF_AFTER = re.compile(r"^(?:[,.;:)]|\s+(?:from|in|who|and)\b)")
+_ORDINAL_FRACTION_AFTER = re.compile(
+    r"^\s+(?:or\s+(?:subsequent|later)\b|(?:child|baby|time|term|round|wave|generation)\b)"
+)
+_DURATION_AND = re.compile(
+    r"\b(?:years?|months?|weeks?|days?|hours?|decades?|centur(?:y|ies))\s+and\s+$"
+)
+
+
+def _whole(text: str, start: int, end: int) -> float | None:
+    raw = text[start:end]
+    value = _any_number(raw) if raw[:1].isalnum() else None
+    return value if value is not None and value == int(value) else None
+
+
+def _teen(text: str, start: int, end: int) -> bool:
+    """A whole number between 10 and 25: the ages children's services talk about."""
+    value = _whole(text, start, end)
+    return value is not None and 10 <= value <= 25
+
+
+def _small(text: str, start: int, end: int) -> bool:
+    value = _whole(text, start, end)
+    return value is not None and value <= 10
+
+
 def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> bool:
     """Ages, durations, compound adjectives ("two-child limit"), reference numbers,
     financial years, donation asks and frequencies ("moved twice") are not figures."""
@@ -686,9 +734,24 @@ def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> b
         _AGE_AFTER.match(after)
         or (after.startswith(",") and _NAME_AGE.search(before))
         or (any(k in before.lower() for k in _AGE_KEYS) and _AGE_BEFORE.search(before))
+        or _WHEN_AGED.search(before)
+        or (_WAS_BEFORE.search(before) and _WHEN_AFTER.match(after))
+        or (before.endswith((", now ", ", then ")) and after.startswith(","))
+        or (_BOUND_BEFORE.search(before) and _CLAUSE_END.match(after) and _teen(text, start, end))
     )
     if aged and kind in ("count", "range"):
         return True
+    if kind == "count" and (
+        (_HOUSEHOLD.search(before) and _HOUSEHOLD_AFTER.match(after) and _small(text, start, end))
+        or (_PARENT_OF.search(before) and _PARENT_OF_AFTER.match(after))
+    ):
+        return True  # "families with three or more children", "a mother of three"
+    if kind == "fraction" and (
+        _ORDINAL_FRACTION_AFTER.match(after)
+        or _DURATION_AFTER.match(after)
+        or _DURATION_AND.search(before)
+    ):
+        return True  # "a third or subsequent child", "two and a half years", "a decade and a half"
     if (
         kind in ("count", "range", "decimal")
         and "£" not in text[start:end]
