@@ -388,13 +388,16 @@ def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
             and bool(_BASELINE_BEFORE.search(before))
         )
         said = describe(sentence, at - s_lo, end - s_lo, baseline_figure=is_baseline)
-        core = _core(kind, value, unit, sentence, before, text[end : min(s_hi, end + 60)])
+        quoted = _inside_quote(sentence, at - s_lo)
+        core = _core(
+            kind, value, unit, sentence, before, text[end : min(s_hi, end + 60)], quoted=quoted
+        )
         salience = _salience(
             kind=kind,
             core=core,
             finding=_is_finding(finding, s_lo, sentence),
             headline=_first_in_title(text[at:end], kind, value, title_low, seen_in_title),
-            quoted=_inside_quote(sentence, at - s_lo),
+            quoted=quoted,
             place=k / max(1, len(article.sentences)),
             baseline=is_baseline,
             listed=block.kind == "list_item",
@@ -631,13 +634,28 @@ def _in_title(figure: str, kind: str, value: float | None, title: str) -> bool:
 
 
 def _core(
-    kind: str, value: float | None, unit: str, sentence: str, before: str, after: str
+    kind: str,
+    value: float | None,
+    unit: str,
+    sentence: str,
+    before: str,
+    after: str,
+    *,
+    quoted: bool = False,
 ) -> bool:
     """A statistic the article reports, not a narrative or method number: a sample size or
     denominator ("based on 54 reviews", "all 153 councils", "Of the 536 reviews"), a
     response rate or turnout, a target or cap ("a target of 18"), a threshold that defines a
     group ("missed at least 10% of their sessions"), a count of recommendations, or a
-    small count in a story ("three homes", "two social workers")."""
+    small count in a story ("three homes", "two social workers"), a count someone tells in
+    their own words ("I was holding 30 cases"), a distance ("50 miles from home"), or what an
+    institution does or sets ("has set up 18 attendance hubs", "capping caseloads at 18")."""
+    if kind == "count" and (
+        (quoted and _FIRST_PERSON.search(sentence)) or _DISTANCE_AFTER.match(after)
+    ):
+        return False
+    if kind in ("count", "money") and _ACTION_BEFORE.search(before[-50:]):
+        return False
     tail = before[-40:]
     low_tail = tail.lower()
     if (any(k in low_tail for k in _POLICY_KEYS) and _POLICY_BEFORE.search(tail)) or (
@@ -668,6 +686,21 @@ def _core(
     return _story(sentence, _STRICT_FINDING) and not _story(sentence, _STORY_COUNT)
 
 
+_FIRST_PERSON = re.compile(r"\b(?:I|I’m|I'm|I’d|I'd|I’ve|I've|my|me)\b")
+_DISTANCE_AFTER = re.compile(r"^\s?(?:miles?|km|kilomet(?:re|er)s?|metres?|meters?|yards?)\b")
+# an institution acting or setting a level, not a finding:
+# "has set up 18 attendance hubs", "capping caseloads at 18", "raised to £5,000", "enough to
+# fund around 1,500", "will pay for 16 youth workers", "increased its workforce by 12 posts"
+_ACTION_BEFORE = re.compile(
+    r"\b(?:set up|will pay for|"
+    r"enough to (?:fund|pay for|employ)|(?:capping|capped|cap)\s+[\w’' -]{0,30}\bat|"
+    r"raised to|increased (?:its|their|the)\s+[\w’' -]{0,30}\bby|plans to fine \w+|"
+    r"(?:to|would) fine \w+)\s+"
+    r"(?:around\s+|about\s+|some\s+|up to\s+|an? extra\s+|another\s+)?[£$€]?$",
+    re.IGNORECASE,
+)
+
+
 @functools.lru_cache(maxsize=256)
 def _story(sentence: str, pattern: re.Pattern[str]) -> bool:
     """pattern.search(sentence), once per sentence: its figures ask the same question."""
@@ -685,9 +718,7 @@ _WHEN_AFTER = re.compile(r"^(?:\s+(?:and|or)\s+\w+)?\s+(?:when|at the time)\b")
 _BOUND_BEFORE = re.compile(r"\b(?:under|after|until|beyond|past|before turning)\s+$")
 _CLAUSE_END = re.compile(r"^\s*(?:[,.;:)]|$)")
 # a household's size, not a count: "families with three or more children", "a mother of three"
-_HOUSEHOLD = re.compile(
-    r"\b(?:with|having)\s+(?:(?:one|two|three)\s+or\s+)?$", re.IGNORECASE
-)
+_HOUSEHOLD = re.compile(r"\b(?:with|having)\s+(?:(?:one|two|three)\s+or\s+)?$", re.IGNORECASE)
 _HOUSEHOLD_AFTER = re.compile(
     r"^(?:\s+or\s+(?:more|fewer))?\s+(?:children|kids|siblings|sons|daughters|bedrooms)\b"
 )

@@ -221,3 +221,48 @@ def test_thousands_of_figures_in_one_sentence_each_keep_a_short_sentence() -> No
     figures = extract(text).figures
     assert [f.text for f in figures] == ["£5m"] * 3000
     assert max(len(f.sentence) for f in figures) < 1000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Linda Okonjo has cared for her grandsons since they were three and six.",
+        "Marcus Oyelaran, whose son was 11 when he was referred, said he was relieved.",
+        "Jo Pickering, whose son, now 17, lived at one of the homes, spoke out.",
+        "The scheme lets young people stay with their foster carers after 18.",
+        "One in five of the children referred was under 14.",
+    ],
+)
+def test_ages_said_without_aged_are_not_figures(text: str) -> None:
+    assert not [f for f in _figures(text) if f.kind == "count"]
+
+
+def test_household_sizes_are_not_figures() -> None:
+    text = (
+        "Families with three or more children are hardest hit, said Ms Ellery, a mother of three."
+    )
+    assert _texts(text) == []
+
+
+def test_ordinal_and_duration_fractions_are_not_figures() -> None:
+    assert _texts("The limit restricts support for a third or subsequent child.") == []
+    assert _texts("The gap has widened this much in a decade and a half.") == []
+    assert _texts("She waited two and a half years for a place.") == []
+
+
+def test_figure_and_table_numbers_are_not_figures() -> None:
+    assert _texts("Figure 3: Agency workers by region. Table 2 shows the rest.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "figure"),
+    [
+        ("“I left because I was holding 30 cases,” she said.", "30"),
+        ("The boys were sent to towns up to 60 miles away.", "60"),
+        ("The Government has set up 18 attendance hubs.", "18"),
+        ("The union wants councils to sign a charter capping caseloads at 18 children.", "18"),
+    ],
+)
+def test_story_distance_and_policy_counts_are_narrative(text: str, figure: str) -> None:
+    (found,) = [f for f in _figures(text) if f.text == figure]
+    assert found.core is False
