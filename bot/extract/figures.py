@@ -109,7 +109,7 @@ _WORD_PATTERN = re.compile(
     rf"""
     (?P<wpercent>\b(?P<wpnum>{_WORDNUM})[\s-]?(?:per\s?cent|percent)\b)
   | (?P<doubling>\b(?P<dword>doubled|double|trebled|treble|tripled|triple|quadrupled|halved)\b(?!-))
-  | (?P<ratio>\b(?P<rnum>{_WORDNUM})\s+in\s+(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
+  | (?P<ratio>\b(?P<rnum>{_WORDNUM})\s+in\s+(?:every\s+)?(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
   | (?P<fraction>\b(?:(?P<fnum>a|one|two|three|four|nine)[- ])?(?P<fden>{_FRACTION_WORDS})\b)
   | (?P<multiple>\b(?:twice|(?P<mtimes>{_WORDNUM})\s+times)\b)
   | (?P<word>\b(?P<wnum>{_WORDNUM})\b)
@@ -138,7 +138,10 @@ _BOUNDED_ONE = re.compile(
     r"\s+$",
     re.IGNORECASE,
 )
-_ONE_AFTER = re.compile(r"^\s+(?:or more|in\b)", re.IGNORECASE)
+# "one in five", "one in every 20"; not "treated as one in the strategy"
+_ONE_AFTER = re.compile(
+    rf"^\s+(?:or more|in\s+(?:every\s+)?(?:\d|(?:{_WORDNUM})\b))", re.IGNORECASE
+)
 _FINDING_WORDS = frozenset(
     "found find finds revealed showed shows show analysis analyses analysed data survey poll "
     "recorded received review reviews report study studies according figures rate incidents "
@@ -229,7 +232,8 @@ _METHOD_BEFORE = re.compile(
     r"\b(?:based on|analysis of|analysed|analysing|examined|examining|surveyed|survey of|"
     r"poll of|interviewed|interviews with|sample of|data from|returns from|responses from|"
     r"records of|drawn from|draws on|reviewed|questioned|consulted|covering|from a total of|"
-    r"ballot of|balloted|turnout of|read all|read|requests to)"
+    r"ballot of|balloted|turnout of|read all|read|requests to|looked at|asked|examines|"
+    r"looks at)"
     r"\s+(?:the\s+)?(?:[\w’'-]+\s+){0,4}$",
     re.IGNORECASE,
 )
@@ -244,7 +248,8 @@ _POLICY_BEFORE = re.compile(
 # "nine recommendations", "151 members responded", "the ten largest providers"
 _METHOD_AFTER = re.compile(
     r"\s+(?:[\w-]+\s+)?recommendations\b|\s+(?:[\w’'-]+\s+){0,2}(?:responded|replied|"
-    r"took part|were surveyed|were interviewed|completed the survey)\b|\s+(?:largest|biggest|"
+    r"took part|were surveyed|were interviewed|completed the survey)\b|\s+(?:responses|"
+    r"respondents)\b|\s+(?:largest|biggest|"
     r"smallest|most|top|worst|best|highest|lowest)\b",
     re.IGNORECASE,
 )
@@ -679,6 +684,10 @@ def _core(
         return not _story(sentence, _STORY_MONEY)
     if value is None:
         return False
+    if _OWN_BEFORE.search(before[-30:]) or _STORY_BEFORE.search(before[-60:]):
+        return False  # "through its 48 family centres", "who has fostered 19 children"
+    if _SUBSET_BEFORE.search(before[-10:]) and _SUBSET_AFTER.match(after):
+        return False  # "In the 64 councils that shared data": the group a finding is about
     if _PART_OF_AFTER.match(after):
         return True  # "three of the five contacts", "Nine of the department’s 41 posts"
     if value >= 10:
@@ -686,6 +695,12 @@ def _core(
     return _story(sentence, _STRICT_FINDING) and not _story(sentence, _STORY_COUNT)
 
 
+# a body's own inventory ("its 48 family centres", "Waymark’s 22 projects"), not a finding
+# ("six of its ten posts", "half of the borough’s 188 care leavers" are the whole of a share)
+_OWN_BEFORE = re.compile(r"(?<!\bof )(?<!\bof the )(?:\b(?:its|their|our)|\b[\w-]+[’']s)\s+$")
+_STORY_BEFORE = re.compile(r"\bwho\s+(?:has|have|had)\s+(?:\w+\s+){1,2}$")
+_SUBSET_BEFORE = re.compile(r"\b[Ii]n the\s+$")
+_SUBSET_AFTER = re.compile(r"^\s+(?:[\w-]+\s+){1,3}(?:that|which|who|where)\b")
 _FIRST_PERSON = re.compile(r"\b(?:I|I’m|I'm|I’d|I'd|I’ve|I've|my|me)\b")
 _DISTANCE_AFTER = re.compile(r"^\s?(?:miles?|km|kilomet(?:re|er)s?|metres?|meters?|yards?)\b")
 # an institution acting or setting a level, not a finding:
@@ -752,6 +767,9 @@ def _small(text: str, start: int, end: int) -> bool:
     return value is not None and value <= 10
 
 
+_RATE_BASE = re.compile(r"\b(?:per|for every|in every|out of every)\s+$", re.IGNORECASE)
+
+
 def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> bool:
     """Ages, durations, compound adjectives ("two-child limit"), reference numbers,
     financial years, donation asks and frequencies ("moved twice") are not figures."""
@@ -761,6 +779,8 @@ def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> b
         return True  # 2007/8, 2019/20
     if before.endswith("[") and after.startswith("]"):
         return True  # a footnote mark: "[2]"
+    if kind == "count" and _RATE_BASE.search(before[-16:]):
+        return True  # "94 per 10,000 children": the base of a rate, not an amount
     aged = (
         _AGE_AFTER.match(after)
         or (after.startswith(",") and _NAME_AGE.search(before))

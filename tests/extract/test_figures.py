@@ -266,3 +266,36 @@ def test_figure_and_table_numbers_are_not_figures() -> None:
 def test_story_distance_and_policy_counts_are_narrative(text: str, figure: str) -> None:
     (found,) = [f for f in _figures(text) if f.text == figure]
     assert found.core is False
+
+
+def test_the_base_of_a_rate_is_not_a_figure() -> None:
+    assert _texts("Rates rose from 94 per 10,000 children to 120 per 10,000.") == ["94", "120"]
+
+
+def test_four_in_every_five_is_one_ratio() -> None:
+    (ratio,) = _figures("Late intervention takes four in every five pounds councils spend.")
+    assert (ratio.text, ratio.kind, ratio.value) == ("four in every five", "ratio", 0.8)
+
+
+def test_one_in_a_phrase_is_not_a_figure() -> None:
+    assert _texts("It deserves to be treated as one in the forthcoming strategy.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "figure"),
+    [
+        ("Hearthstone supports families through its 48 family centres in England.", "48"),
+        ("Dev Rana, who has fostered 19 children with his wife, spoke at the launch.", "19"),
+        ("In the 64 councils that shared data, the share rose to 27%.", "64"),
+        ("The review looked at 147 serious incidents notified last year.", "147"),
+        ("The survey received 1,140 responses from young people.", "1,140"),
+    ],
+)
+def test_inventory_story_and_sample_counts_are_narrative(text: str, figure: str) -> None:
+    (found,) = [f for f in _figures(text) if f.text == figure]
+    assert found.core is False
+
+
+def test_the_whole_of_a_share_stays_core() -> None:
+    text = "The survey found that six of its ten posts had been vacant for a year."
+    assert [f.core for f in _figures(text)] == [True, True]
