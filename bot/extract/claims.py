@@ -206,9 +206,9 @@ def _change(
 ) -> tuple[Direction, str]:
     if baseline_figure:
         return "", ""
-    first = _direction(sentence, lo, hi)
+    first = _figure_direction(sentence, lo, hi, start, end)
     if first is None:
-        return "", ""
+        return _multiple_direction(sentence[start:end]), ""
     direction: Direction = "down" if first.group() in _DOWN_SET else "up"
     # the baseline: what follows "from"/"on"/"compared with" after the figure or the verb
     base = ""
@@ -219,6 +219,57 @@ def _change(
                 base = span
                 break
     return direction, base
+
+
+# "given up work", "made up 13%", "up to 60 miles", "set up": up as a particle, not a rise
+_PARTICLE_UP_BEFORE = re.compile(
+    r"\b(?:give|gives|gave|given|giving|make|makes|made|making|set|sets|setting|take|takes|"
+    r"took|taken|end|ends|ended|pick|picked|sign|signed|signing|turn|turned|show|showed|"
+    r"shown|open|opened|back|backed|step|stepped|sum|summed|add|added|adds|keep|kept|"
+    r"bring|brought|put|puts|tot|totted|take)\s+$"
+)
+# what the population did or said, between a share and the word: "61% had cut back on
+# food", "two in five said their caseload had risen" (the figure itself did not change)
+_PREDICATE = re.compile(
+    r"\b(?:had|have|has|said|say|says|reported|report|reports|saw|seen|felt|feel|feels|"
+    r"thought|think|thinks|believed|believe|expected|expect|were|are|was|is)\b"
+)
+# ", up from 36 per cent", "down 3% on": the figure's own change, whatever comes between
+_CHANGE_MARK = re.compile(r"\s+(?:from|on|by|\d|[£$€]|a\s+(?:third|quarter|half|fifth))")
+
+
+def _figure_direction(
+    sentence: str, lo: int, hi: int, start: int, end: int
+) -> re.Match[str] | None:
+    """The first up/down word of the clause that tells how the figure changed: not a
+    particle ("given up", "up to"), nor, after a share, what its population did."""
+    low = _lower(sentence)
+    at = lo
+    while (m := _direction(sentence, at, hi)) is not None:
+        at = m.end()
+        word = m.group()
+        if word == "up" and (
+            _PARTICLE_UP_BEFORE.search(low, max(0, m.start() - 12), m.start())
+            or low.startswith(" to ", m.end())
+        ):
+            continue
+        if (
+            m.start() >= end
+            and not (word in ("up", "down") and _CHANGE_MARK.match(low, m.end()))
+            and _PREDICATE.search(low, end, m.start())
+        ):
+            continue
+        return m
+    return None
+
+
+def _multiple_direction(figure: str) -> Direction:
+    """ "has more than doubled", "halved": the figure is the change (not "twice as likely",
+    a comparison)."""
+    low = figure.lower()
+    if low == "halved":
+        return "down"
+    return "up" if low in ("doubled", "tripled", "trebled", "quadrupled") else ""
 
 
 def _what(sentence: str, lo: int, hi: int, start: int, end: int) -> str:
