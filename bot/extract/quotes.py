@@ -41,7 +41,8 @@ _VERBS = (
     r"wrote|writes|noted|notes|commented|argued|argues|insisted|claimed|urged|concluded|"
     r"acknowledged|admitted|stressed|emphasised|highlighted|asked|replied|responded|believes|"
     r"suggested|pointed out|went on|reiterated|cautioned|called|recalled|accepted|agreed|"
-    r"found|finds|reveals|revealed|describes|described|brands|branded|put it"
+    r"found|finds|reveals|revealed|describes|described|brands|branded|put it|puts it|"
+    r"concludes|observes|observed|notes|warns|says"
 )
 _NAME_WORD = r"(?:[A-Z][\w’'-]+|de|van|von|der|da|di|le|la|al|bin|O’[A-Z]\w+)"
 _NAME = rf"[A-Z][\w’'-]+(?:\s+{_NAME_WORD})*"
@@ -64,6 +65,7 @@ _TRAILING_NAME = re.compile(rf"(?:^|\s)({_NAME})$")
 _ACCORDING = re.compile(r"\baccording to (?P<subj>[^,.;:“”‘\"]+)", re.IGNORECASE)
 # a straight ' between two word characters is an apostrophe (don't): never a mark
 _MARKS = re.compile(r"[“”\"‘’]|'(?:(?!\w)|(?<!\w'))")
+_QUOTING = re.compile(r"[“”\"‘]")
 _OPENERS = "“\"‘'"
 # How far either side of a quote its sentence is read for a tag: a sentence of thousands of
 # quotes (no full stop between them) would otherwise be re-read for each, which is quadratic.
@@ -85,7 +87,10 @@ _LEADING_CLAUSE = re.compile(
 )
 _UNNAMED = re.compile(r"^(?:a|an|one)\s+([a-z][\w’' -]*)$")
 _ROLE_LEAD = re.compile(r"^(?:the|a|an|its|their|his|her)\s+", re.IGNORECASE)
-_TRAILING_AUX = re.compile(r"(?:\s+(?:has|have|had|also|then|would|will|later|once))+$")
+_TRAILING_AUX = re.compile(
+    r"(?:\s+(?:has|have|had|also|then|would|will|later|once|itself|themselves|himself|"
+    r"herself))+$"
+)
 
 
 class _Speakers:
@@ -147,6 +152,9 @@ def find_quotes(article: Article) -> Iterator[Quote]:
     previous: Quote | None = None  # the last quote of the previous paragraph
     carried_open = False  # did the previous paragraph end inside a quote?
     lead_in = ""  # a paragraph that ends "…said:" introduces the quote of the next one
+    # the last sentence of a previous paragraph without quotes: "Ruth Kaminski, chief
+    # executive of the alliance, said the findings were a warning." then "“Social …”"
+    told: tuple[int, int] | None = None
     by_block: dict[int, list[Sentence]] = {}
     for sentence in article.sentences:
         by_block.setdefault(sentence.block, []).append(sentence)
@@ -188,6 +196,9 @@ def find_quotes(article: Article) -> Iterator[Quote]:
             )
             if speaker is None and continues and previous is not None and previous.speaker:
                 speaker = Speaker(previous.speaker, previous.role, previous.speaker_kind)
+            if speaker is None and n == 0 and start - 1 == block.start and told is not None:
+                subject = _reported_subject(text, *told)
+                speaker = _speaker_from(subject, speakers) if subject else None
             if speaker is None and n > 0 and found and found[-1].speaker:
                 speaker = Speaker(found[-1].speaker, found[-1].role, found[-1].speaker_kind)
             if speaker is not None:
@@ -212,6 +223,9 @@ def find_quotes(article: Article) -> Iterator[Quote]:
         carried_open = ends_open
         tail = text[max(block.start, block.end - 2) : block.end]
         lead_in = text[block.start : block.end] if tail.endswith(":") and not spans else ""
+        told = None
+        if not spans and block_sentences and block.kind == "paragraph":
+            told = (block_sentences[-1].start, block_sentences[-1].end)
 
 
 def _with_nested(text: str, found: list[Quote], nested: list[tuple[int, int]]) -> Iterator[Quote]:
@@ -402,7 +416,7 @@ def _attribute(
             return found
     # before the opening mark, in the same sentence: "Annie Hudson said: “" / "They added: “"
     for before in (text[s_start : max(s_start, start - 1)], lead_in):
-        found = _speaker_before(before, speakers)
+        found = _speaker_before(before, speakers) or _colon_lead(before, speakers)
         if found:
             return found
     m = _ACCORDING.search(text[s_start:s_end])
@@ -418,9 +432,20 @@ def _speaker_before(before: str, speakers: _Speakers) -> Speaker | None:
         return None
     start, end = verbs[-1].start(), verbs[-1].end() - 1
     rest = before[end:]
-    if len(rest) <= 82 and not _TAG_BREAK.search(rest.rstrip(" :,")):
+    # "The report found that …, and that exclusion was “…”": reported speech runs longer
+    reach = 240 if rest.startswith(" that ") else 82
+    if len(rest) <= reach and not _TAG_BREAK.search(rest.rstrip(" :,")):
         return _speaker_from(before[:start], speakers)
     return None
+
+
+def _colon_lead(before: str, speakers: _Speakers) -> Speaker | None:
+    """ "The Panel’s annual report makes a similar point: ‘…’": a report introducing the
+    quote with a colon and no speech verb speaks for its publisher."""
+    lead = before.strip()
+    if not lead.endswith(":") or not possessive_report(lead):
+        return None
+    return speakers.cast.organisation(lead)
 
 
 def _reported_subject(text: str, start: int, end: int) -> str:
@@ -430,7 +455,11 @@ def _reported_subject(text: str, start: int, end: int) -> str:
         return ""
     subject = text[start : verb.start()].rstrip()
     words = subject.split()
-    if not words or _MARKS.search(subject) or (len(words) == 1 and words[0].lower() in _PRONOUNS):
+    if (
+        not words
+        or _QUOTING.search(subject)  # (a ’ is most often an apostrophe: "Children’s")
+        or (len(words) == 1 and words[0].lower() in _PRONOUNS)
+    ):
         return ""
     return subject
 

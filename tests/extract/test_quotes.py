@@ -216,3 +216,60 @@ def test_thousands_of_straight_quotes_in_one_sentence_are_each_found() -> None:
     assert len(quotes) == 4000
     assert all(q.text == "x" and text[q.start - 1 : q.end + 1] == '"x"' for q in quotes)
     assert all(len(q.sentence) < 1000 for q in quotes)
+
+
+def test_a_quote_paragraph_after_reported_speech_is_that_speakers() -> None:
+    text = (
+        "Ruth Kaminski, chief executive of the Children’s Practice Alliance, said the "
+        "findings should be a warning.\n\n“Social workers tell us this every year.”"
+    )
+    (q,) = _quotes(text)
+    assert (q.speaker, q.role) == (
+        "Ruth Kaminski",
+        "chief executive of the Children’s Practice Alliance",
+    )
+
+
+def test_a_body_s_president_is_a_person_not_its_report() -> None:
+    text = (
+        "The Society of Local Finance Officers met on Monday.\n\n"
+        "The society’s president, Priya Raman, said councils were raiding reserves.\n\n"
+        "“Every pound is being pulled into placements.”"
+    )
+    assert _quotes(text)[0].speaker == "Priya Raman"
+
+
+def test_a_report_introducing_a_quote_with_a_colon_speaks_for_its_publisher() -> None:
+    text = (
+        "The Child Safeguarding Practice Review Panel’s annual report makes the point: "
+        "‘Poverty is not in itself a cause of abuse.’"
+    )
+    (q,) = _quotes(text)
+    assert q.speaker == "Child Safeguarding Practice Review Panel"
+
+
+def test_as_the_report_itself_puts_it() -> None:
+    text = (
+        "The Child Safeguarding Practice Review Panel published its report.\n\n"
+        "As the report itself puts it: “Neglect remains the most common thread.”"
+    )
+    assert _quotes(text)[0].speaker == "Child Safeguarding Practice Review Panel"
+
+
+def test_reported_that_clause_attributes_a_later_fragment() -> None:
+    text = (
+        "The Child Safeguarding Practice Review Panel published a review. The report found "
+        "that six in ten of the children had been excluded from school, and that exclusion "
+        'was "too often the moment a child disappeared from view".'
+    )
+    (q,) = _quotes(text)
+    assert q.speaker == "Child Safeguarding Practice Review Panel"
+
+
+def test_the_charity_s_report_speaks_for_the_charity_the_article_names() -> None:
+    text = (
+        "Fees rose, according to analysis by the charity Safe Homes for Children.\n\n"
+        "The charity’s report, Priced Out of Care, says providers made large profits.\n\n"
+        "It brands the market ‘broken’."
+    )
+    assert _quotes(text)[0].speaker == "Safe Homes for Children"
