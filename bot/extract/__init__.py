@@ -13,7 +13,7 @@ from bot.extract.quotes import find_quotes
 from bot.extract.text import RecurringIndex, analyse
 from bot.models import Extraction, Figure, Quote, claim_parts
 
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 
 
 __all__ = [
