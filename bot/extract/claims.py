@@ -77,8 +77,9 @@ _DOWN_WORDS = (
 _DIRECTION = re.compile(rf"(?:{alternation(_UP_WORDS + _DOWN_WORDS)})\b")
 _DOWN_SET = frozenset(_DOWN_WORDS)
 _BASELINE = re.compile(
-    r"\b(?:from|on|compared with|compared to|than in|than|since)\s+(?P<base>[^,;.–—()]+?)"
-    r"(?=\s+to\s+[£$€\d]|[,;.–—()]|\s+(?:and|but|while)\b|$)",
+    r"\b(?:from|on|compared with|compared to|than in|than|since)\s+"
+    r"(?P<base>(?:[^,;.–—()]|[.,](?=\d))+?)"  # "£6.1bn", "11,200": a point inside a number
+    r"(?=\s+to\s+[£$€\d]|[,;.–—()](?!\d)|\s+(?:and|but|while)\b|$)",
 )
 _QUALIFIER_END = re.compile(
     r"(?<![\w’'])(?:around|about|nearly|almost|more than|fewer than|less than|well over|over|"
@@ -196,9 +197,43 @@ def describe(sentence: str, start: int, end: int, *, baseline_figure: bool = Fal
         ):
             break  # the quote the claim opens also closes in it: “a lot”
         hi -= 1
-    claim = sentence[lo:hi].strip()
+    claim = _with_subject(sentence, lo, sentence[lo:hi].strip())
     change, base = _change(sentence, lo, hi, start, end, baseline_figure)
     return Said(claim, _what(sentence, lo, hi, start, end), change, base)
+
+
+# a clause that opens with its verb has left its subject in the sentence before it
+_NO_SUBJECT = frozenset(
+    "is was are were has had have rose risen fell fallen grew grown increased decreased "
+    "reached stood now would will could lets pays affected totalled total totals accounted "
+    "climbed dropped doubled".split()
+)
+_ADVERBIAL_LEADS = frozenset(
+    "over on among in for at by during since after before across despite under with from "
+    "between within last this according overall".split()
+)
+_SUBJECT_END = re.compile(r"\s[–—]\s|,\s|\s(?:who|which|that)\s|\s\(")
+
+
+def _with_subject(sentence: str, lo: int, claim: str) -> str:
+    """ "rose to 158,000, up 8% on the year before" says nothing of what rose: the sentence's
+    subject is put before it, the words between elided ("The number of severely absent pupils
+    … rose to 158,000")."""
+    words = claim.split(None, 1)
+    if not lo or not words or words[0].lower() not in _NO_SUBJECT:
+        return claim
+    at = 0
+    while True:  # past a leading adverbial: "Over the same period, spending on … rose"
+        cut = _SUBJECT_END.search(sentence, at, lo)
+        subject = sentence[at : cut.start() if cut else lo].strip(" ,–—")
+        first = subject.split(None, 1)[0].lower() if subject else ""
+        if cut is None or first not in _ADVERBIAL_LEADS:
+            break
+        at = cut.end()
+    if not subject or first in _ADVERBIAL_LEADS or len(subject.split()) > 12:
+        return claim
+    gap = sentence[(cut.start() if cut else lo) : lo]
+    return f"{subject} {claim}" if not gap.strip() else f"{subject} … {claim}"
 
 
 def _change(

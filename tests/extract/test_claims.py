@@ -86,3 +86,24 @@ def test_up_from_after_a_predicate_is_still_the_figures_change() -> None:
 def test_doubled_is_a_rise_and_twice_as_likely_is_none() -> None:
     assert _change_of("The number of plans has more than doubled since 2019.", "doubled") == "up"
     assert _change_of("They were twice as likely to be excluded.", "twice") == ""
+
+
+def test_a_clause_without_its_subject_gets_it_back_with_an_ellipsis() -> None:
+    sentence = (
+        "The number of severely absent pupils – those missing half or more of their "
+        "lessons – rose to 158,000, up 8% on the year before."
+    )
+    claim = _describe(sentence, "158,000")[0]
+    assert (
+        claim == "The number of severely absent pupils … rose to 158,000, up 8% on the year before"
+    )
+
+
+def test_the_subject_is_found_past_a_leading_adverbial() -> None:
+    sentence = (
+        "Over the same period, spending on late intervention – children in care, "
+        "safeguarding and child protection – rose from £6.1bn to £10.9bn."
+    )
+    claim, _, change, baseline = _describe(sentence, "£10.9bn")
+    assert claim == "spending on late intervention … rose from £6.1bn to £10.9bn"
+    assert (change, baseline) == ("up", "£6.1bn")
