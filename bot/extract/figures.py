@@ -234,7 +234,10 @@ _METHOD_BEFORE = re.compile(
     r"records of|drawn from|draws on|reviewed|questioned|consulted|covering|from a total of|"
     r"ballot of|balloted|turnout of|read all|read|requests to|looked at|asked|examines|"
     r"looks at)"
-    r"\s+(?:the\s+)?(?:[\w’'-]+\s+){0,4}$",
+    # the words between are the sample's, not a finding's ("analysis of spending estimates
+    # that £1.8bn …" reports a finding)
+    r"\s+(?:the\s+)?(?:(?!(?:that|found|finds|shows?|showed|estimates?|suggests?|reveals?|"
+    r"revealed)\s)[\w’'-]+\s+){0,4}$",
     re.IGNORECASE,
 )
 _POLICY_BEFORE = re.compile(
@@ -246,8 +249,9 @@ _POLICY_BEFORE = re.compile(
     re.IGNORECASE,
 )
 # "nine recommendations", "151 members responded", "the ten largest providers"
+_RECOMMENDATIONS_AFTER = re.compile(r"\s+(?:[\w-]+\s+)?recommendations\b")
 _METHOD_AFTER = re.compile(
-    r"\s+(?:[\w-]+\s+)?recommendations\b|\s+(?:[\w’'-]+\s+){0,2}(?:responded|replied|"
+    r"\s+(?:[\w’'-]+\s+){0,2}(?:responded|replied|"
     r"took part|were surveyed|were interviewed|completed the survey)\b|\s+(?:responses|"
     r"respondents)\b|\s+(?:largest|biggest|"
     r"smallest|most|top|worst|best|highest|lowest)\b",
@@ -276,10 +280,14 @@ _POLICY_KEYS = (
 )
 _DENOMINATOR_ENDS = ("all", "of the", "Of the", "’s", "'s")
 _DENOMINATOR_BEFORE = re.compile(r"(?:\ball|\b[Oo]f the|\bof [A-Z]\w*[’']s)\s+$")
-_PART_OF_AFTER = re.compile(r"\s+of\s+(?:the|its|their|[A-Z][\w’']*)\b")
+_PART_OF_AFTER = re.compile(r"\s+of\s+(?:the|its|their|those|them|these|[A-Z][\w’']*)\b")
+# "only six led to a meeting", "as many as four different social workers": a count that
+# is the point of its sentence
+_POINTED_BEFORE = re.compile(r"\b(?:only|just|as many as|no fewer than|as few as)\s+$")
+_POINTED_AFTER = re.compile(r"\s+different\b")
 _CURRENCY_SIGN = re.compile(r"[£$€]")
 _STORY_MONEY = re.compile(
-    r"\b(?:court|jailed|sentenced|police recovered|cash|debt|robbed|street value|"
+    r"\b(?:court|jailed|sentenced|police recovered|cash(?! terms)|debt|robbed|street value|"
     r"paid as little|prosecutor|stolen|fraud)\b",
     re.IGNORECASE,
 )
@@ -395,7 +403,14 @@ def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
         said = describe(sentence, at - s_lo, end - s_lo, baseline_figure=is_baseline)
         quoted = _inside_quote(sentence, at - s_lo)
         core = _core(
-            kind, value, unit, sentence, before, text[end : min(s_hi, end + 60)], quoted=quoted
+            kind,
+            value,
+            unit,
+            sentence,
+            before,
+            text[end : min(s_hi, end + 60)],
+            quoted=quoted,
+            changed=bool(said.change),
         )
         salience = _salience(
             kind=kind,
@@ -647,6 +662,7 @@ def _core(
     after: str,
     *,
     quoted: bool = False,
+    changed: bool = False,
 ) -> bool:
     """A statistic the article reports, not a narrative or method number: a sample size or
     denominator ("based on 54 reviews", "all 153 councils", "Of the 536 reviews"), a
@@ -667,6 +683,8 @@ def _core(
         _METHOD_AFTER.match(after)
     ):
         return False
+    if kind == "count" and _RECOMMENDATIONS_AFTER.match(after):
+        return False  # "nine recommendations"; not "58% made recommendations"
     if (before.endswith("at least ") or after.startswith(" or more")) and _OF_WHOLE.search(
         after[:30]
     ):
@@ -676,7 +694,12 @@ def _core(
     low_before = before.lower()
     if any(k in low_before for k in _METHOD_KEYS) and _METHOD_BEFORE.search(before):
         return False
-    if before.rstrip().endswith(_DENOMINATOR_ENDS) and _DENOMINATOR_BEFORE.search(before[-20:]):
+    part_of = kind == "count" and _PART_OF_AFTER.match(after) is not None
+    if (
+        not part_of  # "all nine of the review’s recommendations" is a count, not a whole
+        and before.rstrip().endswith(_DENOMINATOR_ENDS)
+        and _DENOMINATOR_BEFORE.search(before[-20:])
+    ):
         return False
     if kind == "range":
         return unit == "%" or _CURRENCY_SIGN.search(sentence) is not None
@@ -688,8 +711,10 @@ def _core(
         return False  # "through its 48 family centres", "who has fostered 19 children"
     if _SUBSET_BEFORE.search(before[-10:]) and _SUBSET_AFTER.match(after):
         return False  # "In the 64 councils that shared data": the group a finding is about
-    if _PART_OF_AFTER.match(after):
-        return True  # "three of the five contacts", "Nine of the department’s 41 posts"
+    if part_of or changed:
+        return True  # "three of the five contacts", "fell from 14 to five"
+    if _POINTED_BEFORE.search(before[-16:]) or _POINTED_AFTER.match(after):
+        return True
     if value >= 10:
         return True
     return _story(sentence, _STRICT_FINDING) and not _story(sentence, _STORY_COUNT)

@@ -299,3 +299,21 @@ def test_inventory_story_and_sample_counts_are_narrative(text: str, figure: str)
 def test_the_whole_of_a_share_stays_core() -> None:
     text = "The survey found that six of its ten posts had been vacant for a year."
     assert [f.core for f in _figures(text)] == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("text", "figure"),
+    [
+        ("The number of youth centres in the borough fell from 14 to five.", "five"),
+        ("Concerns were raised 27 times, but only six led to a strategy meeting.", "six"),
+        ("The boy had been allocated four different social workers in a year.", "four"),
+        ("Nine posts are vacant, and five of those are covered by agency staff.", "five"),
+        ("The council accepted all nine of the review’s recommendations.", "nine"),
+        ("By 2022/23 that had fallen to £2.4bn, a cut of a third in cash terms.", "£2.4bn"),
+        ("Our analysis of council spending estimates that £1.8bn a year is lost.", "£1.8bn"),
+        ("Of the late reviews, 58% made recommendations about supervision.", "58%"),
+    ],
+)
+def test_findings_that_read_like_details_are_core(text: str, figure: str) -> None:
+    (found,) = [f for f in _figures(text) if f.text == figure]
+    assert found.core is True
