@@ -106,7 +106,7 @@ def _digest_item(stored: StoredItem, feed_title: str) -> DigestItem:
         published=item.published,
         feed_title=feed_title,
         excerpt=shorten(item.summary or item.text, EXCERPT_CHARS),
-        figures=tuple(top_figures(facts)) if facts else (),
+        figures=tuple(top_figures(facts, readable_only=True)) if facts else (),
         quote=top_quote(facts) if facts else None,
     )
 

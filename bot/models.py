@@ -113,6 +113,17 @@ class Figure:
     baseline: str = ""  # what it changed from, an exact span ("447 the year before"), or ""
 
 
+def claim_parts(figure: Figure) -> tuple[str, str, str]:
+    """The figure's claim as (before, figure, after), so a view can set the figure in bold;
+    without a claim (facts stored before version 2): ("", the figure, its `what`)."""
+    if figure.claim:
+        at = figure.claim.find(figure.text)
+        if at >= 0:
+            return figure.claim[:at], figure.text, figure.claim[at + len(figure.text) :]
+        return "", figure.claim, ""
+    return "", figure.text, f" {figure.what}" if figure.what else ""
+
+
 @dataclass(frozen=True)
 class Quote:
     """A direct quote: `text` is the exact span between the quote marks."""

@@ -20,7 +20,7 @@ import css_inline
 import jinja2
 
 from bot.errors import ConfigError
-from bot.models import Digest, DigestItem, Rendered
+from bot.models import Digest, DigestItem, Rendered, claim_parts
 from bot.urls import safe_url
 
 EMAIL_FORMATS = ("html", "text")
@@ -58,6 +58,7 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
     env.filters["safe_url"] = safe_url  # the one URL policy: http(s) or "" (bot.urls)
     env.filters["quote_text"] = lambda text: str(text).rstrip(" ,")
     env.filters["md"] = markdown_text
+    env.filters["claim"] = claim_parts  # (before, figure, after): the figure set in bold
     return env
 
 

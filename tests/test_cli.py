@@ -195,6 +195,46 @@ def test_import_stores_facts_with_version(cli, archive_url: str) -> None:  # typ
     assert "71%" in [f.text for f in stored.extraction.figures]
 
 
+_HEADLINE_FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Headlines</title><link>https://news.example/</link>
+<description>d</description><item><title>{title}</title>
+<link>https://news.example/waits</link><guid>https://news.example/waits</guid>
+<description>The review found 71% of councils had cut early help. It also found that
+38% of families waited more than a year for support.</description></item></channel></rss>
+"""
+
+
+def _top_by_salience(archive_url: str) -> str:
+    (stored,) = Archive(archive_url).items()
+    assert stored.extraction is not None
+    return max(stored.extraction.figures, key=lambda f: f.salience).text
+
+
+@pytest.mark.parametrize(
+    ("title", "first"),
+    [("Early help cut in most councils", "71%"), ("38% of families wait a year for help", "38%")],
+)
+def test_import_ranks_the_figure_the_headline_repeats_first(  # type: ignore[no-untyped-def]
+    cli, archive_url: str, tmp_path: Path, title: str, first: str
+) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text(_HEADLINE_FEED.format(title=title), encoding="utf-8")
+    assert cli("import", str(feed))[0] == 0
+    assert _top_by_salience(archive_url) == first
+
+
+def test_reextract_keeps_the_headline_figure_first(  # type: ignore[no-untyped-def]
+    cli, archive_url: str, tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text(_HEADLINE_FEED.format(title="38% of families wait"), encoding="utf-8")
+    cli("import", str(feed))
+    arch = Archive(archive_url)
+    arch.store_facts([(s.id, replace(s.extraction, version="0")) for s in arch.items()])  # type: ignore[type-var]
+    assert cli("reextract")[0] == 0
+    assert _top_by_salience(archive_url) == "38%"
+
+
 def test_export_jsonl_carries_figures_and_quotes(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cli("import", str(DUMP))
     _, out, _ = cli("export")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,8 @@ def test_reextract_missing_retries_only_the_items_without_facts(
 def test_reextract_missing_keeps_an_overrunning_article_missing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url, archive = _archive(tmp_path, '"x" ' * 8000)  # quadratic in the quote finder
+    # 80,000 figures in one sentence: several seconds of extraction, linear but long
+    url, archive = _archive(tmp_path, "71% 38% 12% 4 in 10 " * 20_000)
     (stored,) = archive.items()
     archive.store_facts([(stored.id, MissingFacts("took longer than 20 s"))])
     cfg = tmp_path / "rb.toml"
@@ -73,3 +75,13 @@ def test_reextract_help_shows_missing(capsys: pytest.CaptureFixture[str]) -> Non
     assert run(["reextract", "--help"]) == 0
     out = capsys.readouterr().out
     assert "--missing" in out and "reportbot reextract --missing" in out
+
+
+def test_extract_title_ranks_the_figure_the_headline_repeats(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text("It found 71% of councils had cut help. And 38% of families waited.\n")
+    assert run(["extract", str(article), "--title", "38% of families wait"]) == 0
+    figures = json.loads(capsys.readouterr().out)["figures"]
+    assert max(figures, key=lambda f: f["salience"])["text"] == "38%"

@@ -148,3 +148,33 @@ def test_feed_markdown_never_becomes_a_link(weekly: Digest, kind: str) -> None:
     payload = json.dumps(_payloads(kind, replace(weekly, items=(item,))))
     assert "](https://evil.example" not in payload and f"]({HOSTILE}" not in payload
     assert "javascript:" in payload  # shown as text, escaped, not dropped
+
+
+def _one_figure(weekly: Digest, claim: str, figure: str) -> Digest:
+    (first, *_) = (f for i in weekly.items for f in i.figures)
+    shown = replace(first, text=figure, claim=claim)
+    return replace(weekly, items=(replace(weekly.items[0], figures=(shown,)),))
+
+
+def test_slack_shows_the_claim_with_the_figure_in_bold(weekly: Digest) -> None:
+    digest = _one_figure(weekly, "Neglect was a factor in 49% of <cases> & more", "49%")
+    text = json.dumps(_payloads("slack", digest))
+    assert (
+        "• Neglect was a factor in *49%* of &lt;cases&gt; &amp; more"
+        in json.loads(text)[0]["blocks"][1]["text"]["text"]
+    )
+
+
+@pytest.mark.parametrize("kind", ["teams", "discord"])
+def test_markdown_platforms_show_the_claim_with_the_figure_in_bold(
+    weekly: Digest, kind: str
+) -> None:
+    digest = _one_figure(weekly, "A *factor* in 49% of [cases]", "49%")
+    payload = json.dumps(_payloads(kind, digest), ensure_ascii=False)
+    assert json.dumps(r"A \*factor\* in **49%** of \[cases\]")[1:-1] in payload
+
+
+def test_webhook_json_carries_each_figures_claim(weekly: Digest) -> None:
+    (data,) = _payloads("webhook", weekly)
+    figures = data["items"][0]["figures"]  # type: ignore[index]
+    assert figures and all(f["text"] in f["claim"] for f in figures)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot import digest
 from bot.config import SubscriptionConfig
-from bot.models import Item, StoredItem
+from bot.models import Extraction, Figure, Item, StoredItem
 
 T0 = datetime(2025, 4, 1, tzinfo=UTC)
 
@@ -90,3 +90,48 @@ def test_a_publication_date_after_archiving_is_not_believed() -> None:
     future = _stored(0, "from the future", seen=T0)
     future = replace(future, item=replace(future.item, published=T0 + timedelta(days=30)))
     assert digest.span([future]) == (T0, T0)
+
+
+def _figure(text: str, claim: str, *, core: bool = True, salience: float = 0.9) -> Figure:
+    return Figure(
+        text=text,
+        start=0,
+        end=len(text),
+        kind="percent",
+        value=None,
+        low=None,
+        high=None,
+        unit="%",
+        what="",
+        sentence=claim,
+        salience=salience,
+        claim=claim,
+        core=core,
+    )
+
+
+def _shown(*figures: Figure) -> list[str]:
+    stored = replace(_stored(0, "T"), extraction=Extraction("2", figures, ()))
+    start, end = T0 - timedelta(days=1), T0 + timedelta(days=1)
+    (item,) = digest.build(_sub(), [stored], feed_titles={}, start=start, end=end).items
+    return [f.claim for f in item.figures]
+
+
+def test_a_figure_without_a_readable_claim_is_not_shown() -> None:
+    readable = "49% of children in rapid reviews had experienced neglect"
+    assert _shown(
+        _figure("27%", "27% of children"),
+        _figure("15", "15 relating"),
+        _figure("8%", ""),
+        _figure("49%", readable, salience=0.5),
+    ) == [readable]
+
+
+def test_narrative_numbers_never_reach_a_digest() -> None:
+    sample = _figure("246", "The report, based on an analysis of 246 rapid reviews", core=False)
+    assert _shown(sample) == []
+
+
+def test_two_figures_with_the_same_claim_are_shown_once() -> None:
+    claim = "More than half the cases (289 or 54%) involved neglect"
+    assert _shown(_figure("289", claim), _figure("54%", claim)) == [claim]

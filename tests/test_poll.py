@@ -33,9 +33,11 @@ def extractions_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = bot.extract.extract
 
-    def counting(text: str, recurring: bot.extract.RecurringIndex | None = None) -> Extraction:
+    def counting(
+        text: str, recurring: bot.extract.RecurringIndex | None = None, *, title: str = ""
+    ) -> Extraction:
         calls.append(text[:40])
-        return real(text, recurring)
+        return real(text, recurring, title=title)
 
     for module in list(sys.modules.values()):
         if getattr(module, "extract", None) is real:
@@ -67,6 +69,17 @@ def test_new_items_archived_with_facts(archive: Archive, server: FeedServer) -> 
     assert summary.line == "polled 1 feeds: 0 not modified, 0 failed, 1 new items, 0 updated items"
     (stored,) = archive.items()
     assert stored.extraction is not None and stored.extraction.figures[0].text == "71%"
+
+
+def test_poll_ranks_the_figure_the_headline_repeats_first(
+    archive: Archive, server: FeedServer
+) -> None:
+    body = "It found 71% of councils had cut early help. And 38% of families waited a year."
+    server.routes["/a"] = lambda h: Reply(200, rss([("g1", "38% of families wait a year", body)]))
+    _poll(archive, _config(server, "/a"))
+    (stored,) = archive.items()
+    assert stored.extraction is not None
+    assert max(stored.extraction.figures, key=lambda f: f.salience).text == "38%"
 
 
 @pytest.mark.slow
@@ -236,8 +249,8 @@ def test_redirect_to_a_feed_that_dies_starts_counting_again(
 def test_hostile_article_that_overruns_the_sandbox_is_stored_without_facts_never_extracted_here(
     archive: Archive, server: FeedServer, extractions_here: list[str]
 ) -> None:
-    # 8,000 straight-quoted words: quote finding is quadratic in them (about a minute here)
-    hostile = '"x" ' * 8000
+    # 120,000 figures in one sentence (600 kB): about ten seconds of extraction
+    hostile = "71% 38% 12% 4 in 10 " * 30_000
     server.routes["/a"] = lambda h: Reply(
         200, rss([("calm", "Calm", "It found 71% of reviews late."), ("bad", "Bad", hostile)])
     )

@@ -13,7 +13,7 @@ import pytest
 from bot import digest, render
 from bot.config import SubscriptionConfig
 from bot.dump import parse_dump
-from bot.extract import RecurringIndex, extract
+from bot.extract import RecurringIndex, extract, headline
 from bot.models import Digest, StoredItem
 from tests.conftest import DATA, DUMP
 
@@ -35,7 +35,7 @@ def _stored() -> list[StoredItem]:
             previous_content_hash=None,
             first_seen=SEEN,
             last_seen=SEEN,
-            extraction=extract(i.text, index),
+            extraction=extract(i.text, index, title=headline(i.title, i.summary, i.text)),
         )
         for n, i in enumerate(items)
     ]
@@ -140,3 +140,13 @@ def test_subject_names_both_years_when_they_differ(weekly: Digest) -> None:
     start = datetime(2019, 3, 3, 9, 0, tzinfo=UTC)
     subject = render.subject(replace(weekly, period_start=start))
     assert subject.endswith("10 new items, 3 March 2019 to 7 April 2025")
+
+
+def test_email_shows_the_claim_with_the_figure_in_bold(weekly: Digest) -> None:
+    (first, *_) = (f for i in weekly.items for f in i.figures)
+    shown = replace(first, text="49%", claim="Neglect was a factor in 49% of <cases>")
+    one = replace(weekly, items=(replace(weekly.items[0], figures=(shown,)),))
+    html = render.render(one, "html").body
+    assert "Neglect was a factor in <strong" in html
+    assert ">49%</strong> of &lt;cases&gt;</li>" in html
+    assert "   * Neglect was a factor in 49% of <cases>\n" in render.render(one, "text").body

@@ -71,6 +71,7 @@ def _item(i: DigestItem) -> dict[str, Any]:
         "figures": [
             {
                 "text": f.text,
+                "claim": f.claim,
                 "what": f.what,
                 "kind": f.kind,
                 "value": f.value,

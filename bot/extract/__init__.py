@@ -6,12 +6,14 @@ the output for the same input can change; `reportbot reextract` recomputes store
 
 from __future__ import annotations
 
+import re
+
 from bot.extract.figures import find_figures
 from bot.extract.quotes import find_quotes
 from bot.extract.text import RecurringIndex, analyse
-from bot.models import Extraction, Figure, Quote
+from bot.models import Extraction, Figure, Quote, claim_parts
 
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 
 
 __all__ = [
@@ -20,6 +22,8 @@ __all__ = [
     "claim_parts",
     "extract",
     "extract_batch",
+    "headline",
+    "readable",
     "top_figures",
     "top_quote",
 ]
@@ -37,22 +41,44 @@ def extract(text: str, recurring: RecurringIndex | None = None, *, title: str = 
     )
 
 
-def extract_batch(texts: list[str], feed_texts: list[str]) -> list[Extraction]:
+def extract_batch(
+    texts: list[str], feed_texts: list[str], titles: list[str] | None = None
+) -> list[Extraction]:
     """Facts of several items of one feed, with the feed's recurring-paragraph index built
-    once (the poller and `reextract` run this in a sandbox worker)."""
+    once (the poller and `reextract` run this in a sandbox worker); `titles[i]` is what
+    `headline` gives for texts[i]."""
     index = RecurringIndex(feed_texts)
-    return [extract(text, index) for text in texts]
+    heads = titles if titles is not None else [""] * len(texts)
+    return [extract(text, index, title=head) for text, head in zip(texts, heads, strict=True)]
 
 
-def top_figures(extraction: Extraction, n: int = 3) -> list[Figure]:
+# A feed's summary longer than this is the article again (or most of it), not a standfirst:
+# every figure of the lead would count as one the headline repeats.
+_STANDFIRST_MAX = 600
+
+
+def headline(title: str, summary: str = "", text: str = "") -> str:
+    """What `extract(title=...)` takes for an item: its headline, and its summary when that
+    is a standfirst of a few lines of its own. A summary that is the article's opening
+    (most feeds' description) says nothing the text does not: its figures lead already."""
+    opening = " ".join(summary.split()[:10]).rstrip("….")[:60]  # "…" ends a cut summary
+    own = opening and opening not in " ".join(text[:3000].split())
+    standfirst = summary.strip() if own and len(summary) <= _STANDFIRST_MAX else ""
+    return "\n\n".join(part for part in (title.strip(), standfirst) if part)
+
+
+def top_figures(extraction: Extraction, n: int = 3, *, readable_only: bool = False) -> list[Figure]:
     """The n most salient core figures, in the order the article gives them. Narrative
     numbers (core False) never reach a digest; facts stored before the extractor decided
-    core (None) are ranked as they were."""
+    core (None) are ranked as they were. `readable_only` (what a digest shows): only figures
+    whose claim a reader understands alone (see `readable`)."""
     ranked: list[Figure] = []
     claims: set[str] = set()
     for f in sorted(extraction.figures, key=lambda f: (-f.salience, f.start)):
         if f.core is False or (f.claim and f.claim in claims):
             continue  # "289, or 54%": one claim, shown once
+        if readable_only and not readable(f):
+            continue
         ranked.append(f)
         claims.add(f.claim)
         if len(ranked) == n:
@@ -60,17 +86,26 @@ def top_figures(extraction: Extraction, n: int = 3) -> list[Figure]:
     return sorted(ranked, key=lambda f: f.start)
 
 
+_CLAIM_WORDS = re.compile(r"[^\W\d_][\w’'-]*")
+_NOT_MEANING = frozenset(
+    "a an the of in on at to for from by with and or as per cent percent than more less "
+    "fewer about around nearly almost some just over under up down it its they their this "
+    "that which also found finds said says show shows showed revealed reveals".split()
+)
+
+
+def readable(figure: Figure) -> bool:
+    """Can a reader understand the figure's claim alone? It holds the figure and at least
+    two words of meaning besides (what is counted and what is said of it): "27% of
+    children" or "15 relating" tell nothing, "27% of children had been neglected" does."""
+    at = figure.claim.find(figure.text) if figure.claim else -1
+    if at < 0:
+        return False
+    rest = figure.claim[:at] + " " + figure.claim[at + len(figure.text) :]
+    words = [w for w in _CLAIM_WORDS.findall(rest.lower()) if w not in _NOT_MEANING]
+    return len(words) >= 2
+
+
 def top_quote(extraction: Extraction) -> Quote | None:
     """The article's first full quote with a known speaker (news puts the key quote first)."""
     return next((q for q in extraction.quotes if q.kind == "full" and q.speaker), None)
-
-
-def claim_parts(figure: Figure) -> tuple[str, str, str]:
-    """The figure's claim as (before, figure, after), so a view can set the figure in bold;
-    without a claim (facts stored before version 2): ("", the figure, its `what`)."""
-    if figure.claim:
-        at = figure.claim.find(figure.text)
-        if at >= 0:
-            return figure.claim[:at], figure.text, figure.claim[at + len(figure.text) :]
-        return "", figure.claim, ""
-    return "", figure.text, f" {figure.what}" if figure.what else ""

@@ -77,8 +77,9 @@ _DOWN_WORDS = (
 _DIRECTION = re.compile(rf"(?:{alternation(_UP_WORDS + _DOWN_WORDS)})\b")
 _DOWN_SET = frozenset(_DOWN_WORDS)
 _BASELINE = re.compile(
-    r"\b(?:from|on|compared with|compared to|than in|than|since)\s+(?P<base>[^,;.–—()]+?)"
-    r"(?=\s+to\s+[£$€\d]|[,;.–—()]|\s+(?:and|but|while)\b|$)",
+    r"\b(?:from|on|compared with|compared to|than in|than|since)\s+"
+    r"(?P<base>(?:[^,;.–—()]|[.,](?=\d))+?)"  # "£6.1bn", "11,200": a point inside a number
+    r"(?=\s+to\s+[£$€\d]|[,;.–—()](?!\d)|\s+(?:and|but|while)\b|$)",
 )
 _QUALIFIER_END = re.compile(
     r"(?<![\w’'])(?:around|about|nearly|almost|more than|fewer than|less than|well over|over|"
@@ -196,9 +197,43 @@ def describe(sentence: str, start: int, end: int, *, baseline_figure: bool = Fal
         ):
             break  # the quote the claim opens also closes in it: “a lot”
         hi -= 1
-    claim = sentence[lo:hi].strip()
+    claim = _with_subject(sentence, lo, sentence[lo:hi].strip())
     change, base = _change(sentence, lo, hi, start, end, baseline_figure)
     return Said(claim, _what(sentence, lo, hi, start, end), change, base)
+
+
+# a clause that opens with its verb has left its subject in the sentence before it
+_NO_SUBJECT = frozenset(
+    "is was are were has had have rose risen fell fallen grew grown increased decreased "
+    "reached stood now would will could lets pays affected totalled total totals accounted "
+    "climbed dropped doubled".split()
+)
+_ADVERBIAL_LEADS = frozenset(
+    "over on among in for at by during since after before across despite under with from "
+    "between within last this according overall".split()
+)
+_SUBJECT_END = re.compile(r"\s[–—]\s|,\s|\s(?:who|which|that)\s|\s\(")
+
+
+def _with_subject(sentence: str, lo: int, claim: str) -> str:
+    """ "rose to 158,000, up 8% on the year before" says nothing of what rose: the sentence's
+    subject is put before it, the words between elided ("The number of severely absent pupils
+    … rose to 158,000")."""
+    words = claim.split(None, 1)
+    if not lo or not words or words[0].lower() not in _NO_SUBJECT:
+        return claim
+    at = 0
+    while True:  # past a leading adverbial: "Over the same period, spending on … rose"
+        cut = _SUBJECT_END.search(sentence, at, lo)
+        subject = sentence[at : cut.start() if cut else lo].strip(" ,–—")
+        first = subject.split(None, 1)[0].lower() if subject else ""
+        if cut is None or first not in _ADVERBIAL_LEADS:
+            break
+        at = cut.end()
+    if not subject or first in _ADVERBIAL_LEADS or len(subject.split()) > 12:
+        return claim
+    gap = sentence[(cut.start() if cut else lo) : lo]
+    return f"{subject} {claim}" if not gap.strip() else f"{subject} … {claim}"
 
 
 def _change(
@@ -206,9 +241,9 @@ def _change(
 ) -> tuple[Direction, str]:
     if baseline_figure:
         return "", ""
-    first = _direction(sentence, lo, hi)
+    first = _figure_direction(sentence, lo, hi, start, end)
     if first is None:
-        return "", ""
+        return _multiple_direction(sentence[start:end]), ""
     direction: Direction = "down" if first.group() in _DOWN_SET else "up"
     # the baseline: what follows "from"/"on"/"compared with" after the figure or the verb
     base = ""
@@ -219,6 +254,57 @@ def _change(
                 base = span
                 break
     return direction, base
+
+
+# "given up work", "made up 13%", "up to 60 miles", "set up": up as a particle, not a rise
+_PARTICLE_UP_BEFORE = re.compile(
+    r"\b(?:give|gives|gave|given|giving|make|makes|made|making|set|sets|setting|take|takes|"
+    r"took|taken|end|ends|ended|pick|picked|sign|signed|signing|turn|turned|show|showed|"
+    r"shown|open|opened|back|backed|step|stepped|sum|summed|add|added|adds|keep|kept|"
+    r"bring|brought|put|puts|tot|totted|take)\s+$"
+)
+# what the population did or said, between a share and the word: "61% had cut back on
+# food", "two in five said their caseload had risen" (the figure itself did not change)
+_PREDICATE = re.compile(
+    r"\b(?:had|have|has|said|say|says|reported|report|reports|saw|seen|felt|feel|feels|"
+    r"thought|think|thinks|believed|believe|expected|expect|were|are|was|is)\b"
+)
+# ", up from 36 per cent", "down 3% on": the figure's own change, whatever comes between
+_CHANGE_MARK = re.compile(r"\s+(?:from|on|by|\d|[£$€]|a\s+(?:third|quarter|half|fifth))")
+
+
+def _figure_direction(
+    sentence: str, lo: int, hi: int, start: int, end: int
+) -> re.Match[str] | None:
+    """The first up/down word of the clause that tells how the figure changed: not a
+    particle ("given up", "up to"), nor, after a share, what its population did."""
+    low = _lower(sentence)
+    at = lo
+    while (m := _direction(sentence, at, hi)) is not None:
+        at = m.end()
+        word = m.group()
+        if word == "up" and (
+            _PARTICLE_UP_BEFORE.search(low, max(0, m.start() - 12), m.start())
+            or low.startswith(" to ", m.end())
+        ):
+            continue
+        if (
+            m.start() >= end
+            and not (word in ("up", "down") and _CHANGE_MARK.match(low, m.end()))
+            and _PREDICATE.search(low, end, m.start())
+        ):
+            continue
+        return m
+    return None
+
+
+def _multiple_direction(figure: str) -> Direction:
+    """ "has more than doubled", "halved": the figure is the change (not "twice as likely",
+    a comparison)."""
+    low = figure.lower()
+    if low == "halved":
+        return "down"
+    return "up" if low in ("doubled", "tripled", "trebled", "quadrupled") else ""
 
 
 def _what(sentence: str, lo: int, hi: int, start: int, end: int) -> str:

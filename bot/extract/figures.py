@@ -109,7 +109,7 @@ _WORD_PATTERN = re.compile(
     rf"""
     (?P<wpercent>\b(?P<wpnum>{_WORDNUM})[\s-]?(?:per\s?cent|percent)\b)
   | (?P<doubling>\b(?P<dword>doubled|double|trebled|treble|tripled|triple|quadrupled|halved)\b(?!-))
-  | (?P<ratio>\b(?P<rnum>{_WORDNUM})\s+in\s+(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
+  | (?P<ratio>\b(?P<rnum>{_WORDNUM})\s+in\s+(?:every\s+)?(?P<rden>\d{{1,3}}|{_WORDNUM})\b(?![-–]))
   | (?P<fraction>\b(?:(?P<fnum>a|one|two|three|four|nine)[- ])?(?P<fden>{_FRACTION_WORDS})\b)
   | (?P<multiple>\b(?:twice|(?P<mtimes>{_WORDNUM})\s+times)\b)
   | (?P<word>\b(?P<wnum>{_WORDNUM})\b)
@@ -122,7 +122,8 @@ _PERIOD_AFTER = re.compile(r"[-–/](?:\d\d|(?:19|20)\d\d)\b")
 _REFERENCE_WORDS = frozenset(
     "section sections s. article articles regulation regulations clause schedule part chapter "
     "rule paragraph para annex appendix no no. number year stage level ward room covid page "
-    "pages p. tier category step phase grade band route act".split()
+    "pages p. tier category step phase grade band route act figure fig. table chart graph "
+    "map box".split()
 )
 _DATE_AFTER = re.compile(rf"^\s*(?:{_MONTHS})\b", re.IGNORECASE)
 _MONTH_WORDS = frozenset(_MONTHS.split("|"))
@@ -137,7 +138,10 @@ _BOUNDED_ONE = re.compile(
     r"\s+$",
     re.IGNORECASE,
 )
-_ONE_AFTER = re.compile(r"^\s+(?:or more|in\b)", re.IGNORECASE)
+# "one in five", "one in every 20"; not "treated as one in the strategy"
+_ONE_AFTER = re.compile(
+    rf"^\s+(?:or more|in\s+(?:every\s+)?(?:\d|(?:{_WORDNUM})\b))", re.IGNORECASE
+)
 _FINDING_WORDS = frozenset(
     "found find finds revealed showed shows show analysis analyses analysed data survey poll "
     "recorded received review reviews report study studies according figures rate incidents "
@@ -228,8 +232,12 @@ _METHOD_BEFORE = re.compile(
     r"\b(?:based on|analysis of|analysed|analysing|examined|examining|surveyed|survey of|"
     r"poll of|interviewed|interviews with|sample of|data from|returns from|responses from|"
     r"records of|drawn from|draws on|reviewed|questioned|consulted|covering|from a total of|"
-    r"ballot of|balloted|turnout of|read all|read|requests to)"
-    r"\s+(?:the\s+)?(?:[\w’'-]+\s+){0,4}$",
+    r"ballot of|balloted|turnout of|read all|read|requests to|looked at|asked|examines|"
+    r"looks at)"
+    # the words between are the sample's, not a finding's ("analysis of spending estimates
+    # that £1.8bn …" reports a finding)
+    r"\s+(?:the\s+)?(?:(?!(?:that|found|finds|shows?|showed|estimates?|suggests?|reveals?|"
+    r"revealed)\s)[\w’'-]+\s+){0,4}$",
     re.IGNORECASE,
 )
 _POLICY_BEFORE = re.compile(
@@ -241,9 +249,11 @@ _POLICY_BEFORE = re.compile(
     re.IGNORECASE,
 )
 # "nine recommendations", "151 members responded", "the ten largest providers"
+_RECOMMENDATIONS_AFTER = re.compile(r"\s+(?:[\w-]+\s+)?recommendations\b")
 _METHOD_AFTER = re.compile(
-    r"\s+(?:[\w-]+\s+)?recommendations\b|\s+(?:[\w’'-]+\s+){0,2}(?:responded|replied|"
-    r"took part|were surveyed|were interviewed|completed the survey)\b|\s+(?:largest|biggest|"
+    r"\s+(?:[\w’'-]+\s+){0,2}(?:responded|replied|"
+    r"took part|were surveyed|were interviewed|completed the survey)\b|\s+(?:responses|"
+    r"respondents)\b|\s+(?:largest|biggest|"
     r"smallest|most|top|worst|best|highest|lowest)\b",
     re.IGNORECASE,
 )
@@ -270,10 +280,14 @@ _POLICY_KEYS = (
 )
 _DENOMINATOR_ENDS = ("all", "of the", "Of the", "’s", "'s")
 _DENOMINATOR_BEFORE = re.compile(r"(?:\ball|\b[Oo]f the|\bof [A-Z]\w*[’']s)\s+$")
-_PART_OF_AFTER = re.compile(r"\s+of\s+(?:the|its|their|[A-Z][\w’']*)\b")
+_PART_OF_AFTER = re.compile(r"\s+of\s+(?:the|its|their|those|them|these|[A-Z][\w’']*)\b")
+# "only six led to a meeting", "as many as four different social workers": a count that
+# is the point of its sentence
+_POINTED_BEFORE = re.compile(r"\b(?:only|just|as many as|no fewer than|as few as)\s+$")
+_POINTED_AFTER = re.compile(r"\s+different\b")
 _CURRENCY_SIGN = re.compile(r"[£$€]")
 _STORY_MONEY = re.compile(
-    r"\b(?:court|jailed|sentenced|police recovered|cash|debt|robbed|street value|"
+    r"\b(?:court|jailed|sentenced|police recovered|cash(?! terms)|debt|robbed|street value|"
     r"paid as little|prosecutor|stolen|fraud)\b",
     re.IGNORECASE,
 )
@@ -310,6 +324,12 @@ _STORY_COUNT = re.compile(
     r"\b(?:who has|who have|his|her|my|our own|court|jailed|groomed|fostered|cared for)\b",
     re.IGNORECASE,
 )
+
+
+# Longer than any sentence a reporter writes; past it, a figure reads _REACH characters of
+# its sentence on either side.
+_LONGEST_SENTENCE = 2000
+_REACH = 400
 
 
 def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
@@ -369,20 +389,35 @@ def find_figures(article: Article, title: str = "") -> Iterator[Figure]:
                 pos = end
         if _not_an_amount(text, at, end, kind, m.lastgroup or ""):
             continue
-        sentence = text[sent.start : sent.end]
+        s_lo, s_hi = sent.start, sent.end
+        if s_hi - s_lo > _LONGEST_SENTENCE:
+            # a "sentence" of thousands of figures (no full stop between them) would be
+            # copied and read again for each: its figures get a window of it instead
+            s_lo, s_hi = max(s_lo, at - _REACH), min(s_hi, end + _REACH)
+        sentence = text[s_lo:s_hi]
         is_baseline = (
             kind != "range"
             and _BASELINE_HINT.search(before, max(0, len(before) - 30)) is not None
             and bool(_BASELINE_BEFORE.search(before))
         )
-        said = describe(sentence, at - sent.start, end - sent.start, baseline_figure=is_baseline)
-        core = _core(kind, value, unit, sentence, before, text[end : min(sent.end, end + 60)])
+        said = describe(sentence, at - s_lo, end - s_lo, baseline_figure=is_baseline)
+        quoted = _inside_quote(sentence, at - s_lo)
+        core = _core(
+            kind,
+            value,
+            unit,
+            sentence,
+            before,
+            text[end : min(s_hi, end + 60)],
+            quoted=quoted,
+            changed=bool(said.change),
+        )
         salience = _salience(
             kind=kind,
             core=core,
-            finding=_is_finding(finding, sent.start, sentence),
+            finding=_is_finding(finding, s_lo, sentence),
             headline=_first_in_title(text[at:end], kind, value, title_low, seen_in_title),
-            quoted=_inside_quote(sentence, at - sent.start),
+            quoted=quoted,
             place=k / max(1, len(article.sentences)),
             baseline=is_baseline,
             listed=block.kind == "list_item",
@@ -619,19 +654,37 @@ def _in_title(figure: str, kind: str, value: float | None, title: str) -> bool:
 
 
 def _core(
-    kind: str, value: float | None, unit: str, sentence: str, before: str, after: str
+    kind: str,
+    value: float | None,
+    unit: str,
+    sentence: str,
+    before: str,
+    after: str,
+    *,
+    quoted: bool = False,
+    changed: bool = False,
 ) -> bool:
     """A statistic the article reports, not a narrative or method number: a sample size or
     denominator ("based on 54 reviews", "all 153 councils", "Of the 536 reviews"), a
     response rate or turnout, a target or cap ("a target of 18"), a threshold that defines a
     group ("missed at least 10% of their sessions"), a count of recommendations, or a
-    small count in a story ("three homes", "two social workers")."""
+    small count in a story ("three homes", "two social workers"), a count someone tells in
+    their own words ("I was holding 30 cases"), a distance ("50 miles from home"), or what an
+    institution does or sets ("has set up 18 attendance hubs", "capping caseloads at 18")."""
+    if kind == "count" and (
+        (quoted and _FIRST_PERSON.search(sentence)) or _DISTANCE_AFTER.match(after)
+    ):
+        return False
+    if kind in ("count", "money") and _ACTION_BEFORE.search(before[-50:]):
+        return False
     tail = before[-40:]
     low_tail = tail.lower()
     if (any(k in low_tail for k in _POLICY_KEYS) and _POLICY_BEFORE.search(tail)) or (
         _METHOD_AFTER.match(after)
     ):
         return False
+    if kind == "count" and _RECOMMENDATIONS_AFTER.match(after):
+        return False  # "nine recommendations"; not "58% made recommendations"
     if (before.endswith("at least ") or after.startswith(" or more")) and _OF_WHOLE.search(
         after[:30]
     ):
@@ -641,7 +694,12 @@ def _core(
     low_before = before.lower()
     if any(k in low_before for k in _METHOD_KEYS) and _METHOD_BEFORE.search(before):
         return False
-    if before.rstrip().endswith(_DENOMINATOR_ENDS) and _DENOMINATOR_BEFORE.search(before[-20:]):
+    part_of = kind == "count" and _PART_OF_AFTER.match(after) is not None
+    if (
+        not part_of  # "all nine of the review’s recommendations" is a count, not a whole
+        and before.rstrip().endswith(_DENOMINATOR_ENDS)
+        and _DENOMINATOR_BEFORE.search(before[-20:])
+    ):
         return False
     if kind == "range":
         return unit == "%" or _CURRENCY_SIGN.search(sentence) is not None
@@ -649,17 +707,92 @@ def _core(
         return not _story(sentence, _STORY_MONEY)
     if value is None:
         return False
-    if _PART_OF_AFTER.match(after):
-        return True  # "three of the five contacts", "Nine of the department’s 41 posts"
+    if _OWN_BEFORE.search(before[-30:]) or _STORY_BEFORE.search(before[-60:]):
+        return False  # "through its 48 family centres", "who has fostered 19 children"
+    if _SUBSET_BEFORE.search(before[-10:]) and _SUBSET_AFTER.match(after):
+        return False  # "In the 64 councils that shared data": the group a finding is about
+    if part_of or changed:
+        return True  # "three of the five contacts", "fell from 14 to five"
+    if _POINTED_BEFORE.search(before[-16:]) or _POINTED_AFTER.match(after):
+        return True
     if value >= 10:
         return True
     return _story(sentence, _STRICT_FINDING) and not _story(sentence, _STORY_COUNT)
+
+
+# a body's own inventory ("its 48 family centres", "Waymark’s 22 projects"), not a finding
+# ("six of its ten posts", "half of the borough’s 188 care leavers" are the whole of a share)
+_OWN_BEFORE = re.compile(r"(?<!\bof )(?<!\bof the )(?:\b(?:its|their|our)|\b[\w-]+[’']s)\s+$")
+_STORY_BEFORE = re.compile(r"\bwho\s+(?:has|have|had)\s+(?:\w+\s+){1,2}$")
+_SUBSET_BEFORE = re.compile(r"\b[Ii]n the\s+$")
+_SUBSET_AFTER = re.compile(r"^\s+(?:[\w-]+\s+){1,3}(?:that|which|who|where)\b")
+_FIRST_PERSON = re.compile(r"\b(?:I|I’m|I'm|I’d|I'd|I’ve|I've|my|me)\b")
+_DISTANCE_AFTER = re.compile(r"^\s?(?:miles?|km|kilomet(?:re|er)s?|metres?|meters?|yards?)\b")
+# an institution acting or setting a level, not a finding:
+# "has set up 18 attendance hubs", "capping caseloads at 18", "raised to £5,000", "enough to
+# fund around 1,500", "will pay for 16 youth workers", "increased its workforce by 12 posts"
+_ACTION_BEFORE = re.compile(
+    r"\b(?:set up|will pay for|"
+    r"enough to (?:fund|pay for|employ)|(?:capping|capped|cap)\s+[\w’' -]{0,30}\bat|"
+    r"raised to|increased (?:its|their|the)\s+[\w’' -]{0,30}\bby|plans to fine \w+|"
+    r"(?:to|would) fine \w+)\s+"
+    r"(?:around\s+|about\s+|some\s+|up to\s+|an? extra\s+|another\s+)?[£$€]?$",
+    re.IGNORECASE,
+)
 
 
 @functools.lru_cache(maxsize=256)
 def _story(sentence: str, pattern: re.Pattern[str]) -> bool:
     """pattern.search(sentence), once per sentence: its figures ask the same question."""
     return pattern.search(sentence) is not None
+
+
+# ages said without "aged": "since they were three and six", "was 11 when he was referred",
+# "whose son, now 17,", "remain with their foster carers after 18", "was under 14."
+_WHEN_AGED = re.compile(
+    r"\b(?:since|when|until|till|because|as)\s+(?:he|she|they|I|we|you|[A-Z][a-z]+)\s+"
+    r"(?:was|were|turned|turns|is|are)\s+(?:\w+\s+(?:and|or)\s+)?$"
+)
+_WAS_BEFORE = re.compile(r"\b(?:was|were|is|are)\s+$")
+_WHEN_AFTER = re.compile(r"^(?:\s+(?:and|or)\s+\w+)?\s+(?:when|at the time)\b")
+_BOUND_BEFORE = re.compile(r"\b(?:under|after|until|beyond|past|before turning)\s+$")
+_CLAUSE_END = re.compile(r"^\s*(?:[,.;:)]|$)")
+# a household's size, not a count: "families with three or more children", "a mother of three"
+_HOUSEHOLD = re.compile(r"\b(?:with|having)\s+(?:(?:one|two|three)\s+or\s+)?$", re.IGNORECASE)
+_HOUSEHOLD_AFTER = re.compile(
+    r"^(?:\s+or\s+(?:more|fewer))?\s+(?:children|kids|siblings|sons|daughters|bedrooms)\b"
+)
+_PARENT_OF = re.compile(
+    r"\b(?:mother|father|mum|dad|parent|grandmother|grandfather|grandparent)\s+of\s+$",
+    re.IGNORECASE,
+)
+_PARENT_OF_AFTER = re.compile(r"^(?:[,.;:)]|\s+(?:from|in|who|and)\b)")
+_ORDINAL_FRACTION_AFTER = re.compile(
+    r"^\s+(?:or\s+(?:subsequent|later)\b|(?:child|baby|time|term|round|wave|generation)\b)"
+)
+_DURATION_AND = re.compile(
+    r"\b(?:years?|months?|weeks?|days?|hours?|decades?|centur(?:y|ies))\s+and\s+$"
+)
+
+
+def _whole(text: str, start: int, end: int) -> float | None:
+    raw = text[start:end]
+    value = _any_number(raw) if raw[:1].isalnum() else None
+    return value if value is not None and value == int(value) else None
+
+
+def _teen(text: str, start: int, end: int) -> bool:
+    """A whole number between 10 and 25: the ages children's services talk about."""
+    value = _whole(text, start, end)
+    return value is not None and 10 <= value <= 25
+
+
+def _small(text: str, start: int, end: int) -> bool:
+    value = _whole(text, start, end)
+    return value is not None and value <= 10
+
+
+_RATE_BASE = re.compile(r"\b(?:per|for every|in every|out of every)\s+$", re.IGNORECASE)
 
 
 def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> bool:
@@ -671,13 +804,30 @@ def _not_an_amount(text: str, start: int, end: int, kind: str, branch: str) -> b
         return True  # 2007/8, 2019/20
     if before.endswith("[") and after.startswith("]"):
         return True  # a footnote mark: "[2]"
+    if kind == "count" and _RATE_BASE.search(before[-16:]):
+        return True  # "94 per 10,000 children": the base of a rate, not an amount
     aged = (
         _AGE_AFTER.match(after)
         or (after.startswith(",") and _NAME_AGE.search(before))
         or (any(k in before.lower() for k in _AGE_KEYS) and _AGE_BEFORE.search(before))
+        or _WHEN_AGED.search(before)
+        or (_WAS_BEFORE.search(before) and _WHEN_AFTER.match(after))
+        or (before.endswith((", now ", ", then ")) and after.startswith(","))
+        or (_BOUND_BEFORE.search(before) and _CLAUSE_END.match(after) and _teen(text, start, end))
     )
     if aged and kind in ("count", "range"):
         return True
+    if kind == "count" and (
+        (_HOUSEHOLD.search(before) and _HOUSEHOLD_AFTER.match(after) and _small(text, start, end))
+        or (_PARENT_OF.search(before) and _PARENT_OF_AFTER.match(after))
+    ):
+        return True  # "families with three or more children", "a mother of three"
+    if kind == "fraction" and (
+        _ORDINAL_FRACTION_AFTER.match(after)
+        or _DURATION_AFTER.match(after)
+        or _DURATION_AND.search(before)
+    ):
+        return True  # "a third or subsequent child", "two and a half years", "a decade and a half"
     if (
         kind in ("count", "range", "decimal")
         and "£" not in text[start:end]

@@ -41,7 +41,8 @@ _VERBS = (
     r"wrote|writes|noted|notes|commented|argued|argues|insisted|claimed|urged|concluded|"
     r"acknowledged|admitted|stressed|emphasised|highlighted|asked|replied|responded|believes|"
     r"suggested|pointed out|went on|reiterated|cautioned|called|recalled|accepted|agreed|"
-    r"found|finds|reveals|revealed|describes|described|brands|branded|put it"
+    r"found|finds|reveals|revealed|describes|described|brands|branded|put it|puts it|"
+    r"concludes|observes|observed|notes|warns|says"
 )
 _NAME_WORD = r"(?:[A-Z][\w’'-]+|de|van|von|der|da|di|le|la|al|bin|O’[A-Z]\w+)"
 _NAME = rf"[A-Z][\w’'-]+(?:\s+{_NAME_WORD})*"
@@ -62,8 +63,13 @@ _VERB_SCAN = re.compile(rf"[\W_](?:{alternation(_VERBS.split('|'))})(?!\w)")
 # the caller checks the left boundary itself
 _TRAILING_NAME = re.compile(rf"(?:^|\s)({_NAME})$")
 _ACCORDING = re.compile(r"\baccording to (?P<subj>[^,.;:“”‘\"]+)", re.IGNORECASE)
-_MARKS = re.compile(r"[“”\"‘’]")
-_OPENERS = '“"‘'
+# a straight ' between two word characters is an apostrophe (don't): never a mark
+_MARKS = re.compile(r"[“”\"‘’]|'(?:(?!\w)|(?<!\w'))")
+_QUOTING = re.compile(r"[“”\"‘]")
+_OPENERS = "“\"‘'"
+# How far either side of a quote its sentence is read for a tag: a sentence of thousands of
+# quotes (no full stop between them) would otherwise be re-read for each, which is quadratic.
+_REACH = 400
 _PRONOUNS = {"he": "person", "she": "person", "it": "org", "they": "any"}
 _ORG_WORDS = re.compile(
     r"\b(?:panel|council|department|association|partnerships?|centre|center|government|office|"
@@ -81,7 +87,10 @@ _LEADING_CLAUSE = re.compile(
 )
 _UNNAMED = re.compile(r"^(?:a|an|one)\s+([a-z][\w’' -]*)$")
 _ROLE_LEAD = re.compile(r"^(?:the|a|an|its|their|his|her)\s+", re.IGNORECASE)
-_TRAILING_AUX = re.compile(r"(?:\s+(?:has|have|had|also|then|would|will|later|once))+$")
+_TRAILING_AUX = re.compile(
+    r"(?:\s+(?:has|have|had|also|then|would|will|later|once|itself|themselves|himself|"
+    r"herself))+$"
+)
 
 
 class _Speakers:
@@ -143,6 +152,9 @@ def find_quotes(article: Article) -> Iterator[Quote]:
     previous: Quote | None = None  # the last quote of the previous paragraph
     carried_open = False  # did the previous paragraph end inside a quote?
     lead_in = ""  # a paragraph that ends "…said:" introduces the quote of the next one
+    # the last sentence of a previous paragraph without quotes: "Ruth Kaminski, chief
+    # executive of the alliance, said the findings were a warning." then "“Social …”"
+    told: tuple[int, int] | None = None
     by_block: dict[int, list[Sentence]] = {}
     for sentence in article.sentences:
         by_block.setdefault(sentence.block, []).append(sentence)
@@ -153,7 +165,7 @@ def find_quotes(article: Article) -> Iterator[Quote]:
             if not carried_open:  # a heading inside an open quote is page furniture
                 previous, lead_in = None, ""
             continue
-        spans, ends_open = _quote_spans(text, block)
+        spans, nested, ends_open = _quote_spans(text, block)
         block_sentences = by_block.get(index, [])
         sentence_starts = [s.start for s in block_sentences]
         noted = 0  # reported speech is noted sentence by sentence, up to each quote
@@ -167,7 +179,9 @@ def find_quotes(article: Article) -> Iterator[Quote]:
                 speakers.reported.append((s.start, s.end))
                 noted += 1
             s_start = max(block_sentences[k].start if block_sentences else start - 1, prev_end)
+            s_start = max(s_start, start - 1 - _REACH)
             s_end = max(block_sentences[k_end].end if block_sentences else end, end)
+            s_end = min(s_end, end + 1 + _REACH)
             if not text[end + 1 : s_end].strip(' ,.”’"') and k_end + 1 < len(block_sentences):
                 s_end = _with_tag_sentence(text, block_sentences[k_end + 1], s_end)
             kind = _kind(text, s_start, start, end, s_end)
@@ -182,6 +196,9 @@ def find_quotes(article: Article) -> Iterator[Quote]:
             )
             if speaker is None and continues and previous is not None and previous.speaker:
                 speaker = Speaker(previous.speaker, previous.role, previous.speaker_kind)
+            if speaker is None and n == 0 and start - 1 == block.start and told is not None:
+                subject = _reported_subject(text, *told)
+                speaker = _speaker_from(subject, speakers) if subject else None
             if speaker is None and n > 0 and found and found[-1].speaker:
                 speaker = Speaker(found[-1].speaker, found[-1].role, found[-1].speaker_kind)
             if speaker is not None:
@@ -201,11 +218,36 @@ def find_quotes(article: Article) -> Iterator[Quote]:
             prev_end = end + 1
         for s in block_sentences[noted:]:
             speakers.reported.append((s.start, s.end))
-        yield from found
+        yield from _with_nested(text, found, nested)
         previous = found[-1] if found else None
         carried_open = ends_open
         tail = text[max(block.start, block.end - 2) : block.end]
         lead_in = text[block.start : block.end] if tail.endswith(":") and not spans else ""
+        told = None
+        if not spans and block_sentences and block.kind == "paragraph":
+            told = (block_sentences[-1].start, block_sentences[-1].end)
+
+
+def _with_nested(text: str, found: list[Quote], nested: list[tuple[int, int]]) -> Iterator[Quote]:
+    """The paragraph's quotes, each followed by the quotes nested in it (“a man was ‘not
+    seen’”): words its speaker quotes from someone the article does not name."""
+    k = 0
+    for quote in found:
+        yield quote
+        while k < len(nested) and nested[k][0] < quote.end:
+            start, end = nested[k]
+            k += 1
+            if start >= quote.start:
+                yield Quote(
+                    text=text[start:end],
+                    start=start,
+                    end=end,
+                    speaker="",
+                    role="",
+                    kind="fragment",
+                    sentence=quote.text,
+                    speaker_kind="",
+                )
 
 
 def _with_tag_sentence(text: str, nxt: Sentence, s_end: int) -> int:
@@ -219,46 +261,94 @@ def _with_tag_sentence(text: str, nxt: Sentence, s_end: int) -> int:
     return s_end
 
 
-def _quote_spans(text: str, block: Block) -> tuple[list[tuple[int, int]], bool]:
+def _quote_spans(
+    text: str, block: Block
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]], bool]:
     """(start, end) of the words inside each pair of marks; an unclosed quote ends with its
-    paragraph. Returns the spans and whether the paragraph ended inside a quote.
+    paragraph. Returns the spans, the quotes nested inside them (a single-marked quote
+    inside a double-marked one: “… was ‘not seen’ …”), and whether the paragraph ended
+    inside a quote.
 
-    Marks of the other style inside a quote are a nested quote, part of it. A single ’ is an
-    apostrophe between letters (children’s); after an "s" before a space (councils’) it closes
-    the quote only when no plainer closing mark follows before the next opening one."""
+    A single ’ or ' is an apostrophe between letters (children’s); after an "s" before a
+    space (councils’) it closes the quote only when no plainer closing mark follows before
+    the next opening one. A straight single mark that is never closed in its paragraph was an
+    apostrophe ('90s, rock 'n' roll): it opens nothing.
+
+    One pass over the marks, plus one backwards for the "councils’" question: asking it by
+    scanning ahead from every such mark made a run of them quadratic."""
     marks = [(m.start(), m.group()) for m in _MARKS.finditer(text, block.start, block.end)]
+    decisive = _next_single_verdicts(text, marks)
     spans: list[tuple[int, int]] = []
+    nested: list[tuple[int, int]] = []
     open_at: int | None = None
     style = ""
+    inner_at: int | None = None  # a single-marked quote open inside a double-marked one
+    inner_style = ""
     for n, (i, ch) in enumerate(marks):
         if open_at is None:
             if (
                 ch == "“"
                 or (ch == '"' and _opens(text, i))
-                or (ch == "‘" and _single_opens(text, i))
+                or (ch in "‘'" and _single_opens(text, i) and _closed_later(text, marks, n))
             ):
                 open_at, style = i + 1, ch
+            continue
+        if style in '“"' and ch in "‘'’" and not (ch == "’" and inner_at is None):
+            if inner_at is None:
+                if ch != "’" and _single_opens(text, i):
+                    inner_at, inner_style = i + 1, ch
+            elif _single_closes(text, i, ch, inner_style, decisive[n]):
+                if i > inner_at:
+                    nested.append((inner_at, i))
+                inner_at = None
             continue
         closes = (
             (style == "“" and ch in '”"')
             or (style == '"' and ch == '"')
-            or (style == "‘" and ch == "’" and _single_closes(text, i, marks[n + 1 :]))
+            or (style in "‘'" and _single_closes(text, i, ch, style, decisive[n]))
         )
         if closes:
             if i > open_at:
                 spans.append((open_at, i))
-            open_at = None
+            open_at, inner_at = None, None
     if open_at is not None:
         end = block.end
         if end > open_at:
             spans.append((open_at, end))
-        return spans, True
-    return spans, False
+        return spans, nested, True
+    return spans, nested, False
+
+
+def _next_single_verdicts(text: str, marks: list[tuple[int, str]]) -> list[bool]:
+    """For each mark, does a "councils’" there close its quote? True when, after it, a new
+    single quote opens before any plainer closing mark (or nothing decisive follows)."""
+    out = [True] * len(marks)
+    verdict = True
+    for n in range(len(marks) - 1, -1, -1):
+        out[n] = verdict
+        j, ch = marks[n]
+        if ch in "‘'" and _single_opens(text, j):
+            verdict = True
+        elif ch in "’'" and _single_kind(text, j) == "close":
+            verdict = False
+    return out
+
+
+def _closed_later(text: str, marks: list[tuple[int, str]], n: int) -> bool:
+    """Is a straight single mark closed in its paragraph? (the curly ‘ always opens: a
+    curly-quoting publisher means it). Only the next few marks are read, to stay linear."""
+    if marks[n][1] == "‘":
+        return True
+    return any(
+        ch == "'" and _single_kind(text, j) != "apostrophe" for j, ch in marks[n + 1 : n + 40]
+    )
 
 
 def _single_opens(text: str, i: int) -> bool:
     before = text[i - 1] if i > 0 else " "
     after = text[i + 1] if i + 1 < len(text) else " "
+    if text[i] == "'":  # the typewriter mark is also an apostrophe: it opens only a word
+        return not before.isalnum() and after.isalnum()
     return not before.isalnum() and not after.isspace()
 
 
@@ -269,21 +359,22 @@ def _single_kind(text: str, i: int) -> str:
     after = text[i + 1] if i + 1 < len(text) else " "
     if before.isspace() or after.isalnum():
         return "apostrophe"
+    if text[i] == "'" and not (before.isalnum() or before in ".,!?…)%"):
+        return "apostrophe"  # a typewriter mark closes only words
     if before in "sS" and after == " ":
         return "maybe"
     return "close"
 
 
-def _single_closes(text: str, i: int, rest: list[tuple[int, str]]) -> bool:
+def _single_closes(text: str, i: int, ch: str, style: str, plainer_later: bool) -> bool:
+    """Does the single mark `ch` at i close a quote opened with `style` (‘ closes with ’,
+    ' with ')?"""
+    if (style == "‘") != (ch == "’"):
+        return False
     kind = _single_kind(text, i)
     if kind != "maybe":
         return kind == "close"
-    for j, ch in rest:
-        if ch == "‘" and _single_opens(text, j):
-            return True  # a new quote opens first: this mark closed the last one
-        if ch == "’" and _single_kind(text, j) == "close":
-            return False  # a plainer close follows: this one is an apostrophe
-    return True
+    return plainer_later
 
 
 def _opens(text: str, i: int) -> bool:
@@ -325,7 +416,7 @@ def _attribute(
             return found
     # before the opening mark, in the same sentence: "Annie Hudson said: “" / "They added: “"
     for before in (text[s_start : max(s_start, start - 1)], lead_in):
-        found = _speaker_before(before, speakers)
+        found = _speaker_before(before, speakers) or _colon_lead(before, speakers)
         if found:
             return found
     m = _ACCORDING.search(text[s_start:s_end])
@@ -341,9 +432,20 @@ def _speaker_before(before: str, speakers: _Speakers) -> Speaker | None:
         return None
     start, end = verbs[-1].start(), verbs[-1].end() - 1
     rest = before[end:]
-    if len(rest) <= 82 and not _TAG_BREAK.search(rest.rstrip(" :,")):
+    # "The report found that …, and that exclusion was “…”": reported speech runs longer
+    reach = 240 if rest.startswith(" that ") else 82
+    if len(rest) <= reach and not _TAG_BREAK.search(rest.rstrip(" :,")):
         return _speaker_from(before[:start], speakers)
     return None
+
+
+def _colon_lead(before: str, speakers: _Speakers) -> Speaker | None:
+    """ "The Panel’s annual report makes a similar point: ‘…’": a report introducing the
+    quote with a colon and no speech verb speaks for its publisher."""
+    lead = before.strip()
+    if not lead.endswith(":") or not possessive_report(lead):
+        return None
+    return speakers.cast.organisation(lead)
 
 
 def _reported_subject(text: str, start: int, end: int) -> str:
@@ -353,7 +455,11 @@ def _reported_subject(text: str, start: int, end: int) -> str:
         return ""
     subject = text[start : verb.start()].rstrip()
     words = subject.split()
-    if not words or _MARKS.search(subject) or (len(words) == 1 and words[0].lower() in _PRONOUNS):
+    if (
+        not words
+        or _QUOTING.search(subject)  # (a ’ is most often an apostrophe: "Children’s")
+        or (len(words) == 1 and words[0].lower() in _PRONOUNS)
+    ):
         return ""
     return subject
 

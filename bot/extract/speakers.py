@@ -142,6 +142,7 @@ class Cast:
         self._orgs: list[tuple[int, str]] | None = None
         self._acronyms: dict[str, str] | None = None
         self._publisher: str | None = None
+        self._described: dict[str, str] = {}  # "charity" -> the body named "the charity X"
         pos = 0
         while (m := _PERSON.search(text, pos)) is not None:
             pos = m.end()
@@ -242,6 +243,9 @@ class Cast:
                     seen[name] = first
             for m in _DESCRIBED_ORG.finditer(self.text):
                 name = _trim_org(m.group(1))
+                kind = m.group(0)[: m.start(1) - m.start()].split()[0].lower()
+                if name:
+                    self._described.setdefault(kind, name)  # "the charity X": X is "the charity"
                 if name and name not in seen:
                     seen[name] = m.start(1)
             self._orgs = sorted((p, n) for n, p in seen.items())
@@ -255,6 +259,9 @@ class Cast:
             words = name.lower().split()
             if len(words) > 1 and (words[-1] == head or words[0] == head):
                 return name
+        self.orgs()
+        if head in self._described:
+            return self._described[head]
         # "the council's scrutiny committee": a body named in lower case
         m = re.search(
             rf"\bthe [\w-]+[’']s (?:[\w-]+ ){{0,2}}{re.escape(head)}\b", self.text, re.IGNORECASE
@@ -327,7 +334,10 @@ class Cast:
                 )
             return Speaker(body.name, head, "organisation") if body else None
         # "the panel", "its annual report", "finding the commission": a body the article names
-        generic = (len(words) <= 4 and all(w in _GENERIC_WORDS or w == head for w in words)) or (
+        generic = (
+            len(words) <= 4
+            and all(w in _GENERIC_WORDS or w == head or w in REPORT_NOUNS for w in words)
+        ) or (
             len(words) >= 2 and words[-2] in ("the", "its", "their") and head in _HEADS_AND_REPORTS
         )
         lower_possessive = _LOWER_POSSESSIVE.match(phrase)
@@ -379,7 +389,12 @@ def possessive_report(subject: str) -> bool:
     if _POSSESSIVE_REPORT.match(subject):
         return True
     m = _LOWER_POSSESSIVE.match(subject)
-    return bool(m and m.group(1).lower() in ORG_HEADS)
+    if not (m and m.group(1).lower() in ORG_HEADS):
+        return False
+    # a report of the body's ("the council’s financial plan"), not its people ("the
+    # society’s president, Priya Raman")
+    head = [w.strip(",").lower() for w in subject[m.end() :].split()[:3]]
+    return any(w in REPORT_NOUNS for w in head)
 
 
 def _name_before(text: str, end: int) -> tuple[str, int] | None:

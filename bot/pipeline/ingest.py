@@ -19,7 +19,7 @@ from bot.config import WorkerConfig
 from bot.decide import Facts, MissingFacts
 from bot.dump import looks_like_dump, parse_dump
 from bot.errors import InputError
-from bot.extract import RecurringIndex, extract, extract_batch
+from bot.extract import RecurringIndex, extract, extract_batch, headline
 from bot.models import (
     AddResult,
     Extraction,
@@ -63,7 +63,7 @@ def fact_extractor() -> Extractor:
         index = indexes.get(id(parsed))
         if index is None:
             index = indexes[id(parsed)] = RecurringIndex(i.text for i in parsed.items)
-        return extract(item.text, index)
+        return extract(item.text, index, title=headline(item.title, item.summary, item.text))
 
     return run
 
@@ -124,7 +124,7 @@ async def reextract(
         async def one(targets: list[StoredItem], feed_texts: list[str]) -> None:
             nonlocal done, missing
             async with slots:
-                facts = await _facts_of(sandbox, [s.item.text for s in targets], feed_texts)
+                facts = await _facts_of(sandbox, [s.item for s in targets], feed_texts)
             archive.store_facts([(s.id, f) for s, f in zip(targets, facts, strict=True)])
             done += len(targets)
             missing += sum(1 for f in facts if isinstance(f, MissingFacts))
@@ -135,11 +135,13 @@ async def reextract(
     return ReextractSummary(items=total, missing=missing)
 
 
-async def _facts_of(sandbox: Sandbox, texts: list[str], feed_texts: list[str]) -> list[Facts]:
+async def _facts_of(sandbox: Sandbox, items: list[Item], feed_texts: list[str]) -> list[Facts]:
+    texts = [i.text for i in items]
+    titles = [headline(i.title, i.summary, i.text) for i in items]
     try:
-        batch: list[Facts] = await sandbox.run(extract_batch, texts, feed_texts)
+        batch: list[Facts] = await sandbox.run(extract_batch, texts, feed_texts, titles)
         return batch
     except Exception as exc:  # a limit, or the extractor's own failure on some article
-        if len(texts) == 1:
+        if len(items) == 1:
             return [MissingFacts(f"extraction in the sandbox failed: {exc}")]
-    return [(await _facts_of(sandbox, [text], feed_texts))[0] for text in texts]
+    return [(await _facts_of(sandbox, [item], feed_texts))[0] for item in items]

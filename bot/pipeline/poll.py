@@ -26,7 +26,7 @@ from bot.decide import (
     item_keys,
 )
 from bot.errors import InputError, ParseError
-from bot.extract import extract_batch
+from bot.extract import extract_batch, headline
 from bot.fetch import Fetcher
 from bot.models import FeedState, FetchResult, ParsedFeed
 from bot.parse import parse_feed
@@ -289,8 +289,10 @@ async def _extract(
     if not wanted or not isinstance(parsed, ParsedFeed):
         return {}
     texts = [w.item.text for w in wanted]
+    titles = [headline(w.item.title, w.item.summary, w.item.text) for w in wanted]
     try:
-        extractions = await sandbox.run(extract_batch, texts, [i.text for i in parsed.items])
+        feed_texts = [i.text for i in parsed.items]
+        extractions = await sandbox.run(extract_batch, texts, feed_texts, titles)
     except SandboxError as exc:
         log.warning(
             "fact extraction failed; items stored without facts",

@@ -60,3 +60,50 @@ def test_an_enumeration_is_cut_into_its_items() -> None:
 def test_a_bracketed_figure_counts_the_phrase_before_it() -> None:
     _, what, _, _ = _describe("The family was known as an open case (35%).", "35%")
     assert what == "open case"
+
+
+def _change_of(sentence: str, figure: str) -> str:
+    at = sentence.index(figure)
+    return describe(sentence, at, at + len(figure)).change
+
+
+def test_what_a_population_did_is_not_the_figures_change() -> None:
+    assert _change_of("The survey found 61% had cut back on food or heating.", "61%") == ""
+    assert _change_of("Two in five said their caseload had risen.", "Two in five") == ""
+    assert _change_of("A third of parents have given up work.", "A third") == ""
+
+
+def test_up_as_a_particle_is_no_rise() -> None:
+    assert _change_of("Older staff made up 13% of the workforce.", "13%") == ""
+    assert _change_of("Boys were paid as little as £20 a day, up to 60 a week.", "£20") == ""
+
+
+def test_up_from_after_a_predicate_is_still_the_figures_change() -> None:
+    sentence = "It found 41 per cent were in poverty, up from 36 per cent five years ago."
+    assert _change_of(sentence, "41 per cent") == "up"
+
+
+def test_doubled_is_a_rise_and_twice_as_likely_is_none() -> None:
+    assert _change_of("The number of plans has more than doubled since 2019.", "doubled") == "up"
+    assert _change_of("They were twice as likely to be excluded.", "twice") == ""
+
+
+def test_a_clause_without_its_subject_gets_it_back_with_an_ellipsis() -> None:
+    sentence = (
+        "The number of severely absent pupils – those missing half or more of their "
+        "lessons – rose to 158,000, up 8% on the year before."
+    )
+    claim = _describe(sentence, "158,000")[0]
+    assert (
+        claim == "The number of severely absent pupils … rose to 158,000, up 8% on the year before"
+    )
+
+
+def test_the_subject_is_found_past_a_leading_adverbial() -> None:
+    sentence = (
+        "Over the same period, spending on late intervention – children in care, "
+        "safeguarding and child protection – rose from £6.1bn to £10.9bn."
+    )
+    claim, _, change, baseline = _describe(sentence, "£10.9bn")
+    assert claim == "spending on late intervention … rose from £6.1bn to £10.9bn"
+    assert (change, baseline) == ("up", "£6.1bn")

@@ -29,18 +29,22 @@ def test_targets_on_the_labelled_dump() -> None:
 
 
 def test_floors_on_the_development_articles() -> None:
-    """Floors at the scores reached (see the commit log), so a change that loses ground fails."""
+    """Floors at the scores reached on the 64 development articles (issue 13's commit log),
+    so a change that loses ground fails."""
     scorer = _scorer()
     tally = scorer.score_dir(scorer.DEV)
-    assert tally.counts["fig_never_core_as_core"] <= 1
-    assert tally.ratio("fig_tp", "fig_label") >= 0.97 and tally.ratio("fig_tp", "fig_pred") >= 0.92
-    assert tally.ratio("fig_core_tp", "fig_pred_core") >= 0.90
-    assert tally.ratio("fig_found_core", "fig_label_core") >= 0.95
+    assert tally.counts["articles"] == 64
+    assert tally.counts["fig_never_core_as_core"] == 0
+    assert tally.ratio("fig_tp", "fig_label") >= 0.975 and tally.ratio("fig_tp", "fig_pred") >= 0.95
+    assert tally.ratio("fig_core_tp", "fig_pred_core") >= 0.92
+    assert tally.ratio("fig_found_core", "fig_label_core") >= 0.97
     assert tally.ratio("claim_present", "claim_total") == 1.0
-    assert tally.ratio("claim_ok", "claim_total") >= 0.89
-    assert tally.ratio("q_tp", "q_label") >= 0.98 and tally.ratio("q_tp", "q_pred") >= 0.98
-    assert tally.ratio("speaker_ok", "speaker_total") >= 0.94
-    assert tally.ratio("role_ok", "role_total") >= 0.90
+    assert tally.ratio("claim_ok", "claim_total") >= 0.895
+    assert tally.ratio("change_ok", "change_total") >= 0.94
+    assert tally.ratio("q_tp", "q_label") >= 0.99 and tally.ratio("q_tp", "q_pred") >= 0.99
+    assert tally.ratio("q_tp '…'", "q_label '…'") == 1.0  # straight single marks
+    assert tally.ratio("speaker_ok", "speaker_total") >= 0.935
+    assert tally.ratio("role_ok", "role_total") >= 0.91
     assert tally.ratio("top3_ok", "top3_articles") >= 0.95
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.extract import extract, top_figures
+from bot.extract import extract, headline, top_figures
 from bot.models import Figure
 
 
@@ -201,3 +201,119 @@ def test_top_figures_never_repeat_a_claim() -> None:
     text = "Some 289, or 54%, of reviews identified neglect."
     shown = top_figures(extract(text), 3)
     assert len({f.claim for f in shown}) == len(shown)
+
+
+def test_headline_takes_a_standfirst_of_its_own() -> None:
+    text = "It found 71% of councils had cut early help."
+    assert headline("Waits grow", "38% of families wait a year", text) == (
+        "Waits grow\n\n38% of families wait a year"
+    )
+
+
+def test_headline_leaves_out_a_summary_that_is_the_articles_opening() -> None:
+    text = "It found 71% of councils had cut early help.\n\nMore text follows."
+    assert headline("Waits grow", "It found 71% of councils had cut early…", text) == "Waits grow"
+
+
+def test_thousands_of_figures_in_one_sentence_each_keep_a_short_sentence() -> None:
+    # the figures of a sentence with no full stop were each given all of it (quadratic)
+    text = "£5m, " * 3000
+    figures = extract(text).figures
+    assert [f.text for f in figures] == ["£5m"] * 3000
+    assert max(len(f.sentence) for f in figures) < 1000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Linda Okonjo has cared for her grandsons since they were three and six.",
+        "Marcus Oyelaran, whose son was 11 when he was referred, said he was relieved.",
+        "Jo Pickering, whose son, now 17, lived at one of the homes, spoke out.",
+        "The scheme lets young people stay with their foster carers after 18.",
+        "One in five of the children referred was under 14.",
+    ],
+)
+def test_ages_said_without_aged_are_not_figures(text: str) -> None:
+    assert not [f for f in _figures(text) if f.kind == "count"]
+
+
+def test_household_sizes_are_not_figures() -> None:
+    text = (
+        "Families with three or more children are hardest hit, said Ms Ellery, a mother of three."
+    )
+    assert _texts(text) == []
+
+
+def test_ordinal_and_duration_fractions_are_not_figures() -> None:
+    assert _texts("The limit restricts support for a third or subsequent child.") == []
+    assert _texts("The gap has widened this much in a decade and a half.") == []
+    assert _texts("She waited two and a half years for a place.") == []
+
+
+def test_figure_and_table_numbers_are_not_figures() -> None:
+    assert _texts("Figure 3: Agency workers by region. Table 2 shows the rest.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "figure"),
+    [
+        ("“I left because I was holding 30 cases,” she said.", "30"),
+        ("The boys were sent to towns up to 60 miles away.", "60"),
+        ("The Government has set up 18 attendance hubs.", "18"),
+        ("The union wants councils to sign a charter capping caseloads at 18 children.", "18"),
+    ],
+)
+def test_story_distance_and_policy_counts_are_narrative(text: str, figure: str) -> None:
+    (found,) = [f for f in _figures(text) if f.text == figure]
+    assert found.core is False
+
+
+def test_the_base_of_a_rate_is_not_a_figure() -> None:
+    assert _texts("Rates rose from 94 per 10,000 children to 120 per 10,000.") == ["94", "120"]
+
+
+def test_four_in_every_five_is_one_ratio() -> None:
+    (ratio,) = _figures("Late intervention takes four in every five pounds councils spend.")
+    assert (ratio.text, ratio.kind, ratio.value) == ("four in every five", "ratio", 0.8)
+
+
+def test_one_in_a_phrase_is_not_a_figure() -> None:
+    assert _texts("It deserves to be treated as one in the forthcoming strategy.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "figure"),
+    [
+        ("Hearthstone supports families through its 48 family centres in England.", "48"),
+        ("Dev Rana, who has fostered 19 children with his wife, spoke at the launch.", "19"),
+        ("In the 64 councils that shared data, the share rose to 27%.", "64"),
+        ("The review looked at 147 serious incidents notified last year.", "147"),
+        ("The survey received 1,140 responses from young people.", "1,140"),
+    ],
+)
+def test_inventory_story_and_sample_counts_are_narrative(text: str, figure: str) -> None:
+    (found,) = [f for f in _figures(text) if f.text == figure]
+    assert found.core is False
+
+
+def test_the_whole_of_a_share_stays_core() -> None:
+    text = "The survey found that six of its ten posts had been vacant for a year."
+    assert [f.core for f in _figures(text)] == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("text", "figure"),
+    [
+        ("The number of youth centres in the borough fell from 14 to five.", "five"),
+        ("Concerns were raised 27 times, but only six led to a strategy meeting.", "six"),
+        ("The boy had been allocated four different social workers in a year.", "four"),
+        ("Nine posts are vacant, and five of those are covered by agency staff.", "five"),
+        ("The council accepted all nine of the review’s recommendations.", "nine"),
+        ("By 2022/23 that had fallen to £2.4bn, a cut of a third in cash terms.", "£2.4bn"),
+        ("Our analysis of council spending estimates that £1.8bn a year is lost.", "£1.8bn"),
+        ("Of the late reviews, 58% made recommendations about supervision.", "58%"),
+    ],
+)
+def test_findings_that_read_like_details_are_core(text: str, figure: str) -> None:
+    (found,) = [f for f in _figures(text) if f.text == figure]
+    assert found.core is True

@@ -182,3 +182,94 @@ def test_tag_after_a_multi_sentence_quote() -> None:
         "“People worry that they are too old. Neither is true,” he said."
     )
     assert _quotes(text)[0].speaker == "Dev Rana"
+
+
+def test_straight_single_quotes_with_apostrophes() -> None:
+    text = "'We can't wait, and the councils' budgets won't stretch,' said Jo Casebourne."
+    (q,) = _quotes(text)
+    assert q.text == "We can't wait, and the councils' budgets won't stretch,"
+    assert (q.kind, q.speaker) == ("full", "Jo Casebourne")
+
+
+def test_a_lone_straight_apostrophe_opens_no_quote() -> None:
+    assert _quotes("Back in the '90s, rates were lower.\n\nThe figures' source is the DfE.") == []
+
+
+def test_single_quote_nested_in_a_double_one_is_its_own_fragment() -> None:
+    text = (
+        'Panel chair Ruth Castellano said: "Time and again we read that a man was '
+        "'not seen' or 'not available'. That is not good enough.\""
+    )
+    outer, first, second = _quotes(text)
+    assert outer.speaker == "Ruth Castellano" and outer.text.endswith("not good enough.")
+    assert [(q.text, q.kind, q.speaker) for q in (first, second)] == [
+        ("not seen", "fragment", ""),
+        ("not available", "fragment", ""),
+    ]
+
+
+def test_thousands_of_straight_quotes_in_one_sentence_are_each_found() -> None:
+    # the text of bench/extract.py's quote-marks case: reading it used to take time
+    # quadratic in the number of marks (the speed is measured there, not here)
+    text = '"x" ' * 4000
+    quotes = _quotes(text)
+    assert len(quotes) == 4000
+    assert all(q.text == "x" and text[q.start - 1 : q.end + 1] == '"x"' for q in quotes)
+    assert all(len(q.sentence) < 1000 for q in quotes)
+
+
+def test_a_quote_paragraph_after_reported_speech_is_that_speakers() -> None:
+    text = (
+        "Ruth Kaminski, chief executive of the Children’s Practice Alliance, said the "
+        "findings should be a warning.\n\n“Social workers tell us this every year.”"
+    )
+    (q,) = _quotes(text)
+    assert (q.speaker, q.role) == (
+        "Ruth Kaminski",
+        "chief executive of the Children’s Practice Alliance",
+    )
+
+
+def test_a_body_s_president_is_a_person_not_its_report() -> None:
+    text = (
+        "The Society of Local Finance Officers met on Monday.\n\n"
+        "The society’s president, Priya Raman, said councils were raiding reserves.\n\n"
+        "“Every pound is being pulled into placements.”"
+    )
+    assert _quotes(text)[0].speaker == "Priya Raman"
+
+
+def test_a_report_introducing_a_quote_with_a_colon_speaks_for_its_publisher() -> None:
+    text = (
+        "The Child Safeguarding Practice Review Panel’s annual report makes the point: "
+        "‘Poverty is not in itself a cause of abuse.’"
+    )
+    (q,) = _quotes(text)
+    assert q.speaker == "Child Safeguarding Practice Review Panel"
+
+
+def test_as_the_report_itself_puts_it() -> None:
+    text = (
+        "The Child Safeguarding Practice Review Panel published its report.\n\n"
+        "As the report itself puts it: “Neglect remains the most common thread.”"
+    )
+    assert _quotes(text)[0].speaker == "Child Safeguarding Practice Review Panel"
+
+
+def test_reported_that_clause_attributes_a_later_fragment() -> None:
+    text = (
+        "The Child Safeguarding Practice Review Panel published a review. The report found "
+        "that six in ten of the children had been excluded from school, and that exclusion "
+        'was "too often the moment a child disappeared from view".'
+    )
+    (q,) = _quotes(text)
+    assert q.speaker == "Child Safeguarding Practice Review Panel"
+
+
+def test_the_charity_s_report_speaks_for_the_charity_the_article_names() -> None:
+    text = (
+        "Fees rose, according to analysis by the charity Safe Homes for Children.\n\n"
+        "The charity’s report, Priced Out of Care, says providers made large profits.\n\n"
+        "It brands the market ‘broken’."
+    )
+    assert _quotes(text)[0].speaker == "Safe Homes for Children"
