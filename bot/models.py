@@ -77,6 +77,8 @@ class StoredItem:
     first_seen: datetime
     last_seen: datetime
     extraction: Extraction | None = None
+    feed_keys: tuple[str, ...] = ()  # every feed that carried it, oldest first (() if not read)
+    merged_into: int | None = None  # a row folded into that item (migration 0011), kept
 
 
 @dataclass(frozen=True)

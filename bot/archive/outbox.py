@@ -26,7 +26,7 @@ class OutboxMixin(ArchiveBase):
         period starts then. One in `backfill` (its feed keys, None: every feed) starts at the
         oldest item those feeds hold, so its first digest holds the archive."""
         now = datetime.now(UTC)
-        s, t, f = schema.subscriptions, schema.items, schema.feeds
+        s, m, f = schema.subscriptions, schema.item_feeds, schema.feeds
         with self._write() as conn:
             rows = {r.id: r for r in conn.execute(sa.select(s).where(s.c.id.in_(list(ids))))}
             for sub_id in ids:
@@ -35,7 +35,7 @@ class OutboxMixin(ArchiveBase):
                 created = now
                 if backfill is not None and sub_id in backfill:
                     keys = backfill[sub_id]
-                    oldest = sa.select(sa.func.min(t.c.first_seen)).join(f, f.c.id == t.c.feed_id)
+                    oldest = sa.select(sa.func.min(m.c.first_seen)).join(f, f.c.id == m.c.feed_id)
                     if keys is not None:
                         oldest = oldest.where(f.c.key.in_(sorted(keys)))
                     created = min(now, conn.execute(oldest).scalar() or now)
