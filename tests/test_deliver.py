@@ -371,6 +371,7 @@ def test_backfill_on_a_two_minute_schedule_sends_the_archive_at_once(
     with filled.engine.begin() as conn:  # an archive that was there before the subscription
         yesterday = datetime.now(UTC) - timedelta(days=1)
         conn.execute(sa.update(schema.items).values(first_seen=yesterday))
+        conn.execute(sa.update(schema.item_feeds).values(first_seen=yesterday))
     config = _config(port, backfill=True, schedule="*/2 * * * *")
     summary = deliver_due(filled, config, "t")  # no --now: the schedule decides
     assert (summary.queued, summary.sent) == (2, 2)

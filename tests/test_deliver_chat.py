@@ -253,6 +253,7 @@ def test_backfill_webhook_states_the_range_of_its_items(
     with filled.engine.begin() as conn:  # an archive that was there before the subscription
         yesterday = datetime.now(UTC) - timedelta(days=1)
         conn.execute(sa.update(schema.items).values(first_seen=yesterday))
+        conn.execute(sa.update(schema.item_feeds).values(first_seen=yesterday))
     receiver.routes["/hook"] = lambda h: _ok()
     cfg = _config(receiver, monkeypatch, "webhook", "/hook", schedule="*/2 * * * *")
     assert deliver_due(filled, cfg, "w1").sent == 1  # no --now: the schedule decides
