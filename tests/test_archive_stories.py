@@ -161,7 +161,7 @@ def test_two_workers_polling_two_feeds_of_one_story_make_one_item(
         try:
             summary = asyncio.run(poll_cycle(other, config, f"w-{only}", only=only))
             errors.extend(RuntimeError(o.error) for o in summary.outcomes if o.error)
-        except BaseException as exc:  # noqa: BLE001 (reported by the assertion below)
+        except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
         finally:
             other.close()
