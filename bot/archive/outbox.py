@@ -19,15 +19,21 @@ class OutboxMixin(ArchiveBase):
     # -- subscriptions and the outbox -----------------------------------------------------
 
     def subscription_states(
-        self, ids: Sequence[str], *, backfill: Mapping[str, Collection[str] | None] | None = None
+        self,
+        ids: Sequence[str],
+        *,
+        backfill: Mapping[str, Collection[str] | None] | None = None,
+        create: bool = True,
     ) -> dict[str, tuple[datetime, datetime | None]]:
         """(first period's start, last_period_end) per subscription, creating rows for new
         ones: a subscription exists from the first time any command loads it, and its first
         period starts then. One in `backfill` (its feed keys, None: every feed) starts at the
-        oldest item those feeds hold, so its first digest holds the archive."""
+        oldest item those feeds hold, so its first digest holds the archive. Without
+        `create` (a preview), new ones are answered as they would be created, not stored."""
         now = datetime.now(UTC)
         s, m, f = schema.subscriptions, schema.item_feeds, schema.feeds
-        with self._write() as conn:
+        unstored: dict[str, tuple[datetime, datetime | None]] = {}
+        with self._write() if create else self._read() as conn:
             rows = {r.id: r for r in conn.execute(sa.select(s).where(s.c.id.in_(list(ids))))}
             for sub_id in ids:
                 if sub_id in rows:
@@ -39,9 +45,12 @@ class OutboxMixin(ArchiveBase):
                     if keys is not None:
                         oldest = oldest.where(f.c.key.in_(sorted(keys)))
                     created = min(now, conn.execute(oldest).scalar() or now)
+                if not create:
+                    unstored[sub_id] = (created, None)
+                    continue
                 conn.execute(s.insert().values(id=sub_id, created_at=created))
             rows = {r.id: r for r in conn.execute(sa.select(s).where(s.c.id.in_(list(ids))))}
-        return {k: (r.created_at, r.last_period_end) for k, r in rows.items()}
+        return {k: (r.created_at, r.last_period_end) for k, r in rows.items()} | unstored
 
     def queue_period(
         self,
