@@ -295,6 +295,7 @@ class Delivery:
     item_id: int | None = None  # `each` mode: the item; None for a digest period
     parts_sent: int = 0  # chat messages of this delivery already accepted
     uncertain: bool = False  # may have arrived before (see schema.deliveries)
+    next_attempt_at: datetime | None = None  # failed / unknown: when it is tried again
 
     @property
     def is_email(self) -> bool:

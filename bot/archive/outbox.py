@@ -230,6 +230,15 @@ class OutboxMixin(ArchiveBase):
             )
             return bool(done.rowcount)
 
+    def next_retry(self) -> datetime | None:
+        """When the next failed or unknown delivery is tried again (None: none waits)."""
+        d = schema.deliveries
+        waiting = [S.FAILED.value, S.UNKNOWN.value]
+        query = sa.select(sa.func.min(d.c.next_attempt_at)).where(d.c.state.in_(waiting))
+        with self._read() as conn:
+            found: datetime | None = conn.execute(query).scalar()
+        return found
+
     def outbox_counts(self) -> dict[str, int]:
         """Deliveries per state."""
         d = schema.deliveries
@@ -344,5 +353,6 @@ def _delivery(row: Any, **changes: Any) -> Delivery:
         "item_id": row.item_id,
         "parts_sent": row.parts_sent,
         "uncertain": bool(row.uncertain),
+        "next_attempt_at": row.next_attempt_at,
     }
     return Delivery(**(values | changes))

@@ -566,7 +566,7 @@ def _record(
     results: Sequence[DeliveryResult],
     now: datetime,
 ) -> dict[str, int]:
-    from bot.deliver.decide import decide
+    from bot.deliver.decide import decide, when_next
 
     # from the later of the cycle's time and the clock: a retry time already past would be
     # claimed again in this same cycle
@@ -580,14 +580,16 @@ def _record(
         finished.append(finish)
         counts[_COUNTED[finish.state]] += 1
         where = {"delivery_id": delivery.id, "subscription": delivery.subscription}
+        what = when_next(finish.state, attempts=delivery.attempts, retry_at=finish.retry_at)
         if finish.state is DeliveryState.DEAD:
-            log.error("delivery dead", extra={**where, "error": finish.error})
+            log.error("delivery dead", extra={**where, "error": finish.error, "next": what})
             dead.append(
                 f"delivery {delivery.id} of subscription {delivery.subscription} to "
                 f"{delivery.recipient} gave up after {delivery.attempts} attempts: {finish.error}"
             )
         elif finish.state is not DeliveryState.SENT:
-            log.warning(f"delivery {finish.state}", extra={**where, "error": finish.error})
+            extra = {**where, "error": finish.error, "next": what}
+            log.warning(f"delivery {finish.state}", extra=extra)
     late = archive.finish_deliveries(finished)
     if late:  # the lease ran out mid-send and another worker took the rows over
         log.warning("outcomes recorded too late", extra={"count": late})
