@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -234,3 +235,15 @@ def test_the_migration_folds_duplicates_and_keeps_their_rows(imported: Archive) 
         (DUMP_FEED, "live"),
     )
     assert kept.merged_into == folded[0][1] and kept.item.guid == folded[0][0]
+
+
+def test_the_export_holds_each_story_once_with_its_feeds(
+    imported: Archive, server: FeedServer
+) -> None:
+    server.routes["/live"] = lambda h: Reply(200, _live_feed(imported, guids=False))
+    _poll(imported, _config(server, live="/live"))
+    out = io.StringIO()
+    export.write_jsonl(imported.items(), out)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(records) == 10
+    assert all(r["feed"] == DUMP_FEED and r["feeds"] == [DUMP_FEED, "live"] for r in records)
