@@ -62,6 +62,15 @@ def _config(server: FeedServer, **feeds: str) -> Config:
     )
 
 
+def _serve_and_poll(archive: Archive, server: FeedServer, *, guids: bool) -> Config:
+    """Serve the live feed of the archive's articles and poll it once (feed id "live")."""
+    body = _live_feed(archive, guids=guids)
+    server.routes["/live"] = lambda h: Reply(200, body)
+    config = _config(server, live="/live")
+    _poll(archive, config)
+    return config
+
+
 def _poll(archive: Archive, config: Config) -> int:
     summary = asyncio.run(poll_cycle(archive, config, "test-worker"))
     return sum(o.new for o in summary.outcomes)
@@ -82,9 +91,7 @@ def test_the_live_feed_after_the_dump_adds_no_item(
 def test_a_second_poll_of_the_live_feed_changes_nothing(
     imported: Archive, server: FeedServer
 ) -> None:
-    server.routes["/live"] = lambda h: Reply(200, _live_feed(imported, guids=False))
-    config = _config(server, live="/live")
-    _poll(imported, config)
+    config = _serve_and_poll(imported, server, guids=False)
     with imported.engine.begin() as conn:
         conn.execute(sa.update(schema.feeds).values(next_poll_at=None))
     summary = asyncio.run(poll_cycle(imported, config, "test-worker"))
@@ -96,14 +103,12 @@ def test_a_second_poll_of_the_live_feed_changes_nothing(
 def test_a_digest_over_both_feeds_lists_each_story_once(
     imported: Archive, server: FeedServer
 ) -> None:
-    server.routes["/live"] = lambda h: Reply(200, _live_feed(imported, guids=False))
-    config = _config(server, live="/live")
-    _poll(imported, config)
+    config = _serve_and_poll(imported, server, guids=False)
     both = {DUMP_FEED, "live"}
     now = datetime.now(UTC)
     chosen = imported.items_first_seen(now - timedelta(days=1), now + timedelta(seconds=1), both)
     assert len(chosen) == len({s.id for s in chosen}) == 10
-    sub = SubscriptionConfig(id="both", email=("a@example.org",), max_items=50)
+    sub = SubscriptionConfig(id="both", email=("a@example.org",), max_items=50, backfill=True)
     config = config.model_copy(update={"subscriptions": (sub,)})
     text = preview_digest(imported, config, "both", fmt="text").body
     assert text.count("Racial bias greatly affects child protection practice") == 1
@@ -114,8 +119,7 @@ def test_a_reader_of_the_second_feed_only_gets_the_story_when_it_carries_it(
 ) -> None:
     """The story is in the live feed from the poll on, not from the dump's import."""
     imported_at = imported.items()[0].first_seen
-    server.routes["/live"] = lambda h: Reply(200, _live_feed(imported, guids=True))
-    _poll(imported, _config(server, live="/live"))
+    _serve_and_poll(imported, server, guids=True)
     now = datetime.now(UTC)
     window = (imported_at - timedelta(seconds=1), now + timedelta(seconds=1))
     live_only = imported.items_first_seen(*window, {"live"})
@@ -129,8 +133,7 @@ def test_archive_list_and_show_name_every_feed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("COLUMNS", "300")  # rich folds long cells on a narrow terminal
-    server.routes["/live"] = lambda h: Reply(200, _live_feed(imported, guids=False))
-    _poll(imported, _config(server, live="/live"))
+    _serve_and_poll(imported, server, guids=False)
     db = ["--database", imported.url]
     assert run([*db, "archive", "list", "--limit", "1"]) == 0
     listed = capsys.readouterr().out
@@ -240,8 +243,7 @@ def test_the_migration_folds_duplicates_and_keeps_their_rows(imported: Archive) 
 def test_the_export_holds_each_story_once_with_its_feeds(
     imported: Archive, server: FeedServer
 ) -> None:
-    server.routes["/live"] = lambda h: Reply(200, _live_feed(imported, guids=False))
-    _poll(imported, _config(server, live="/live"))
+    _serve_and_poll(imported, server, guids=False)
     out = io.StringIO()
     export.write_jsonl(imported.items(), out)
     records = [json.loads(line) for line in out.getvalue().splitlines()]
