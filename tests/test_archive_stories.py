@@ -249,3 +249,24 @@ def test_the_export_holds_each_story_once_with_its_feeds(
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert len(records) == 10
     assert all(r["feed"] == DUMP_FEED and r["feeds"] == [DUMP_FEED, "live"] for r in records)
+
+
+def test_an_edit_in_the_second_feed_updates_the_one_item(
+    imported: Archive, server: FeedServer, dump_path: Path
+) -> None:
+    """The live feed edits an article it carries: the item changes (updated, not a second
+    item); importing the dump again (the old words, unchanged there) does not change it back."""
+    config = _serve_and_poll(imported, server, guids=False)
+    body = _live_feed(imported, guids=False).replace(
+        b"Social workers believe racial bias", b"Most social workers believe racial bias"
+    )
+    server.routes["/live"] = lambda h: Reply(200, body)
+    with imported.engine.begin() as conn:
+        conn.execute(sa.update(schema.feeds).values(next_poll_at=None))
+    (outcome,) = asyncio.run(poll_cycle(imported, config, "test-worker")).outcomes
+    assert (outcome.new, outcome.updated) == (0, 1)
+    (edited,) = [s for s in imported.items() if "Most social workers" in s.item.text]
+    assert edited.previous_content_hash is not None and len(imported.items()) == 10
+    (again,) = import_files(imported, [dump_path])
+    assert (len(again.new), len(again.updated)) == (0, 0)
+    assert any("Most social workers" in s.item.text for s in imported.items())
