@@ -55,7 +55,10 @@ def digest_preview(
 ) -> None:
     """Render a subscription's digest now; nothing is sent and nothing is recorded.
 
-    SUBSCRIPTION is an id from the config; "demo" works without one (every feed).
+    It is the subscription's next message, as `digest send` would build it now: the period
+    that is due (else the one running so far, or from --since), the same items, the same
+    rendering. SUBSCRIPTION is an id from the config; "demo" works without one (every
+    feed, the last 7 days).
 
     \b
     Example:
