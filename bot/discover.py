@@ -11,14 +11,8 @@ from lxml import etree, html
 from bot.urls import safe_url
 
 FEED_TYPES = frozenset(
-    {
-        "application/rss+xml",
-        "application/atom+xml",
-        "application/feed+json",
-        "application/xml",
-        "text/xml",
-        "application/rdf+xml",
-    }
+    {"application/rss+xml", "application/atom+xml", "application/feed+json", "application/xml",
+     "text/xml", "application/rdf+xml"}
 )
 
 

@@ -37,9 +37,6 @@ def safe_url(url: str | None, *, base: str | None = None) -> str:
 
 def _has_scheme(url: str) -> bool:
     head, sep, _ = url.partition(":")
-    return (
-        bool(sep)
-        and head.isascii()
-        and head[:1].isalpha()
-        and all(c.isalnum() or c in "+-." for c in head)
+    return bool(sep) and head.isascii() and head[:1].isalpha() and all(
+        c.isalnum() or c in "+-." for c in head
     )

@@ -258,7 +258,8 @@ def feeds_import(ctx: Context, opml_file: Path, allow_private: bool) -> None:
     if added:
         configfile.write_checked(path, doc)
     click.echo(
-        f"imported {added} feeds from {opml_file} into {path}; skipped {skipped} already configured"
+        f"imported {added} feeds from {opml_file} into {path}; "
+        f"skipped {skipped} already configured"
     )
     if refused:
         raise ConfigError(
@@ -269,11 +270,7 @@ def feeds_import(ctx: Context, opml_file: Path, allow_private: bool) -> None:
 
 @feeds_group.command("export")
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["opml"]),
-    default="opml",
-    show_default=True,
+    "--format", "fmt", type=click.Choice(["opml"]), default="opml", show_default=True,
     help="The list's format.",
 )
 @click.option(
@@ -294,7 +291,9 @@ def feeds_export(ctx: Context, fmt: str, out: Path | None) -> None:
     if cfg.feeds:
         with ctx.archive() as archive:
             links = {f.key: f.link for f in archive.feeds()}
-    feeds = [opml.OpmlFeed(f.url, f.title, links.get(f.id, ""), tuple(f.tags)) for f in cfg.feeds]
+    feeds = [
+        opml.OpmlFeed(f.url, f.title, links.get(f.id, ""), tuple(f.tags)) for f in cfg.feeds
+    ]
     data = opml.write(feeds, title="reportbot feeds", now=datetime.now(UTC))
     if out is None:
         click.echo(data.decode("utf-8"), nl=False)
@@ -347,11 +346,7 @@ def _same_url(a: str, b: str) -> bool:
     """Equal up to the host's case and a trailing slash."""
     pa, pb = urlsplit(a.strip()), urlsplit(b.strip())
     return (pa.scheme.lower(), (pa.hostname or ""), pa.port, pa.path.rstrip("/"), pa.query) == (
-        pb.scheme.lower(),
-        (pb.hostname or ""),
-        pb.port,
-        pb.path.rstrip("/"),
-        pb.query,
+        pb.scheme.lower(), (pb.hostname or ""), pb.port, pb.path.rstrip("/"), pb.query
     )
 
 
