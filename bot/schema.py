@@ -148,6 +148,7 @@ item_feeds = Table(
     Column("first_seen", UTCDateTime, nullable=False),  # when this feed first brought it
     Index("ix_item_feeds_item_id", "item_id"),
     Index("ix_item_feeds_key", "key"),
+    Index("ix_item_feeds_first_seen", "first_seen"),
 )
 
 fetch_log = Table(

@@ -360,9 +360,15 @@ class ItemsMixin(ArchiveBase):
         that time: a story a second feed brings later is not new to a reader of both)."""
         t, m, f = schema.items, schema.item_feeds, schema.feeds
         seen = sa.func.min(m.c.first_seen).label("seen")
+        # the items some of these feeds brought in the period (an index range), then the
+        # first time any of them did: not in the period if it was before
+        recent = sa.select(m.c.item_id).where(m.c.first_seen >= start, m.c.first_seen < end)
         firsts = sa.select(m.c.item_id, seen).group_by(m.c.item_id)
         if feed_keys is not None:
-            firsts = firsts.join(f, f.c.id == m.c.feed_id).where(f.c.key.in_(sorted(feed_keys)))
+            ids = sa.select(f.c.id).where(f.c.key.in_(sorted(feed_keys)))
+            recent = recent.where(m.c.feed_id.in_(ids))
+            firsts = firsts.where(m.c.feed_id.in_(ids))
+        firsts = firsts.where(m.c.item_id.in_(recent))
         sub = firsts.subquery()
         query = (
             sa.select(t, f.c.key.label("feed_key"), sub.c.seen)

@@ -50,6 +50,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_item_feeds_item_id", "item_feeds", ["item_id"])
     op.create_index("ix_item_feeds_key", "item_feeds", ["key"])
+    op.create_index("ix_item_feeds_first_seen", "item_feeds", ["first_seen"])
     conn = op.get_bind()
     conn.execute(
         sa.text(
