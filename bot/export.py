@@ -76,6 +76,7 @@ def item_record(stored: StoredItem) -> dict[str, Any]:
     return {
         "guid": item.guid,
         "feed": stored.feed_key,
+        "feeds": list(stored.feed_keys or (stored.feed_key,)),  # every feed that carried it
         "title": item.title,
         "link": item.link,
         "published": iso(item.published),

@@ -77,6 +77,8 @@ class StoredItem:
     first_seen: datetime
     last_seen: datetime
     extraction: Extraction | None = None
+    feed_keys: tuple[str, ...] = ()  # every feed that carried it, oldest first (() if not read)
+    merged_into: int | None = None  # a row folded into that item (migration 0011), kept
 
 
 @dataclass(frozen=True)
@@ -304,6 +306,7 @@ class Delivery:
     item_id: int | None = None  # `each` mode: the item; None for a digest period
     parts_sent: int = 0  # chat messages of this delivery already accepted
     uncertain: bool = False  # may have arrived before (see schema.deliveries)
+    next_attempt_at: datetime | None = None  # failed / unknown: when it is tried again
 
     @property
     def is_email(self) -> bool:

@@ -120,9 +120,35 @@ items = Table(
     # why the facts are missing (extraction failed or hit the sandbox's limits; migration
     # 0008); NULL when they were extracted. `reportbot reextract --missing` retries these.
     Column("facts_error", Text),
+    # one story across feeds (migration 0011, bot.identity.Story): the canonical link and the
+    # hash of title + text ("" when the item has none), looked up when another feed brings
+    # an item; `merged_into`: this row was the same story as that item when the migration
+    # found them apart; it is kept (never lost) but is no longer listed, exported or sent
+    Column("story_link", Text, nullable=False, server_default=""),
+    Column("story_hash", String(64), nullable=False, server_default=""),
+    Column("merged_into", Integer),
     UniqueConstraint("feed_id", "key", name="uq_items_feed_id_key"),
     Index("ix_items_published", "published"),
     Index("ix_items_guid", "guid"),
+    Index("ix_items_story_link", "story_link"),
+    Index("ix_items_story_hash", "story_hash"),
+)
+
+# Which feeds carried each item (migration 0011): every item has a row for the feed that
+# first brought it (items.feed_id) and one for each other feed that brought the same story.
+# `key` is the item's identity within that feed, `content_hash` its words as that feed last
+# carried them (whether that feed's copy changed is decided by it, as for the home feed).
+item_feeds = Table(
+    "item_feeds",
+    metadata,
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),  # when this feed first brought it
+    Index("ix_item_feeds_item_id", "item_id"),
+    Index("ix_item_feeds_key", "key"),
+    Index("ix_item_feeds_first_seen", "first_seen"),
 )
 
 fetch_log = Table(

@@ -110,7 +110,9 @@ class FeedServer:
 
 
 def rss(items: list[tuple[str, str, str]], title: str = "Test feed", extra: str = "") -> bytes:
-    """A small RSS 2.0 document; items are (guid, title, body) and may lack a guid ("")."""
+    """A small RSS 2.0 document; items are (guid, title, body) and may lack a guid (""). An
+    item's link is made of its GUID (of its place, without one): feeds giving items the same
+    GUID and words carry one story (bot.identity.same_story)."""
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">',
@@ -120,7 +122,7 @@ def rss(items: list[tuple[str, str, str]], title: str = "Test feed", extra: str 
     for n, (guid, item_title, body) in enumerate(items):
         guid_el = f"<guid>{guid}</guid>" if guid else ""
         parts.append(
-            f"<item><title>{item_title}</title><link>https://feeds.example.org/a/{n}</link>"
+            f"<item><title>{item_title}</title><link>https://feeds.example.org/a/{guid or n}</link>"
             f"{guid_el}<pubDate>Mon, 0{1 + n % 9} Dec 2024 10:00:00 +0000</pubDate>"
             f"<content:encoded><![CDATA[<p>{body}</p>]]></content:encoded></item>"
         )

@@ -145,12 +145,19 @@ OPML = """<?xml version="1.0"?>
 </outline></body></opml>"""
 
 
+def _import(
+    capsys: pytest.CaptureFixture[str], cfg: Path, opml_text: str, *flags: str
+) -> tuple[int, str, str]:
+    """`feeds import` of an OPML file holding `opml_text`, beside the config."""
+    source = cfg.with_name("list.opml")
+    source.write_text(opml_text, encoding="utf-8")
+    return _cli(capsys, "--config", str(cfg), "feeds", "import", *flags, str(source))
+
+
 def test_import_opml_adds_new_feeds_with_tags_and_counts_duplicates(
-    cfg: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cfg: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = tmp_path / "list.opml"
-    source.write_text(OPML, encoding="utf-8")
-    code, out, _ = _cli(capsys, "--config", str(cfg), "feeds", "import", str(source))
+    code, out, _ = _import(capsys, cfg, OPML)
     assert code == 0 and "imported 1 feeds" in out and "skipped 2 already configured" in out
     added = _feeds(cfg)[-1]
     assert added == {
@@ -159,6 +166,38 @@ def test_import_opml_adds_new_feeds_with_tags_and_counts_duplicates(
         "title": "Courts",
         "tags": ["safeguarding", "family"],
     }
+
+
+PRIVATE_OPML = """<?xml version="1.0"?>
+<opml version="2.0"><body>
+<outline type="rss" text="Loopback" xmlUrl="http://127.0.0.1:8080/feed/"/>
+<outline type="rss" text="Courts" xmlUrl="https://courts.example/feed/"/>
+<outline type="rss" text="Intranet" xmlUrl="http://10.1.2.3/news.xml"/>
+<outline type="rss" text="Local" xmlUrl="http://localhost/rss"/>
+</body></opml>"""
+
+
+def test_import_refuses_private_addresses_and_imports_the_rest(
+    cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _import(capsys, cfg, PRIVATE_OPML)
+    assert code != 0 and "imported 1 feeds" in out
+    for host in ("127.0.0.1", "10.1.2.3", "localhost"):
+        assert f"refused {host}: " in err
+    assert "refused 3 feeds" in err and "--allow-private" in err
+    urls = [f["url"] for f in _feeds(cfg)]
+    assert "https://courts.example/feed/" in urls
+    assert not any("127.0.0.1" in u or "10.1.2.3" in u or "localhost" in u for u in urls)
+
+
+def test_import_allow_private_imports_private_addresses(
+    cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _import(capsys, cfg, PRIVATE_OPML, "--allow-private")
+    assert code == 0 and "imported 4 feeds" in out, err
+    loopback = next(f for f in _feeds(cfg) if "127.0.0.1" in f["url"])
+    assert loopback["allow_private"] is True
+    assert _cli(capsys, "--config", str(cfg), "config", "check", "--no-env")[0] == 0
 
 
 def test_import_refuses_a_hostile_opml_with_one_line(

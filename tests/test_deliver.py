@@ -371,6 +371,7 @@ def test_backfill_on_a_two_minute_schedule_sends_the_archive_at_once(
     with filled.engine.begin() as conn:  # an archive that was there before the subscription
         yesterday = datetime.now(UTC) - timedelta(days=1)
         conn.execute(sa.update(schema.items).values(first_seen=yesterday))
+        conn.execute(sa.update(schema.item_feeds).values(first_seen=yesterday))
     config = _config(port, backfill=True, schedule="*/2 * * * *")
     summary = deliver_due(filled, config, "t")  # no --now: the schedule decides
     assert (summary.queued, summary.sent) == (2, 2)
@@ -380,3 +381,40 @@ def test_backfill_on_a_two_minute_schedule_sends_the_archive_at_once(
     period = f"{first:%-d %B %Y} to {last:%-d %B %Y}"
     assert str(handler.received[0]["Subject"]) == f"Safeguarding reviews: 10 new items, {period}"
     assert deliver_due(filled, config, "t").queued == 0  # and only once
+
+
+def test_preview_shows_exactly_what_the_next_send_delivers(
+    filled: Archive, sink: tuple[Sink, int]
+) -> None:
+    """After a digest went out, the preview holds only what came since (not the last
+    7 days), rendered as the e-mail that `digest send` then delivers."""
+    from bot.pipeline import import_files, preview_digest
+    from tests.conftest import DATA
+
+    handler, port = sink
+    config = _config(port, backfill=True)
+    deliver_due(filled, config, "t", now_period=True)
+    handler.received.clear()
+    import_files(filled, [DATA / "wordpress-rss20.xml"])
+    preview = preview_digest(filled, config, "weekly", fmt="text")
+    assert "Racial bias" not in preview.body  # sent already, in the first digest
+    deliver_due(filled, config, "t", now_period=True)
+    sent = handler.received[0]
+    assert sent["Subject"] == preview.subject
+    body = sent.get_body(("plain",))
+    assert body is not None
+    sent_text = body.get_content().replace("\r\n", "\n")  # e-mail lines end in CRLF
+    assert sent_text.strip() == preview.body.strip()
+
+
+def test_preview_of_a_new_subscription_stores_nothing(
+    filled: Archive, sink: tuple[Sink, int]
+) -> None:
+    from bot.pipeline import preview_digest
+
+    _, port = sink
+    before = filled.counts()
+    preview_digest(filled, _config(port), "weekly", fmt="text")
+    with filled.engine.connect() as conn:
+        assert conn.execute(sa.select(schema.subscriptions)).all() == []
+    assert filled.counts() == before

@@ -253,6 +253,7 @@ def test_backfill_webhook_states_the_range_of_its_items(
     with filled.engine.begin() as conn:  # an archive that was there before the subscription
         yesterday = datetime.now(UTC) - timedelta(days=1)
         conn.execute(sa.update(schema.items).values(first_seen=yesterday))
+        conn.execute(sa.update(schema.item_feeds).values(first_seen=yesterday))
     receiver.routes["/hook"] = lambda h: _ok()
     cfg = _config(receiver, monkeypatch, "webhook", "/hook", schedule="*/2 * * * *")
     assert deliver_due(filled, cfg, "w1").sent == 1  # no --now: the schedule decides
@@ -293,3 +294,30 @@ def test_a_request_that_cannot_be_made_is_retried_and_the_batch_goes_on(
     (failed,) = filled.deliveries(DeliveryState.FAILED)
     assert failed.subscription == "bad" and (failed.last_error or "").startswith("slack: ")
     assert not failed.uncertain  # nothing left, so no possible duplicate
+
+
+def test_deliveries_and_status_say_when_a_failed_webhook_is_tried_again(
+    filled: Archive,
+    receiver: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import run
+
+    monkeypatch.setenv("COLUMNS", "300")  # one table row a line
+    receiver.routes["/hook"] = lambda h: Reply(500, b"oops")
+    cfg = _config(receiver, monkeypatch, "webhook", "/hook")
+    assert deliver_due(filled, cfg, "w1", now_period=True).failed == 1
+    (failed,) = filled.deliveries(DeliveryState.FAILED)
+    assert failed.next_attempt_at is not None
+    when = failed.next_attempt_at.strftime("%Y-%m-%d %H:%M UTC")
+    assert run(["--database", filled.url, "deliveries"]) == 0
+    assert f"webhook: HTTP 500: oops; retry at {when}" in capsys.readouterr().out
+    assert run(["--database", filled.url, "status"]) == 0
+    assert f"next retry at {when}" in capsys.readouterr().out
+    receiver.routes["/gone"] = lambda h: Reply(404, b"channel_not_found")
+    cfg = _config(receiver, monkeypatch, "slack", "/gone")
+    filled.retry_delivery(failed.id)
+    assert deliver_due(filled, cfg, "w1").dead == 1
+    assert run(["--database", filled.url, "deliveries"]) == 0
+    assert "channel_not_found; dead: gave up after 2 attempts" in capsys.readouterr().out

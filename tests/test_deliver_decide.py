@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -79,3 +79,14 @@ def test_outcome_becomes_state(
 def test_giving_up_says_so() -> None:
     finish = decide(_delivery(9, GIVE_UP_AFTER), DeliveryResult(7, Retry("x: 451")), now=NOW)
     assert finish.error == "x: 451 (gave up: still failing 3 days on)"
+
+
+def test_when_next_states_the_retry_time_or_that_it_gave_up() -> None:
+    from bot.deliver.decide import when_next
+
+    at = datetime(2026, 12, 1, 22, 40, 31, tzinfo=timezone(timedelta(hours=1)))
+    assert when_next(S.FAILED, attempts=1, retry_at=at) == "retry at 2026-12-01 21:40 UTC"
+    assert when_next(S.UNKNOWN, attempts=1, retry_at=at) == "retry at 2026-12-01 21:40 UTC"
+    assert when_next(S.DEAD, attempts=5, retry_at=None) == "dead: gave up after 5 attempts"
+    assert when_next(S.DEAD, attempts=1, retry_at=None) == "dead: gave up after 1 attempt"
+    assert when_next(S.SENT, attempts=1, retry_at=None) == ""

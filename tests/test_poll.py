@@ -274,7 +274,8 @@ def test_hostile_article_that_overruns_the_sandbox_is_stored_without_facts_never
 def test_two_workers_never_poll_one_feed_twice(archive: Archive, server: FeedServer) -> None:
     """Two workers, each with its own engine and event loop, share 200 due feeds."""
     for n in range(200):
-        server.routes[f"/f{n}"] = lambda h, n=n: Reply(200, rss([(f"g{n}", "T", "B")]), delay=0.01)
+        body = rss([(f"g{n}", f"T{n}", f"B{n}")])  # 200 stories: same words would be one
+        server.routes[f"/f{n}"] = lambda h, body=body: Reply(200, body, delay=0.01)
     config = _config(server, *(f"/f{n}" for n in range(200)))
     archive.sync_feeds([(f.id, f.url, f.title) for f in config.feeds])
     results: list[PollSummary] = []

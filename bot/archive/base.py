@@ -13,7 +13,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
@@ -235,6 +235,10 @@ class ArchiveBase:
 
 
 _LOCK = 0x7265706F72740001  # "report" + 1: the advisory lock taken while migrating
+# taken by a write that may add items: one story brought by two feeds at once (two workers)
+# must become one item, so the look-up of its story and the insert happen one writer at a
+# time (SQLite's BEGIN IMMEDIATE already makes it so)
+STORY_LOCK = 0x7265706F72740002
 
 
 _REVISION = re.compile(r"""^revision\b[^=\n]*=\s*["']([^"']+)["']""", re.MULTILINE)
@@ -339,7 +343,7 @@ def _stored(
 def _row_to_stored(row: Any) -> StoredItem:
     item = Item(**{name: getattr(row, name) for name in _ITEM_COLUMNS})
     facts = extraction_from_json(row.facts) if row.facts else None
-    return _stored(
+    stored = _stored(
         row.id,
         row.feed_key,
         item,
@@ -349,6 +353,8 @@ def _row_to_stored(row: Any) -> StoredItem:
         row.last_seen,
         facts,
     )
+    merged = getattr(row, "merged_into", None)
+    return replace(stored, merged_into=merged) if merged is not None else stored
 
 
 def _feed(row: Any) -> Feed:

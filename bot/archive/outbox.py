@@ -19,15 +19,21 @@ class OutboxMixin(ArchiveBase):
     # -- subscriptions and the outbox -----------------------------------------------------
 
     def subscription_states(
-        self, ids: Sequence[str], *, backfill: Mapping[str, Collection[str] | None] | None = None
+        self,
+        ids: Sequence[str],
+        *,
+        backfill: Mapping[str, Collection[str] | None] | None = None,
+        create: bool = True,
     ) -> dict[str, tuple[datetime, datetime | None]]:
         """(first period's start, last_period_end) per subscription, creating rows for new
         ones: a subscription exists from the first time any command loads it, and its first
         period starts then. One in `backfill` (its feed keys, None: every feed) starts at the
-        oldest item those feeds hold, so its first digest holds the archive."""
+        oldest item those feeds hold, so its first digest holds the archive. Without
+        `create` (a preview), new ones are answered as they would be created, not stored."""
         now = datetime.now(UTC)
-        s, t, f = schema.subscriptions, schema.items, schema.feeds
-        with self._write() as conn:
+        s, m, f = schema.subscriptions, schema.item_feeds, schema.feeds
+        unstored: dict[str, tuple[datetime, datetime | None]] = {}
+        with self._write() if create else self._read() as conn:
             rows = {r.id: r for r in conn.execute(sa.select(s).where(s.c.id.in_(list(ids))))}
             for sub_id in ids:
                 if sub_id in rows:
@@ -35,13 +41,16 @@ class OutboxMixin(ArchiveBase):
                 created = now
                 if backfill is not None and sub_id in backfill:
                     keys = backfill[sub_id]
-                    oldest = sa.select(sa.func.min(t.c.first_seen)).join(f, f.c.id == t.c.feed_id)
+                    oldest = sa.select(sa.func.min(m.c.first_seen)).join(f, f.c.id == m.c.feed_id)
                     if keys is not None:
                         oldest = oldest.where(f.c.key.in_(sorted(keys)))
                     created = min(now, conn.execute(oldest).scalar() or now)
+                if not create:
+                    unstored[sub_id] = (created, None)
+                    continue
                 conn.execute(s.insert().values(id=sub_id, created_at=created))
             rows = {r.id: r for r in conn.execute(sa.select(s).where(s.c.id.in_(list(ids))))}
-        return {k: (r.created_at, r.last_period_end) for k, r in rows.items()}
+        return {k: (r.created_at, r.last_period_end) for k, r in rows.items()} | unstored
 
     def queue_period(
         self,
@@ -221,6 +230,15 @@ class OutboxMixin(ArchiveBase):
             )
             return bool(done.rowcount)
 
+    def next_retry(self) -> datetime | None:
+        """When the next failed or unknown delivery is tried again (None: none waits)."""
+        d = schema.deliveries
+        waiting = [S.FAILED.value, S.UNKNOWN.value]
+        query = sa.select(sa.func.min(d.c.next_attempt_at)).where(d.c.state.in_(waiting))
+        with self._read() as conn:
+            found: datetime | None = conn.execute(query).scalar()
+        return found
+
     def outbox_counts(self) -> dict[str, int]:
         """Deliveries per state."""
         d = schema.deliveries
@@ -335,5 +353,6 @@ def _delivery(row: Any, **changes: Any) -> Delivery:
         "item_id": row.item_id,
         "parts_sent": row.parts_sent,
         "uncertain": bool(row.uncertain),
+        "next_attempt_at": row.next_attempt_at,
     }
     return Delivery(**(values | changes))

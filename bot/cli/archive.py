@@ -162,11 +162,15 @@ def archive_list(ctx: Context, limit: int | None, feed_key: str | None, facts: b
     table.add_column("published (UTC)", no_wrap=True)
     table.add_column("title")
     table.add_column("guid", overflow="fold")
+    table.add_column("feeds", overflow="fold")  # a story two feeds carried is one row
     table.add_column("comments", justify="right")
     for s in items:
         when = s.item.published.strftime("%Y-%m-%d %H:%M") if s.item.published else "-"
         count = "-" if s.item.comments_count is None else str(s.item.comments_count)
-        table.add_row(when, escape(s.item.title), escape(s.item.guid or s.item.link), count)
+        feeds = ", ".join(s.feed_keys or (s.feed_key,))
+        table.add_row(
+            when, escape(s.item.title), escape(s.item.guid or s.item.link), escape(feeds), count
+        )
     Console().print(table)
 
 
@@ -215,7 +219,7 @@ def _show(stored: StoredItem) -> None:
     console = Console()
     console.rule(escape(item.title))  # a feed's title is text, not rich markup
     rows = [
-        ("feed", stored.feed_key),
+        ("feeds", ", ".join(stored.feed_keys or (stored.feed_key,))),
         ("guid", item.guid),
         ("link", item.link),
         ("published", export.iso(item.published) or "-"),
@@ -234,6 +238,8 @@ def _show(stored: StoredItem) -> None:
             else "no",
         ),
     ]
+    if stored.merged_into is not None:  # kept from before one story per article (0011)
+        rows.insert(1, ("merged into", f"item {stored.merged_into} (this copy is not listed)"))
     table = Table(show_header=False, box=None)
     for name, value in rows:
         table.add_row(f"[bold]{name}[/]", escape(value))

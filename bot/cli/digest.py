@@ -14,7 +14,7 @@ from bot import pipeline
 from bot.cli.root import Context, cli, pass_ctx, worker_name
 from bot.deliver.channel import preview_formats
 from bot.errors import ConfigError, ReportbotError
-from bot.models import DeliveryState
+from bot.models import Delivery, DeliveryState
 
 
 @cli.group("digest")
@@ -41,7 +41,7 @@ def digest_group() -> None:
     "--since",
     type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]),
     default=None,
-    help="Items first archived since this UTC date (default: the last 7 days).",
+    help="Start the period at this UTC date (default: where the next digest starts).",
 )
 @click.option(
     "--out",
@@ -55,7 +55,10 @@ def digest_preview(
 ) -> None:
     """Render a subscription's digest now; nothing is sent and nothing is recorded.
 
-    SUBSCRIPTION is an id from the config; "demo" works without one (every feed).
+    It is the subscription's next message, as `digest send` would build it now: the period
+    that is due (else the one running so far, or from --since), the same items, the same
+    rendering. SUBSCRIPTION is an id from the config; "demo" works without one (every
+    feed, the last 7 days).
 
     \b
     Example:
@@ -147,9 +150,17 @@ def deliveries_group(click_ctx: click.Context, state: str | None) -> None:
             d.period_end.strftime("%Y-%m-%d %H:%M"),
             d.state.value,
             str(d.attempts),
-            escape(d.last_error or ""),  # whole: its end says what to fix (wrapped)
+            escape(_error_and_next(d)),  # whole: its end says what to fix (wrapped)
         )
     Console().print(table)
+
+
+def _error_and_next(d: Delivery) -> str:
+    """The last error, and when the delivery is tried again (or that it was given up)."""
+    from bot.deliver.decide import when_next
+
+    note = when_next(d.state, attempts=d.attempts, retry_at=d.next_attempt_at)
+    return "; ".join(part for part in (d.last_error or "", note) if part)
 
 
 @deliveries_group.command("retry")

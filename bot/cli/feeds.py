@@ -204,16 +204,20 @@ def feeds_remove(ctx: Context, feed_id: str) -> None:
 
 @feeds_group.command("import")
 @click.argument("opml_file", metavar="FILE.opml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--allow-private", is_flag=True, help="Allow private or loopback addresses.")
 @pass_ctx
-def feeds_import(ctx: Context, opml_file: Path) -> None:
+def feeds_import(ctx: Context, opml_file: Path, allow_private: bool) -> None:
     """Add the feeds of an OPML file (from rss2email, Miniflux, any reader) to the config.
 
     Folders and categories become tags; feeds already configured are skipped and counted.
+    As with `feeds add`, a feed at a private or loopback address is refused (one line
+    each; the others are imported, and the command fails) unless --allow-private is given.
     Nothing is fetched: `reportbot poll --all` tries them.
 
     \b
     Example:
       reportbot feeds import subscriptions.opml
+      reportbot feeds import --allow-private intranet.opml
     """
     from bot import opml
     from bot.cli import configfile
@@ -229,9 +233,15 @@ def feeds_import(ctx: Context, opml_file: Path) -> None:
     urls = [str(f.get("url", "")) for f in existing]
     ids = {str(f.get("id")) for f in existing}
     added = skipped = 0
+    refused: list[str] = []
     for feed in listed:
         if any(_same_url(u, feed.url) for u in urls):
             skipped += 1
+            continue
+        reason = None if allow_private else _private_literal(feed.url)
+        if reason:
+            refused.append(feed.url)
+            click.echo(f"{reason} ({feed.url}): not imported", err=True)
             continue
         feed_id = _free_id(_id_from(feed.url), ids)
         entry: dict[str, object] = {"id": feed_id, "url": feed.url}
@@ -239,6 +249,8 @@ def feeds_import(ctx: Context, opml_file: Path) -> None:
             entry["title"] = feed.title
         if feed.tags:
             entry["tags"] = list(feed.tags)
+        if allow_private and _private_literal(feed.url):
+            entry["allow_private"] = True  # the poller's guard would refuse it otherwise
         configfile.append_table(doc, "feeds", entry)
         urls.append(feed.url)
         ids.add(feed_id)
@@ -249,6 +261,11 @@ def feeds_import(ctx: Context, opml_file: Path) -> None:
         f"imported {added} feeds from {opml_file} into {path}; "
         f"skipped {skipped} already configured"
     )
+    if refused:
+        raise ConfigError(
+            f"refused {len(refused)} feeds at private or loopback addresses; add "
+            "--allow-private if they are on your network"
+        )
 
 
 @feeds_group.command("export")
@@ -306,16 +323,23 @@ def feeds_test(ctx: Context, url: str, allow_private: bool) -> None:
 def _refuse_private_literal(url: str, allow_private: bool) -> None:
     """Without a test fetch, at least an address written into the URL is checked (a name
     is checked when it is resolved, at the first poll)."""
+    refused = None if allow_private else _private_literal(url)
+    if refused:
+        raise ConfigError(f"{refused}; add --allow-private if this feed is on your network")
+
+
+def _private_literal(url: str) -> str | None:
+    """Why the address written in `url` (or localhost) is refused, as "refused HOST:
+    reason"; None for a public address or a name (names are checked when resolved)."""
     from bot.fetch import forbidden_reason
 
     host = urlsplit(url).hostname or ""
-    if allow_private or not host:
-        return
+    if not host:
+        return None
     reason = forbidden_reason("127.0.0.1" if host == "localhost" else host)
     if reason and "not an IP address" not in reason:
-        raise ConfigError(
-            f"refused {host}: {reason}; add --allow-private if this feed is on your network"
-        )
+        return f"refused {host}: {reason}"
+    return None
 
 
 def _same_url(a: str, b: str) -> bool:

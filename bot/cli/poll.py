@@ -192,7 +192,8 @@ def status_cmd(ctx: Context, every: bool) -> None:
         hidden = 0 if every or rows else len(archive.feed_status())
         workers = archive.workers(since=datetime.now(UTC) - FORGOTTEN_AFTER)
         outbox = archive.outbox_counts()
-    _print_workers(workers, outbox)
+        retry_at = archive.next_retry() if outbox.get("failed") or outbox.get("unknown") else None
+    _print_workers(workers, outbox, retry_at)
     seen = {r["key"] for r in rows}
     rows += [_never_polled(f.id, f.url) for f in cfg.feeds if f.id not in seen]  # not synced yet
     rows.sort(key=lambda r: str(r["key"]))
@@ -278,7 +279,9 @@ def _redirect_notes(rows: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
-def _print_workers(workers: list[dict[str, Any]], outbox: dict[str, int]) -> None:
+def _print_workers(
+    workers: list[dict[str, Any]], outbox: dict[str, int], retry_at: datetime | None = None
+) -> None:
     from bot.pipeline.worker import Presence, presence
 
     now = datetime.now(UTC)
@@ -307,7 +310,15 @@ def _print_workers(workers: list[dict[str, Any]], outbox: dict[str, int]) -> Non
     else:
         click.echo("no worker has ticked in the last day: start one with `reportbot run`")
     if outbox:
-        click.echo("outbox: " + ", ".join(f"{n} {state}" for state, n in sorted(outbox.items())))
+        line = "outbox: " + ", ".join(f"{n} {state}" for state, n in sorted(outbox.items()))
+        if retry_at is not None:
+            from bot.deliver.decide import when_next
+            from bot.models import DeliveryState
+
+            line += f"; next {when_next(DeliveryState.FAILED, attempts=0, retry_at=retry_at)}"
+        if outbox.get("dead"):
+            line += "; dead ones gave up: `reportbot deliveries --state dead` says why"
+        click.echo(line)
 
 
 @cli.command("health")

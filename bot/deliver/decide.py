@@ -12,7 +12,7 @@ applies what this decides.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.models import Dead, Delivery, DeliveryResult, DeliveryState, Finish, Retry, Sent, Unknown
 from bot.retry import backoff
@@ -67,3 +67,13 @@ def decide(
         uncertain=unknown,
         parts_sent=parts,
     )
+
+
+def when_next(state: DeliveryState, *, attempts: int, retry_at: datetime | None) -> str:
+    """What happens next to a delivery that did not go, for the operator: "retry at
+    2026-12-01 21:40 UTC", "dead: gave up after 5 attempts"; "" for the others."""
+    if state is DeliveryState.DEAD:
+        return f"dead: gave up after {attempts} attempt{'s' if attempts != 1 else ''}"
+    if state in (DeliveryState.FAILED, DeliveryState.UNKNOWN) and retry_at is not None:
+        return "retry at " + retry_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return ""

@@ -62,30 +62,112 @@ def preview_digest(
     since: datetime | None = None,
     now: datetime | None = None,
 ) -> Rendered:
-    """Render what the subscription would receive for items first archived since `since`
-    (default: the last 7 days), as e-mail (html, text) or as a platform's payloads (its
-    preview name: slack, teams, discord, json). Sends nothing and changes nothing."""
-    from bot import digest, render
+    """Render what the subscription would receive next, as e-mail (html, text) or as a
+    platform's payloads (its preview name: slack, teams, discord, json): the period and
+    items `digest send` would choose now (its due period, else the one running so far;
+    `each` mode: its next item), rendered as it would be (the first address's unsubscribe
+    link). `since` starts the period there instead. The "demo" subscription (not in the
+    config) shows the last 7 days. Sends nothing and changes nothing."""
+    from bot import render
     from bot.deliver.channel import by_preview
 
     sub = _subscription(config, sub_id)
     now = now or datetime.now(UTC)
-    start = since or now - timedelta(days=7)
-    end = now + timedelta(seconds=1)
     feeds = archive.feeds()
-    keys = _feed_keys(config, sub, feeds)
-    chosen = [f for f in feeds if keys is None or f.key in keys]
-    items = archive.items_first_seen(start, end, keys)
-    titles = {f.key: f.title for f in feeds}
-    built = digest.build(sub, items, feed_titles=titles, start=start, end=end)
-    if len(chosen) == 1 and chosen[0].link:
-        built = replace(built, more_link=chosen[0].link)
+    if sub is DEMO_SUBSCRIPTION:
+        start = since or now - timedelta(days=7)
+        built = _period_digest(archive, config, sub, start=start, end=now, feeds=feeds)
+    else:
+        built = _next_digest(archive, config, sub, since=since, now=now, feeds=feeds)
     if fmt in render.EMAIL_FORMATS:
+        if config.web is not None and sub.email:
+            from bot.web import unsubscribe_link
+
+            link = unsubscribe_link(config.web, config.web.secret(), sub.id, sub.email[0])
+            built = replace(built, unsubscribe=link)
         return render.render(built, fmt, sub.template)
     channel = by_preview(fmt)
     if channel is None:
         raise ConfigError(f"unknown format {fmt!r}")
     return channel.render(built, template_dir=sub.template)
+
+
+def _next_digest(
+    archive: Archive,
+    config: Config,
+    sub: SubscriptionConfig,
+    *,
+    since: datetime | None,
+    now: datetime,
+    feeds: Sequence[Feed],
+) -> Digest:
+    """The subscription's next message, chosen as `_queue` and `_Digests` choose it, from
+    the archive's state without writing it (a subscription not seen yet starts now, or at
+    its feeds' oldest item with backfill)."""
+    from bot import digest
+
+    backfill = {sub.id: _feed_keys(config, sub, feeds)} if sub.backfill else None
+    created, last_end = archive.subscription_states([sub.id], backfill=backfill, create=False)[
+        sub.id
+    ]
+    start = since or last_end or created
+    if sub.mode == "each":
+        found = _items(archive, config, sub, start=start, end=now, feeds=feeds)
+        chosen = digest.select(sub, found, start, now)
+        titles = {f.key: f.title for f in feeds}
+        return _item_digest(sub, chosen[-1] if chosen else None, titles, fallback=start)
+    period = (start, now) if since else _period(sub, start=start, now=now, now_period=False)
+    start, end = period or (start, now)  # none due yet: the one running so far
+    return _period_digest(archive, config, sub, start=start, end=end, feeds=feeds)
+
+
+def _period(
+    sub: SubscriptionConfig, *, start: datetime, now: datetime, now_period: bool
+) -> tuple[datetime, datetime] | None:
+    """The digest period `digest send` queues now (with --now: everything since `start`)."""
+    if now_period:
+        return (start, now) if now > start else None
+    return due_period(sub.schedule, timezone=sub.timezone, start=start, now=now)
+
+
+def _period_digest(
+    archive: Archive,
+    config: Config,
+    sub: SubscriptionConfig,
+    *,
+    start: datetime,
+    end: datetime,
+    feeds: Sequence[Feed],
+) -> Digest:
+    """A digest period's message: the items `_items` and digest.build choose, and, for a
+    subscription of one feed, that feed's page as where the rest can be read."""
+    from bot import digest
+
+    items = _items(archive, config, sub, start=start, end=end, feeds=feeds)
+    titles = {f.key: f.title for f in feeds}
+    built = digest.build(sub, items, feed_titles=titles, start=start, end=end)
+    keys = _feed_keys(config, sub, feeds)
+    chosen = [f for f in feeds if keys is None or f.key in keys]
+    if len(chosen) == 1 and chosen[0].link:
+        built = replace(built, more_link=chosen[0].link)
+    return built
+
+
+def _item_digest(
+    sub: SubscriptionConfig,
+    found: StoredItem | None,
+    titles: Mapping[str, str],
+    *,
+    fallback: datetime,
+) -> Digest:
+    """An `each` subscription's message about one item."""
+    from bot import digest
+
+    items = [found] if found is not None else []
+    start = found.first_seen if found is not None else fallback
+    end = start + timedelta(seconds=1)
+    one = sub.model_copy(update={"max_items": 1})
+    return digest.build(one, items, feed_titles=titles, start=start, end=end)
 
 
 def _subscription(config: Config, sub_id: str) -> SubscriptionConfig:
@@ -279,10 +361,7 @@ def _queue(
             ids = [s.id for s in reversed(chosen)]
             queued += archive.queue_period(sub.id, recipients, start, now, items=ids)
             continue
-        if now_period:
-            period = (start, now) if now > start else None
-        else:
-            period = due_period(sub.schedule, timezone=sub.timezone, start=start, now=now)
+        period = _period(sub, start=start, now=now, now_period=now_period)
         if period is None:
             continue
         # select, not build: only whether the period holds anything matters here
@@ -403,9 +482,7 @@ class _Emails:
         text = replace(text, body=text.body.replace(_LINK, one_click))
         html = replace(html, body=html.body.replace(_LINK, escape(one_click)))
         parts = smtp.body_parts(text, html)
-        return smtp.build(
-            d, subject=text.subject, parts=parts, cfg=self.smtp, one_click=one_click
-        )
+        return smtp.build(d, subject=text.subject, parts=parts, cfg=self.smtp, one_click=one_click)
 
 
 async def _post_chats(
@@ -489,7 +566,7 @@ def _record(
     results: Sequence[DeliveryResult],
     now: datetime,
 ) -> dict[str, int]:
-    from bot.deliver.decide import decide
+    from bot.deliver.decide import decide, when_next
 
     # from the later of the cycle's time and the clock: a retry time already past would be
     # claimed again in this same cycle
@@ -503,14 +580,16 @@ def _record(
         finished.append(finish)
         counts[_COUNTED[finish.state]] += 1
         where = {"delivery_id": delivery.id, "subscription": delivery.subscription}
+        what = when_next(finish.state, attempts=delivery.attempts, retry_at=finish.retry_at)
         if finish.state is DeliveryState.DEAD:
-            log.error("delivery dead", extra={**where, "error": finish.error})
+            log.error("delivery dead", extra={**where, "error": finish.error, "next": what})
             dead.append(
                 f"delivery {delivery.id} of subscription {delivery.subscription} to "
                 f"{delivery.recipient} gave up after {delivery.attempts} attempts: {finish.error}"
             )
         elif finish.state is not DeliveryState.SENT:
-            log.warning(f"delivery {finish.state}", extra={**where, "error": finish.error})
+            extra = {**where, "error": finish.error, "next": what}
+            log.warning(f"delivery {finish.state}", extra=extra)
     late = archive.finish_deliveries(finished)
     if late:  # the lease ran out mid-send and another worker took the rows over
         log.warning("outcomes recorded too late", extra={"count": late})
@@ -576,24 +655,22 @@ class _Digests:
         self.titles = {f.key: f.title for f in self.feeds}
 
     def of(self, d: Delivery) -> Digest:
-        from bot import digest
 
         key = _key(d)
         if key not in self.built:
             sub = self.config.subscription(d.subscription)
             if d.item_id is None:
-                start, end = d.period_start, d.period_end
-                feeds = self.feeds
-                items = _items(self.archive, self.config, sub, start=start, end=end, feeds=feeds)
+                self.built[key] = _period_digest(
+                    self.archive,
+                    self.config,
+                    sub,
+                    start=d.period_start,
+                    end=d.period_end,
+                    feeds=self.feeds,
+                )
             else:
                 found = self.items.get(d.item_id)
-                items = [found] if found is not None else []
-                start = found.first_seen if found is not None else d.period_start
-                end = start + timedelta(seconds=1)
-                sub = sub.model_copy(update={"max_items": 1})
-            self.built[key] = digest.build(
-                sub, items, feed_titles=self.titles, start=start, end=end
-            )
+                self.built[key] = _item_digest(sub, found, self.titles, fallback=d.period_start)
         return self.built[key]
 
 

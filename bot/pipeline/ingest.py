@@ -114,6 +114,8 @@ async def reextract(
     for feed in archive.feeds():
         every = archive.items(feed_key=feed.key)
         targets = archive.items(feed_key=feed.key, facts_missing=True) if missing_only else every
+        # a story several feeds carried is extracted once, with the feed that brought it first
+        targets = [s for s in targets if s.feed_key == feed.key]
         if targets:
             work.append((targets, [s.item.text for s in every]))
     total = sum(len(targets) for targets, _ in work)
