@@ -184,13 +184,13 @@ def test_tables_exist(archive: Archive) -> None:
     assert {"feeds", "items", "fetch_log", "alembic_version"} <= names
 
 
-def test_upgrade_from_first_migration_keeps_items(archive_url: str) -> None:
+def test_upgrade_from_first_migration_keeps_items(unmigrated_url: str) -> None:
     """An archive made by migration 0001, with data in it, upgraded to head: nothing lost."""
     from alembic import command
 
     from bot.archive import _alembic_config
 
-    arch = Archive(archive_url)
+    arch = Archive(unmigrated_url)
     cfg = _alembic_config()
     with arch._write() as conn:
         cfg.attributes["connection"] = conn
@@ -230,10 +230,10 @@ def test_upgrade_from_first_migration_keeps_items(archive_url: str) -> None:
     arch.close()
 
 
-def test_workers_starting_together_migrate_once(archive_url: str) -> None:
+def test_workers_starting_together_migrate_once(unmigrated_url: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    handles = [Archive(archive_url) for _ in range(3)]
+    handles = [Archive(unmigrated_url) for _ in range(3)]
     with ThreadPoolExecutor(3) as pool:
         list(pool.map(lambda a: a.upgrade(), handles))  # raises if any of them failed
     assert all(h.is_current() for h in handles)
