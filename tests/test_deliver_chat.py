@@ -99,7 +99,7 @@ def test_slack_posts_at_most_one_a_second(
     filled: Archive, receiver: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     receiver.routes["/slack"] = lambda h: _ok()
-    cfg = _config(receiver, monkeypatch, "slack", "/slack", mode="each", include=("panel",))
+    cfg = _config(receiver, monkeypatch, "slack", "/slack", mode="each", include=("racial",))
     summary = deliver_due(filled, cfg, "w1")
     assert summary.sent == len(receiver.posts) >= 3
     gaps = [b.at - a.at for a, b in zip(receiver.posts, receiver.posts[1:], strict=False)]
