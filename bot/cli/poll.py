@@ -13,7 +13,7 @@ from rich.table import Table
 
 from bot import config as config_mod
 from bot import pipeline
-from bot.cli.root import Context, cli, pass_ctx, worker_name
+from bot.cli.root import Context, cli, pass_ctx, run_async, worker_name
 from bot.decide import RULES
 from bot.errors import ConfigError, ReportbotError
 
@@ -52,8 +52,6 @@ def poll_cmd(ctx: Context, feed_id: str | None, every: bool) -> None:
       reportbot poll --all
       reportbot poll --feed cspr
     """
-    import asyncio
-
     from rich.progress import Progress
 
     if every and feed_id is not None:
@@ -65,9 +63,10 @@ def poll_cmd(ctx: Context, feed_id: str | None, every: bool) -> None:
         def advance(outcome: pipeline.PollOutcome) -> None:
             bar.advance(task)
 
-        summary = asyncio.run(
-            pipeline.poll_cycle(
-                archive, cfg, worker_name(), only=feed_id, every=every, progress=advance
+        owner = worker_name()
+        summary = run_async(
+            lambda stop: pipeline.poll_cycle(
+                archive, cfg, owner, only=feed_id, every=every, progress=advance, stop=stop
             )
         )
     for outcome in summary.outcomes:
@@ -141,12 +140,14 @@ def run_cmd(ctx: Context, tick: float) -> None:
             },
         )
         try:
-            run_forever(cycle, tick, on_hangup=watch.request)
+            stopped_by = run_forever(cycle, tick, on_hangup=watch.request)
         finally:
             for server in (web, metrics_server):
                 if server is not None:
                     server.shutdown()
     log.info("worker stopped", extra={"worker": owner})
+    if stopped_by is not None and stopped_by.name == "SIGINT":
+        raise KeyboardInterrupt  # Ctrl-C: "interrupted", exit 130; SIGTERM is a normal stop
 
 
 def _serve_web(cfg: config_mod.Config, archive: Archive) -> ThreadingHTTPServer:

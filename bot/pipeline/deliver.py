@@ -17,10 +17,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -237,14 +239,24 @@ async def deliver_cycle(
         live, cancelled = _drop_unsubscribed(archive, config, claimed)
         totals["cancelled"] += cancelled
         recorder = _Recorder(archive, {d.id: d for d in live}, now)
-        emails = [d for d in live if d.is_email]
-        chats = [d for d in live if not d.is_email]
-        if emails:
-            await _send_emails(archive, config, emails=emails, on_result=recorder.add)
-        if chats:
-            await _post_chats(archive, config, chats=chats, pace=pace, on_result=recorder.add)
-        for name, n in recorder.close().items():
-            totals[name] += n
+        try:
+            emails = [d for d in live if d.is_email]
+            chats = [d for d in live if not d.is_email]
+            if emails:
+                await _send_emails(archive, config, emails=emails, on_result=recorder.add)
+            if chats:
+                await _post_chats(
+                    archive, config, chats=chats, pace=pace, on_result=recorder.add
+                )
+        finally:
+            # also when cancelled (Ctrl-C, SIGTERM): what was sent or may have been is
+            # recorded now, and the rows not yet tried go back to pending, without a lease
+            # to wait out or an `uncertain` they do not deserve
+            for name, n in recorder.close().items():
+                totals[name] += n
+            released = archive.release_deliveries(recorder.unanswered())
+            if released:
+                log.info("deliveries given back", extra={"count": released})
     alerts = await _send_alerts(archive, config)
     shown = tuple(f"{sub_id}: {problems[sub_id]}" for sub_id in held)
     return DeliverySummary(
@@ -363,8 +375,28 @@ async def _send_emails(
             messages.append(outgoing.of(d))
         except Exception as exc:  # one message's trouble: the others still go
             on_result(DeliveryResult(d.id, _unsent("cannot render the e-mail", exc)))
-    # smtplib blocks; a thread keeps the event loop (and SIGTERM handling) responsive
-    await asyncio.to_thread(smtp.send, messages, config.smtp, on_result)
+    # smtplib blocks; a thread keeps the event loop (and SIGTERM handling) responsive.
+    # Not asyncio.to_thread: a cancelled await would leave the thread sending on its own.
+    stop = smtp.Stop()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-batch") as pool:
+        sending = pool.submit(smtp.send, messages, config.smtp, on_result, stop)
+        try:
+            await asyncio.wrap_future(sending)
+        except asyncio.CancelledError:
+            # no message is begun from now on, and the connections in use are shut (again
+            # until the thread ends: one may connect meanwhile), so this wait is short
+            stop.set()
+            while not _finished(sending, within=0.1):
+                stop.shut()
+            raise
+
+
+def _finished(future: Future[Any], *, within: float) -> bool:
+    try:
+        future.exception(timeout=within)
+    except FutureTimeout:
+        return False
+    return True
 
 
 class _Emails:
@@ -456,11 +488,13 @@ class _Recorder:
         self.archive, self.claimed, self.now = archive, claimed, now
         self.lock = threading.Lock()
         self.pending: list[DeliveryResult] = []
+        self.answered: set[int] = set()
         self.flushed_at = time.monotonic()
         self.counts = dict.fromkeys(_COUNTED.values(), 0)
 
     def add(self, result: DeliveryResult) -> None:
         with self.lock:
+            self.answered.add(result.delivery_id)
             self.pending.append(result)
             if len(self.pending) < FLUSH_EVERY and time.monotonic() - self.flushed_at < 1.0:
                 return
@@ -472,6 +506,11 @@ class _Recorder:
             batch, self.pending = self.pending, []
         self._flush(batch)
         return self.counts
+
+    def unanswered(self) -> list[Delivery]:
+        """The claimed deliveries without an outcome: not tried (the send was stopped)."""
+        with self.lock:
+            return [d for i, d in self.claimed.items() if i not in self.answered]
 
     def _flush(self, batch: list[DeliveryResult]) -> None:
         if not batch:
