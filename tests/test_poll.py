@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 import threading
 from collections.abc import Iterator
@@ -30,6 +31,8 @@ def server() -> Iterator[FeedServer]:
 def extractions_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every call of the fact extractor in this process (the worker); sandbox workers are
     other processes and are not counted. Each call records the article's first characters."""
+    # loaded now, not first while patched: it would keep this test's counter for the next
+    importlib.import_module("bot.pipeline.ingest")
     calls: list[str] = []
     real = bot.extract.extract
 
