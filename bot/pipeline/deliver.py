@@ -277,6 +277,17 @@ def _queue(
     feeds = archive.feeds()
     backfill = {s.id: _feed_keys(config, s, feeds) for s in subs if s.backfill}
     states = archive.subscription_states([s.id for s in subs], backfill=backfill)
+    # Subscriptions over the same feeds and period read the same items: once, not once each
+    # (a hundred channels created together, in `each` mode, read one window every cycle).
+    read: dict[tuple[datetime, datetime, frozenset[str] | None], list[StoredItem]] = {}
+
+    def items(sub: SubscriptionConfig, start: datetime, end: datetime) -> list[StoredItem]:
+        keys = _feed_keys(config, sub, feeds)
+        window = (start, end, None if keys is None else frozenset(keys))
+        if window not in read:
+            read[window] = archive.items_first_seen(start, end, keys)
+        return read[window]
+
     queued = 0
     for sub in subs:
         created, last_end = states[sub.id]
@@ -285,8 +296,7 @@ def _queue(
         if sub.mode == "each":
             if now <= start:
                 continue  # the clock went back: nothing is due until it passes `start`
-            found = _items(archive, config, sub, start=start, end=now, feeds=feeds)
-            chosen = digest.select(sub, found, start, now)
+            chosen = digest.select(sub, items(sub, start, now), start, now)
             # oldest first, so a channel reads them in the order they happened
             ids = [s.id for s in reversed(chosen)]
             queued += archive.queue_period(sub.id, recipients, start, now, items=ids)
@@ -298,8 +308,7 @@ def _queue(
         if period is None:
             continue
         # select, not build: only whether the period holds anything matters here
-        found = _items(archive, config, sub, start=period[0], end=period[1], feeds=feeds)
-        has_items = bool(digest.select(sub, found, *period))
+        has_items = bool(digest.select(sub, items(sub, *period), *period))
         queued += archive.queue_period(sub.id, recipients if has_items else (), *period)
     return queued
 
