@@ -268,13 +268,13 @@ def test_record_poll_applies_validators_health_and_schedule(archive: Archive) ->
     decision = decide(state, failed, None, known={}, now=NOW)
     archive.record_poll(decision)
     (row,) = archive.feed_status()
-    assert (row["error_count"], row["healthy"], row["last_error"]) == (
+    assert (row.error_count, row.healthy, row.last_error) == (
         10,
         False,
         "HTTP 500 from there",
     )
-    assert row["next_poll_at"] == decision.next_poll_at
-    assert [e["kind"] for e in archive.events()] == ["feed_unhealthy"]
+    assert row.next_poll_at == decision.next_poll_at
+    assert [e.kind for e in archive.events()] == ["feed_unhealthy"]
 
 
 def test_an_adopted_redirect_survives_sync_but_an_edited_config_wins(archive: Archive) -> None:
@@ -282,6 +282,6 @@ def test_an_adopted_redirect_survives_sync_but_an_edited_config_wins(archive: Ar
     moved = FetchResult(url=NEW_URL, status=200, body=b"<rss/>", permanent_redirect=NEW_URL)
     archive.record_poll(decide(state, moved, _doc(_item("g1")), known={}, now=NOW))
     archive.sync_feeds([("a", "https://feeds.example.org/a", "")])  # the config as it was
-    assert archive.feed_status()[0]["url"] == NEW_URL
+    assert archive.feed_status()[0].url == NEW_URL
     archive.sync_feeds([("a", "https://feeds.example.org/edited", "")])
-    assert archive.feed_status()[0]["url"] == "https://feeds.example.org/edited"
+    assert archive.feed_status()[0].url == "https://feeds.example.org/edited"

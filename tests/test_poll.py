@@ -178,15 +178,15 @@ def test_errors_back_off_then_mark_unhealthy_and_recover(
         before = datetime.now(UTC)
         _poll(archive, config)
         row = archive.feed_status()[0]
-        assert row["error_count"] == n + 1
-        assert row["next_poll_at"] >= before + timedelta(seconds=45)  # backed off, not retried now
+        assert row.error_count == n + 1
+        assert row.next_poll_at >= before + timedelta(seconds=45)  # backed off, not retried now
         _make_due(archive)
-    assert archive.feed_status()[0]["healthy"] is False
-    assert [e["kind"] for e in archive.events()] == ["feed_unhealthy"]
+    assert archive.feed_status()[0].healthy is False
+    assert [e.kind for e in archive.events()] == ["feed_unhealthy"]
     state["fail"] = False
     _poll(archive, config)
-    assert archive.feed_status()[0]["healthy"] is True
-    assert [e["kind"] for e in archive.events()] == ["feed_unhealthy", "feed_recovered"]
+    assert archive.feed_status()[0].healthy is True
+    assert [e.kind for e in archive.events()] == ["feed_unhealthy", "feed_recovered"]
 
 
 def _poll_times(archive: Archive, config: Config, times: int) -> list[str]:
@@ -194,7 +194,7 @@ def _poll_times(archive: Archive, config: Config, times: int) -> list[str]:
     urls = []
     for _ in range(times):
         _poll(archive, config)
-        urls.append(archive.feed_status()[0]["url"])
+        urls.append(archive.feed_status()[0].url)
         _make_due(archive)
     return urls
 
@@ -218,8 +218,8 @@ def test_permanent_redirect_to_a_dead_url_is_never_adopted(
     urls = _poll_times(archive, _config(server, "/old"), 5)
     assert urls == [server.url("/old")] * 5
     row = archive.feed_status()[0]
-    assert (row["redirect_url"], row["redirect_count"]) == (server.url("/gone"), 0)
-    assert row["error_count"] == 5 and "HTTP 404" in row["last_error"]
+    assert (row.redirect_url, row.redirect_count) == (server.url("/gone"), 0)
+    assert row.error_count == 5 and "HTTP 404" in row.last_error
 
 
 @pytest.mark.slow

@@ -584,8 +584,8 @@ async def _send_alerts(archive: Archive, config: Config) -> int:
         log.warning("admin alerts not sent", extra={"error": str(exc)})
         return 0
     target = channel(config.admin.kind)
-    alerts = [(e["at"], e["kind"], str(e["message"])[:500]) for e in events]
-    first, last = events[0]["id"], events[-1]["id"]
+    alerts = [(e.at, e.kind, e.message[:500]) for e in events]
+    first, last = events[0].id, events[-1].id
     job = ChatJob(
         delivery_id=0,
         channel=target,
@@ -599,7 +599,7 @@ async def _send_alerts(archive: Archive, config: Config) -> int:
         error = repr(result.outcome)
         log.warning("admin alerts not sent; tried again next cycle", extra={"error": error})
         return 0
-    archive.mark_events_delivered([e["id"] for e in events])
+    archive.mark_events_delivered([e.id for e in events])
     return len(events)
 
 
