@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 
 from bot import logs
 from bot.archive import Archive
+from tests.feedserver import FeedServer
 from tests.smtpsink import Sink, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,6 +184,13 @@ def filled(archive: Archive) -> Archive:
 
     import_files(archive, [DUMP])
     return archive
+
+
+@pytest.fixture
+def receiver() -> Iterator[FeedServer]:
+    """An HTTP server on loopback whose routes the test sets; it records every request."""
+    with FeedServer() as server:
+        yield server
 
 
 @pytest.fixture

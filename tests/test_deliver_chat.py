@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,12 +23,6 @@ from bot.pipeline import deliver_due
 from tests.feedserver import FeedServer, Reply
 
 SECRET = "s3cret-key-for-tests"
-
-
-@pytest.fixture
-def receiver() -> Iterator[FeedServer]:
-    with FeedServer() as server:
-        yield server
 
 
 def _config(
