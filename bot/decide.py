@@ -148,7 +148,8 @@ _TEXT_FIELDS = tuple(f.name for f in fields(Item))
 
 def item_keys(items: Iterable[Item]) -> list[str]:
     """The keys the archive stores these items under (ask it for their hashes by these)."""
-    return list(dict.fromkeys(clean(i).key for i in items))
+    # clean(i).key without cleaning the whole item (its text is tens of KB)
+    return list(dict.fromkeys(i.key.replace("\x00", "") for i in items))
 
 
 def plan_items(items: Iterable[Item], known: Mapping[str, str]) -> tuple[ItemWrite, ...]:

@@ -106,7 +106,7 @@ class _ArchiveCollector(Collector):
         yield GaugeMetricFamily(
             "reportbot_feeds_unhealthy",
             "Feeds marked unhealthy (10 failed polls in a row)",
-            value=sum(1 for f in feeds if not f["healthy"]),
+            value=sum(1 for f in feeds if not f.healthy),
         )
         last = self.archive.last_tick()
         yield GaugeMetricFamily(

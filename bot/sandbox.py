@@ -16,6 +16,7 @@ import multiprocessing
 import multiprocessing.connection
 import queue
 import resource
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -33,6 +34,10 @@ class SandboxError(Exception):
 def _serve(
     conn: multiprocessing.connection.Connection, memory_bytes: int, preload: tuple[str, ...]
 ) -> None:
+    # Ctrl-C reaches the whole process group: the parent decides what stops (it ends its
+    # workers by closing their pipe or killing them), and a worker must not print a
+    # KeyboardInterrupt traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The jobs' modules are imported before the first job and before the limit: a job's
     # time limit is for the job, not for starting Python and importing lxml.
     for name in preload:

@@ -27,30 +27,42 @@ def run_forever(
     cycle: Callable[[asyncio.Event], Coroutine[Any, Any, object]],
     tick_seconds: float = 60.0,
     on_hangup: Callable[[], None] | None = None,
-) -> None:
+) -> signal.Signals | None:
     """Call `cycle(stop)` on every tick until SIGTERM/SIGINT; ticks never overlap. SIGHUP
-    calls `on_hangup` (the worker then re-reads its config at the next tick)."""
+    calls `on_hangup` (the worker then re-reads its config at the next tick). Returns the
+    signal that stopped it, once the running tick has tidied up."""
     scheduler = BlockingScheduler(timezone=UTC)
     running: dict[str, Any] = {}
     lock = threading.Lock()
+    stopped_by: list[signal.Signals] = []
+    idle = threading.Event()  # no tick is running
+    idle.set()
 
     def tick() -> None:
         loop = asyncio.new_event_loop()
         stop = asyncio.Event()
         with lock:
+            if stopped_by:  # a signal came just before this tick began
+                loop.close()
+                return
             running["loop"], running["stop"] = loop, stop
+            idle.clear()
         try:
             loop.run_until_complete(cycle(stop))
+        except asyncio.CancelledError:  # stopped by a signal; the cycle tidied up
+            pass
         except Exception:  # a failed tick is logged; the next tick tries again
             log.exception("tick failed")
         finally:
             with lock:
                 running.clear()
+                idle.set()
             loop.close()
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("received %s: stopping", signal.Signals(signum).name)
         with lock:
+            stopped_by.append(signal.Signals(signum))
             loop, stop = running.get("loop"), running.get("stop")
         if loop is not None and stop is not None:
             loop.call_soon_threadsafe(stop.set)
@@ -76,6 +88,8 @@ def run_forever(
         id="poll",
     )
     scheduler.start()
+    idle.wait()  # the cancelled tick records its outcomes and gives its leases back
+    return stopped_by[0] if stopped_by else None
 
 
 def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:

@@ -184,13 +184,13 @@ def test_tables_exist(archive: Archive) -> None:
     assert {"feeds", "items", "fetch_log", "alembic_version"} <= names
 
 
-def test_upgrade_from_first_migration_keeps_items(archive_url: str) -> None:
+def test_upgrade_from_first_migration_keeps_items(unmigrated_url: str) -> None:
     """An archive made by migration 0001, with data in it, upgraded to head: nothing lost."""
     from alembic import command
 
     from bot.archive import _alembic_config
 
-    arch = Archive(archive_url)
+    arch = Archive(unmigrated_url)
     cfg = _alembic_config()
     with arch._write() as conn:
         cfg.attributes["connection"] = conn
@@ -230,10 +230,10 @@ def test_upgrade_from_first_migration_keeps_items(archive_url: str) -> None:
     arch.close()
 
 
-def test_workers_starting_together_migrate_once(archive_url: str) -> None:
+def test_workers_starting_together_migrate_once(unmigrated_url: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    handles = [Archive(archive_url) for _ in range(3)]
+    handles = [Archive(unmigrated_url) for _ in range(3)]
     with ThreadPoolExecutor(3) as pool:
         list(pool.map(lambda a: a.upgrade(), handles))  # raises if any of them failed
     assert all(h.is_current() for h in handles)
@@ -268,13 +268,13 @@ def test_record_poll_applies_validators_health_and_schedule(archive: Archive) ->
     decision = decide(state, failed, None, known={}, now=NOW)
     archive.record_poll(decision)
     (row,) = archive.feed_status()
-    assert (row["error_count"], row["healthy"], row["last_error"]) == (
+    assert (row.error_count, row.healthy, row.last_error) == (
         10,
         False,
         "HTTP 500 from there",
     )
-    assert row["next_poll_at"] == decision.next_poll_at
-    assert [e["kind"] for e in archive.events()] == ["feed_unhealthy"]
+    assert row.next_poll_at == decision.next_poll_at
+    assert [e.kind for e in archive.events()] == ["feed_unhealthy"]
 
 
 def test_an_adopted_redirect_survives_sync_but_an_edited_config_wins(archive: Archive) -> None:
@@ -282,6 +282,6 @@ def test_an_adopted_redirect_survives_sync_but_an_edited_config_wins(archive: Ar
     moved = FetchResult(url=NEW_URL, status=200, body=b"<rss/>", permanent_redirect=NEW_URL)
     archive.record_poll(decide(state, moved, _doc(_item("g1")), known={}, now=NOW))
     archive.sync_feeds([("a", "https://feeds.example.org/a", "")])  # the config as it was
-    assert archive.feed_status()[0]["url"] == NEW_URL
+    assert archive.feed_status()[0].url == NEW_URL
     archive.sync_feeds([("a", "https://feeds.example.org/edited", "")])
-    assert archive.feed_status()[0]["url"] == "https://feeds.example.org/edited"
+    assert archive.feed_status()[0].url == "https://feeds.example.org/edited"

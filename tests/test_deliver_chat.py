@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,12 +23,6 @@ from bot.pipeline import deliver_due
 from tests.feedserver import FeedServer, Reply
 
 SECRET = "s3cret-key-for-tests"
-
-
-@pytest.fixture
-def receiver() -> Iterator[FeedServer]:
-    with FeedServer() as server:
-        yield server
 
 
 def _config(
@@ -99,7 +92,7 @@ def test_slack_posts_at_most_one_a_second(
     filled: Archive, receiver: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     receiver.routes["/slack"] = lambda h: _ok()
-    cfg = _config(receiver, monkeypatch, "slack", "/slack", mode="each", include=("panel",))
+    cfg = _config(receiver, monkeypatch, "slack", "/slack", mode="each", include=("racial",))
     summary = deliver_due(filled, cfg, "w1")
     assert summary.sent == len(receiver.posts) >= 3
     gaps = [b.at - a.at for a, b in zip(receiver.posts, receiver.posts[1:], strict=False)]

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +58,6 @@ def _write(tmp_path: Path, url: str, body: str) -> Path:
     config = tmp_path / "rb.toml"
     config.write_text(f'[archive]\nurl = "{url}"\n[worker]\nlease = "{LEASE:g}s"\n{body}')
     return config
-
-
-@pytest.fixture
-def receiver() -> Iterator[FeedServer]:
-    with FeedServer() as server:
-        yield server
 
 
 def test_webhook_resent_once_with_the_same_key(

@@ -32,17 +32,17 @@ def test_old_tick_says_how_old(archive: Archive) -> None:
     assert problem.startswith("the last worker tick was 12 min ago (limit 5 min)")
 
 
-def test_schema_behind_is_reported(archive_url: str) -> None:
+def test_schema_behind_is_reported(unmigrated_url: str) -> None:
     from alembic import command
 
     from bot.archive.base import _alembic_config
 
-    old = Archive(archive_url)
+    old = Archive(unmigrated_url)
     cfg = _alembic_config()
     with old.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0005")
-    (problem,) = health.problems(archive_url, LIMIT)
+    (problem,) = health.problems(unmigrated_url, LIMIT)
     assert "not at the newest schema: run `reportbot db upgrade`" in problem
     old.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 import threading
 from collections.abc import Iterator
@@ -30,6 +31,8 @@ def server() -> Iterator[FeedServer]:
 def extractions_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every call of the fact extractor in this process (the worker); sandbox workers are
     other processes and are not counted. Each call records the article's first characters."""
+    # loaded now, not first while patched: it would keep this test's counter for the next
+    importlib.import_module("bot.pipeline.ingest")
     calls: list[str] = []
     real = bot.extract.extract
 
@@ -188,15 +191,15 @@ def test_errors_back_off_then_mark_unhealthy_and_recover(
         before = datetime.now(UTC)
         _poll(archive, config)
         row = archive.feed_status()[0]
-        assert row["error_count"] == n + 1
-        assert row["next_poll_at"] >= before + timedelta(seconds=45)  # backed off, not retried now
+        assert row.error_count == n + 1
+        assert row.next_poll_at >= before + timedelta(seconds=45)  # backed off, not retried now
         _make_due(archive)
-    assert archive.feed_status()[0]["healthy"] is False
-    assert [e["kind"] for e in archive.events()] == ["feed_unhealthy"]
+    assert archive.feed_status()[0].healthy is False
+    assert [e.kind for e in archive.events()] == ["feed_unhealthy"]
     state["fail"] = False
     _poll(archive, config)
-    assert archive.feed_status()[0]["healthy"] is True
-    assert [e["kind"] for e in archive.events()] == ["feed_unhealthy", "feed_recovered"]
+    assert archive.feed_status()[0].healthy is True
+    assert [e.kind for e in archive.events()] == ["feed_unhealthy", "feed_recovered"]
 
 
 def _poll_times(archive: Archive, config: Config, times: int) -> list[str]:
@@ -204,7 +207,7 @@ def _poll_times(archive: Archive, config: Config, times: int) -> list[str]:
     urls = []
     for _ in range(times):
         _poll(archive, config)
-        urls.append(archive.feed_status()[0]["url"])
+        urls.append(archive.feed_status()[0].url)
         _make_due(archive)
     return urls
 
@@ -228,8 +231,8 @@ def test_permanent_redirect_to_a_dead_url_is_never_adopted(
     urls = _poll_times(archive, _config(server, "/old"), 5)
     assert urls == [server.url("/old")] * 5
     row = archive.feed_status()[0]
-    assert (row["redirect_url"], row["redirect_count"]) == (server.url("/gone"), 0)
-    assert row["error_count"] == 5 and "HTTP 404" in row["last_error"]
+    assert (row.redirect_url, row.redirect_count) == (server.url("/gone"), 0)
+    assert row.error_count == 5 and "HTTP 404" in row.last_error
 
 
 @pytest.mark.slow

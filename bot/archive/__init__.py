@@ -15,7 +15,7 @@ from bot.archive.base import (
     redact,
 )
 from bot.archive.outbox import OutboxMixin, delivery_key
-from bot.archive.polling import PollingMixin
+from bot.archive.polling import Event, FeedStatus, PollingMixin
 
 
 class Archive(PollingMixin, OutboxMixin):
@@ -25,8 +25,10 @@ class Archive(PollingMixin, OutboxMixin):
 __all__ = [
     "Archive",
     "ArchiveBase",
+    "Event",
     "Extractor",
     "Feed",
+    "FeedStatus",
     "_alembic_config",
     "_item_values",
     "delivery_key",

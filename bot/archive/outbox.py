@@ -199,6 +199,27 @@ class OutboxMixin(ArchiveBase):
                 ).rowcount
         return len(finished) - written
 
+    def release_deliveries(self, claims: Collection[Delivery]) -> int:
+        """Give back claimed deliveries that were never tried (the send was interrupted
+        before their turn): pending again, no lease, the claim's attempt not counted. Only
+        rows still held under that claim are touched (see finish_deliveries). Returns how
+        many were given back."""
+        if not claims:
+            return 0
+        d = schema.deliveries
+        update = (
+            d.update()
+            .where(
+                d.c.id == sa.bindparam("v_id"),
+                d.c.state == S.SENDING.value,
+                d.c.attempts == sa.bindparam("v_attempt"),
+            )
+            .values(state=S.PENDING.value, lease_until=None, attempts=d.c.attempts - 1)
+        )
+        rows = [{"v_id": c.id, "v_attempt": c.attempts} for c in claims]
+        with self._write() as conn:
+            return int(conn.execute(update, rows).rowcount)
+
     def cancel_delivery(self, delivery_id: int, reason: str) -> None:
         """Not to be sent after all (the address unsubscribed after it was queued)."""
         d = schema.deliveries

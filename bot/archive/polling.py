@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,43 @@ from bot.archive.base import _feed, _lease, _strip_nul
 from bot.archive.items import ItemsMixin
 from bot.decide import Facts, PollDecision, Redirect, RedirectVerdict
 from bot.models import AddResult, FeedState
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """A feed's polling state and its last fetch's count of new items, for `status`."""
+
+    key: str
+    url: str  # where it is polled now
+    configured_url: str
+    redirect_url: str | None = None  # a permanent redirect being checked
+    redirect_count: int = 0
+    title: str = ""
+    last_polled_at: datetime | None = None
+    last_status: int | None = None
+    new: int | None = None  # items the last fetch added (None: never fetched)
+    error_count: int = 0
+    last_error: str | None = None
+    next_poll_at: datetime | None = None
+    healthy: bool = True
+
+    @classmethod
+    def never_polled(cls, key: str, url: str) -> FeedStatus:
+        """A configured feed no poll has seen yet (it has no row in the archive)."""
+        return cls(key=key, url=url, configured_url=url)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something the admin is told about (a feed turned unhealthy or recovered, a delivery
+    given up); `delivered_at` once the admin channel took it."""
+
+    id: int
+    at: datetime
+    kind: str
+    message: str
+    feed_id: int | None = None
+    delivered_at: datetime | None = None
 
 
 class PollingMixin(ItemsMixin):
@@ -245,8 +283,8 @@ class PollingMixin(ItemsMixin):
                 .values(lease_until=None, lease_owner=None)
             )
 
-    def feed_status(self, *, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """One row per feed (only those in `keys`, when given) with its polling state and the
+    def feed_status(self, *, keys: Sequence[str] | None = None) -> list[FeedStatus]:
+        """One per feed (only those in `keys`, when given) with its polling state and the
         last fetch's counts, for `status`."""
         f, log = schema.feeds, schema.fetch_log
         query = sa.select(f).order_by(f.c.key)
@@ -260,31 +298,41 @@ class PollingMixin(ItemsMixin):
                     sa.select(log).where(log.c.feed_id == r.id).order_by(log.c.id.desc()).limit(1)
                 ).first()
                 out.append(
-                    {
-                        "key": r.key,
-                        "url": r.url,
-                        "configured_url": r.configured_url or r.url,
-                        "redirect_url": r.redirect_url,
-                        "redirect_count": r.redirect_count,
-                        "title": r.title,
-                        "last_polled_at": r.last_polled_at,
-                        "last_status": r.last_status,
-                        "new": last.new if last else None,
-                        "error_count": r.error_count,
-                        "last_error": r.last_error,
-                        "next_poll_at": r.next_poll_at,
-                        "healthy": r.healthy,
-                    }
+                    FeedStatus(
+                        key=r.key,
+                        url=r.url,
+                        configured_url=r.configured_url or r.url,
+                        redirect_url=r.redirect_url,
+                        redirect_count=r.redirect_count,
+                        title=r.title,
+                        last_polled_at=r.last_polled_at,
+                        last_status=r.last_status,
+                        new=last.new if last else None,
+                        error_count=r.error_count,
+                        last_error=r.last_error,
+                        next_poll_at=r.next_poll_at,
+                        healthy=bool(r.healthy),
+                    )
                 )
         return out
 
-    def events(self, undelivered_only: bool = False) -> list[dict[str, Any]]:
+    def events(self, undelivered_only: bool = False) -> list[Event]:
         e = schema.events
         query = sa.select(e).order_by(e.c.id)
         if undelivered_only:
             query = query.where(e.c.delivered_at.is_(None))
         with self._read() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+            return [
+                Event(
+                    id=r.id,
+                    at=r.at,
+                    kind=r.kind,
+                    message=r.message,
+                    feed_id=r.feed_id,
+                    delivered_at=r.delivered_at,
+                )
+                for r in conn.execute(query)
+            ]
 
     # -- workers --------------------------------------------------------------------------
 

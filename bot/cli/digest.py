@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot import pipeline
-from bot.cli.root import Context, cli, pass_ctx, worker_name
+from bot.cli.root import Context, cli, pass_ctx, run_async, worker_name
 from bot.deliver.channel import preview_formats
 from bot.errors import ConfigError, ReportbotError
 from bot.models import Delivery, DeliveryState
@@ -103,9 +103,12 @@ def digest_send(ctx: Context, subscription: str | None, now_period: bool) -> Non
       reportbot digest send weekly --now
     """
     cfg = ctx.config()
+    owner = worker_name()
     with ctx.archive() as archive:
-        summary = pipeline.deliver_due(
-            archive, cfg, worker_name(), only=subscription, now_period=now_period
+        summary = run_async(
+            lambda stop: pipeline.deliver_cycle(
+                archive, cfg, owner, only=subscription, now_period=now_period, stop=stop
+            )
         )
     click.echo(summary.line)
     if summary.problems:  # the rest went; these wait, pending, until the problem is fixed

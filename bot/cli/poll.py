@@ -13,7 +13,7 @@ from rich.table import Table
 
 from bot import config as config_mod
 from bot import pipeline
-from bot.cli.root import Context, cli, pass_ctx, worker_name
+from bot.cli.root import Context, cli, pass_ctx, run_async, worker_name
 from bot.decide import RULES
 from bot.errors import ConfigError, ReportbotError
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # `status` starts without these (bench/cli_start.py)
     import asyncio
     from http.server import ThreadingHTTPServer
 
-    from bot.archive import Archive
+    from bot.archive import Archive, FeedStatus
 
 log = logging.getLogger("reportbot.worker")
 
@@ -52,8 +52,6 @@ def poll_cmd(ctx: Context, feed_id: str | None, every: bool) -> None:
       reportbot poll --all
       reportbot poll --feed cspr
     """
-    import asyncio
-
     from rich.progress import Progress
 
     if every and feed_id is not None:
@@ -65,9 +63,10 @@ def poll_cmd(ctx: Context, feed_id: str | None, every: bool) -> None:
         def advance(outcome: pipeline.PollOutcome) -> None:
             bar.advance(task)
 
-        summary = asyncio.run(
-            pipeline.poll_cycle(
-                archive, cfg, worker_name(), only=feed_id, every=every, progress=advance
+        owner = worker_name()
+        summary = run_async(
+            lambda stop: pipeline.poll_cycle(
+                archive, cfg, owner, only=feed_id, every=every, progress=advance, stop=stop
             )
         )
     for outcome in summary.outcomes:
@@ -141,12 +140,14 @@ def run_cmd(ctx: Context, tick: float) -> None:
             },
         )
         try:
-            run_forever(cycle, tick, on_hangup=watch.request)
+            stopped_by = run_forever(cycle, tick, on_hangup=watch.request)
         finally:
             for server in (web, metrics_server):
                 if server is not None:
                     server.shutdown()
     log.info("worker stopped", extra={"worker": owner})
+    if stopped_by is not None and stopped_by.name == "SIGINT":
+        raise KeyboardInterrupt  # Ctrl-C: "interrupted", exit 130; SIGTERM is a normal stop
 
 
 def _serve_web(cfg: config_mod.Config, archive: Archive) -> ThreadingHTTPServer:
@@ -183,6 +184,7 @@ def status_cmd(ctx: Context, every: bool) -> None:
       reportbot status
       reportbot status --all
     """
+    from bot.archive import FeedStatus
     from bot.pipeline.worker import FORGOTTEN_AFTER
 
     cfg = ctx.config()
@@ -194,9 +196,10 @@ def status_cmd(ctx: Context, every: bool) -> None:
         outbox = archive.outbox_counts()
         retry_at = archive.next_retry() if outbox.get("failed") or outbox.get("unknown") else None
     _print_workers(workers, outbox, retry_at)
-    seen = {r["key"] for r in rows}
-    rows += [_never_polled(f.id, f.url) for f in cfg.feeds if f.id not in seen]  # not synced yet
-    rows.sort(key=lambda r: str(r["key"]))
+    seen = {r.key for r in rows}
+    # configured feeds no poll has seen yet (not synced to the archive)
+    rows += [FeedStatus.never_polled(f.id, f.url) for f in cfg.feeds if f.id not in seen]
+    rows.sort(key=lambda r: str(r.key))
     if not rows:
         more = f" ({hidden} not in the config: `reportbot status --all`)" if hidden else ""
         click.echo(f"no feeds configured: add one with `reportbot feeds add URL`{more}")
@@ -208,73 +211,55 @@ def status_cmd(ctx: Context, every: bool) -> None:
     for name in ("next poll (UTC)", "health"):
         table.add_column(name)
     for r in rows:
-        when = r["last_polled_at"].strftime("%Y-%m-%d %H:%M") if r["last_polled_at"] else "never"
-        errors = str(r["error_count"])
-        if r["last_error"]:
-            errors += f" ({escape(r['last_error'])})"
-        key = escape(r["key"])
-        if r["key"] not in configured:
-            key += " (removed)" if r["last_polled_at"] else " (imported)"
+        when = r.last_polled_at.strftime("%Y-%m-%d %H:%M") if r.last_polled_at else "never"
+        errors = str(r.error_count)
+        if r.last_error:
+            errors += f" ({escape(r.last_error)})"
+        key = escape(r.key)
+        if r.key not in configured:
+            key += " (removed)" if r.last_polled_at else " (imported)"
         table.add_row(
             key,
             when,
-            str(r["last_status"] or "-"),
-            "-" if r["new"] is None else str(r["new"]),
+            str(r.last_status or "-"),
+            "-" if r.new is None else str(r.new),
             errors,
-            _next_poll(r, configured=r["key"] in configured),
-            "ok" if r["healthy"] else "[red]unhealthy[/]",
+            _next_poll(r, configured=r.key in configured),
+            "ok" if r.healthy else "[red]unhealthy[/]",
         )
     Console().print(table)
     for line in _redirect_notes(rows):
         click.echo(line)
 
 
-def _never_polled(key: str, url: str) -> dict[str, Any]:
-    """A configured feed no poll has seen yet has no row in the archive."""
-    return {
-        "key": key,
-        "url": url,
-        "configured_url": url,
-        "redirect_url": None,
-        "redirect_count": 0,
-        "last_polled_at": None,
-        "last_status": None,
-        "new": None,
-        "error_count": 0,
-        "last_error": None,
-        "next_poll_at": None,
-        "healthy": True,
-    }
-
-
-def _next_poll(row: dict[str, Any], *, configured: bool) -> str:
+def _next_poll(row: FeedStatus, *, configured: bool) -> str:
     """A feed not in the config is never polled, whatever its row says."""
     if not configured:
         return "not polled"
-    nxt = row["next_poll_at"]
+    nxt = row.next_poll_at
     return nxt.strftime("%Y-%m-%d %H:%M") if nxt else "now"
 
 
-def _redirect_notes(rows: list[dict[str, Any]]) -> list[str]:
+def _redirect_notes(rows: list[FeedStatus]) -> list[str]:
     """Permanent redirects: adopted (the config can be updated), being checked, or refused
     because the new URL does not answer with a feed (the configured URL is kept)."""
     notes = []
     for r in rows:
-        key, target = r["key"], r["redirect_url"]
-        if r["url"] != r["configured_url"]:
+        key, target = r.key, r.redirect_url
+        if r.url != r.configured_url:
             notes.append(
-                f"{key}: moved permanently to {r['url']}; polled there (update the config's "
-                f"url from {r['configured_url']})"
+                f"{key}: moved permanently to {r.url}; polled there (update the config's "
+                f"url from {r.configured_url})"
             )
-        if target and r["redirect_count"]:
+        if target and r.redirect_count:
             notes.append(
                 f"{key}: redirects permanently to {target}, which answered with a feed on "
-                f"{r['redirect_count']} poll(s) in a row; adopted after {RULES.redirect_polls}"
+                f"{r.redirect_count} poll(s) in a row; adopted after {RULES.redirect_polls}"
             )
         elif target:
             notes.append(
                 f"{key}: redirects permanently to {target}, which did not answer with a feed; "
-                f"still polling {r['url']}"
+                f"still polling {r.url}"
             )
     return notes
 

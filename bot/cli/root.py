@@ -9,11 +9,10 @@ the archive (SQLAlchemy) until a command asks for them.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -22,8 +21,13 @@ from bot.cli.lazy import Lazy, LazyGroup
 from bot.errors import ReportbotError
 
 if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable, Coroutine
+
     from bot import config
     from bot.archive import Archive
+
+T = TypeVar("T")
 
 # name → where the command lives and its one-line help (the first sentence of its docstring,
 # which tests/test_cli_help.py compares): `reportbot --help` lists these without importing any.
@@ -171,6 +175,48 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
+def run_async(work: Callable[[asyncio.Event], Coroutine[Any, Any, T]]) -> T:
+    """Run `work(stop)` in an event loop, with Ctrl-C handled by the loop: it sets `stop`
+    and cancels the work, which tidies up (leases given back, outcomes recorded) before
+    KeyboardInterrupt ends the command (exit 130, one line). Unlike asyncio.run's own
+    handling, a Ctrl-C never raises inside a database write, and a work that swallows the
+    cancellation still ends as interrupted. A second Ctrl-C while it tidies up is ignored."""
+    import asyncio
+    import signal
+
+    interrupted = False
+
+    async def main() -> T:
+        nonlocal interrupted
+        stop = asyncio.Event()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def on_interrupt() -> None:
+            nonlocal interrupted
+            if not interrupted:
+                interrupted = True
+                stop.set()
+                task.cancel()
+
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+        try:
+            return await work(stop)
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        result = asyncio.run(main())
+    except asyncio.CancelledError:
+        if interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    if interrupted:
+        raise KeyboardInterrupt
+    return result
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run one command; user errors become one line on stderr and a non-zero code."""
     try:
@@ -187,8 +233,3 @@ def run(argv: list[str] | None = None) -> int:
         click.echo(f"reportbot: error: {exc}", err=True)
         return 1
     return result if isinstance(result, int) else 0
-
-
-def main() -> None:
-    """Console entry point."""
-    sys.exit(run())

@@ -18,7 +18,7 @@ import httpx
 from bot import __version__
 from bot.deliver import http
 from bot.deliver.channel import Channel
-from bot.models import DeliveryResult, Outcome, Retry, Sent
+from bot.models import DeliveryResult, Outcome, Retry, Sent, Unknown
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
@@ -82,11 +82,17 @@ async def _destination(
         sent = job.parts_sent
         outcome: Outcome | None = held
         while outcome is None and sent < len(job.payloads):
-            wait = pace.get(job.url, -1e9) + job.channel.min_interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            async with gate:
-                posted = await _post(client, job, sent)
+            in_flight = False
+            try:
+                wait = pace.get(job.url, -1e9) + job.channel.min_interval - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                async with gate:
+                    in_flight = True
+                    posted = await _post(client, job, sent)
+            except asyncio.CancelledError:
+                _interrupted(job, sent=sent, in_flight=in_flight, on_result=on_result)
+                raise
             # paced from the answer, not the request: the receiver has seen this one by
             # now, so it sees the next one at least min_interval later whatever its queues
             pace[job.url] = time.monotonic()
@@ -101,6 +107,26 @@ async def _destination(
         if on_result is not None:
             on_result(results[-1])
     return results
+
+
+def _interrupted(
+    job: ChatJob,
+    *,
+    sent: int,
+    in_flight: bool,
+    on_result: Callable[[DeliveryResult], None] | None,
+) -> None:
+    """Report a job cancelled mid-way: Unknown if a post was out, Retry from the next part
+    if some parts went; a job not begun is not reported (the caller gives it back)."""
+    outcome: Outcome
+    if in_flight:
+        outcome = Unknown(f"{job.channel.name}: interrupted mid-post, it may have arrived")
+    elif sent > job.parts_sent:
+        outcome = Retry(f"{job.channel.name}: interrupted between parts")
+    else:
+        return
+    if on_result is not None:
+        on_result(DeliveryResult(job.delivery_id, outcome, parts_sent=sent))
 
 
 async def _post(client: httpx.AsyncClient, job: ChatJob, part: int) -> Outcome:

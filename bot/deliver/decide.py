@@ -27,45 +27,44 @@ def decide(
 ) -> Finish:
     """The row `delivery` becomes after `result`. `now` must not be earlier than the clock:
     a retry time already past would be claimed again in the same cycle."""
-    outcome, parts = result.outcome, result.parts_sent
+    outcome = result.outcome
+
+    def finish(
+        state: DeliveryState,
+        *,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+        message_id: str | None = None,
+        uncertain: bool = False,
+    ) -> Finish:
+        # every outcome records the claim it belongs to and how many parts went
+        return Finish(
+            delivery.id,
+            state,
+            delivery.attempts,
+            error=error,
+            retry_at=retry_at,
+            message_id=message_id,
+            uncertain=uncertain,
+            parts_sent=result.parts_sent,
+        )
+
     if isinstance(outcome, Sent):
-        return Finish(
-            delivery.id,
-            DeliveryState.SENT,
-            delivery.attempts,
-            message_id=outcome.message_id,
-            parts_sent=parts,
-        )
+        return finish(DeliveryState.SENT, message_id=outcome.message_id)
     if isinstance(outcome, Dead):
-        return Finish(
-            delivery.id,
-            DeliveryState.DEAD,
-            delivery.attempts,
-            error=outcome.reason,
-            parts_sent=parts,
-        )
+        return finish(DeliveryState.DEAD, error=outcome.reason)
     unknown = isinstance(outcome, Unknown)
     if now - delivery.period_end >= GIVE_UP_AFTER:
         error = f"{outcome.error} (gave up: still failing {GIVE_UP_AFTER.days} days on)"
-        return Finish(
-            delivery.id,
-            DeliveryState.DEAD,
-            delivery.attempts,
-            error=error,
-            uncertain=unknown,
-            parts_sent=parts,
-        )
+        return finish(DeliveryState.DEAD, error=error, uncertain=unknown)
     delay = backoff(max(1, delivery.attempts), low=RETRY_MIN, high=RETRY_MAX, rng=rng)
     if isinstance(outcome, Retry) and outcome.after is not None:
         delay = max(delay, min(outcome.after, RETRY_MAX))
-    return Finish(
-        delivery.id,
+    return finish(
         DeliveryState.UNKNOWN if unknown else DeliveryState.FAILED,
-        delivery.attempts,
         error=outcome.error,
         retry_at=now + timedelta(seconds=delay),
         uncertain=unknown,
-        parts_sent=parts,
     )
 
 

@@ -12,16 +12,23 @@ Every failure while sending one message is that message's Outcome (errors start 
 `smtp HOST:PORT:`), and the batch goes on: a 4xx is Retry, a 5xx Dead, a dropped or refused
 connection Retry (SMTP accepts a message only with the 250 after its data), and anything
 unexpected once the transaction began Unknown.
+
+A send can be stopped from another thread (Ctrl-C, SIGTERM: `Stop`): messages not yet begun
+get no outcome (the caller gives them back to the outbox), the connections in use are shut,
+and a message whose transaction had begun is Unknown (it may have arrived).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
 import secrets
 import smtplib
+import socket
 import ssl
+import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -177,29 +184,74 @@ def clean_header(value: str) -> str:
     return "".join(" " if unicodedata.category(c) == "Cc" else c for c in value).strip()
 
 
+class Stop:
+    """Ends a send early, from any thread: no message is begun after `set`, and the
+    connections in use are shut so that a lane waiting on a silent server returns now."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._clients: set[smtplib.SMTP] = set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def set(self) -> None:
+        self._event.set()
+        self.shut()
+
+    def shut(self) -> None:
+        """Shut every connection in use (again: one may have connected since)."""
+        with self._lock:
+            clients = list(self._clients)
+        for client in clients:
+            sock = getattr(client, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):  # already closed
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def track(self, client: smtplib.SMTP) -> None:
+        with self._lock:
+            self._clients.add(client)
+        if self.is_set():
+            self.shut()
+
+    def forget(self, client: smtplib.SMTP) -> None:
+        with self._lock:
+            self._clients.discard(client)
+
+
 def send(
     messages: Sequence[Outgoing],
     cfg: SmtpConfig,
     on_result: Callable[[DeliveryResult], None] | None = None,
+    stop: Stop | None = None,
 ) -> list[DeliveryResult]:
     """Send each message over `cfg.connections` connections at once (each message waits
     for the server's answer, so a second connection keeps the link busy). `on_result` hears
     of each message as soon as the server answered (from the sending thread). Never raises
-    for one message's trouble: see the module's docstring."""
+    for one message's trouble: see the module's docstring. After `stop`, the messages not
+    begun have no result."""
+    stop = stop or Stop()
     lanes = max(1, min(cfg.connections, len(messages)))
     if lanes == 1:
-        return _Lane(cfg, on_result).send_all(messages)
+        return _Lane(cfg, on_result, stop).send_all(messages)
     chunks = [messages[n::lanes] for n in range(lanes)]
     with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="smtp") as pool:
-        done = pool.map(lambda chunk: _Lane(cfg, on_result).send_all(chunk), chunks)
+        done = pool.map(lambda chunk: _Lane(cfg, on_result, stop).send_all(chunk), chunks)
         return [result for chunk in done for result in chunk]
 
 
 class _Lane:
     """One connection, for its share of the batch; a dropped connection is reopened."""
 
-    def __init__(self, cfg: SmtpConfig, on_result: Callable[[DeliveryResult], None] | None):
-        self.cfg, self.on_result = cfg, on_result
+    def __init__(
+        self,
+        cfg: SmtpConfig,
+        on_result: Callable[[DeliveryResult], None] | None,
+        stop: Stop,
+    ) -> None:
+        self.cfg, self.on_result, self.stop = cfg, on_result, stop
         self.where = f"smtp {cfg.host}:{cfg.port}"
         self.client: smtplib.SMTP | None = None
         # Once the server could not be reached, the lane's other messages wait for the next
@@ -211,30 +263,30 @@ class _Lane:
         results: list[DeliveryResult] = []
         try:
             for out in messages:
-                results.append(DeliveryResult(out.delivery_id, self._send(out)))
+                if self.stop.is_set():
+                    break
+                outcome = self._send(out)
+                if outcome is None:  # stopped before it began
+                    break
+                results.append(DeliveryResult(out.delivery_id, outcome))
                 if self.on_result is not None:
                     self.on_result(results[-1])
         finally:
             self._close()
         return results
 
-    def _send(self, out: Outgoing) -> Outcome:
+    def _send(self, out: Outgoing) -> Outcome | None:
         if out.problem:
             return Dead(f"{self.where}: {out.problem}")
         if self.down is not None:
             return self.down
         try:
-            client = self.client = self.client or connect(self.cfg)
-        except ConfigError as exc:  # checked before claiming; a file changed since?
-            self.down = Retry(f"{self.where}: {exc}")
-            return self.down
-        except smtplib.SMTPResponseException as exc:  # a refused greeting or login
-            self._close()
-            self.down = Retry(f"{self.where}: {exc.smtp_code} {_text(exc.smtp_error)}")
-            return self.down
+            client = self.client = self.client or connect(self.cfg, self.stop)
         except Exception as exc:  # nothing of this message left
             self._close()
-            self.down = Retry(f"{self.where}: {describe(exc)}")
+            if self.stop.is_set():  # the stop shut the connection: it waits for next time
+                return None
+            self.down = _unreachable(self.where, exc)
             return self.down
         if out.utf8 and not client.has_extn("smtputf8"):
             return Dead(
@@ -246,22 +298,31 @@ class _Lane:
         except Exception as exc:  # nothing of this message left
             return Retry(f"{self.where}: cannot write the message: {describe(exc)}")
         options = ("SMTPUTF8", "BODY=8BITMIME") if out.utf8 else ()
+        if self.stop.is_set():
+            return None
         try:
             client.sendmail(out.sender, [out.recipient], data, options)
-        except smtplib.SMTPRecipientsRefused as exc:
+        except Exception as exc:
+            if not self.stop.is_set():
+                return self._failed(exc)
+            self._close()  # shut by the stop mid-transaction: the data may have gone
+            return Unknown(f"{self.where}: interrupted mid-send, it may have arrived")
+        return Sent(out.message_id)
+
+    def _failed(self, exc: Exception) -> Outcome:
+        """The outcome of a transaction the server ended or that broke."""
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
             code, text = next(iter(exc.recipients.values()))
             return self._refused(code, text)
-        except smtplib.SMTPResponseException as exc:
+        if isinstance(exc, smtplib.SMTPResponseException):
             if isinstance(exc, smtplib.SMTPSenderRefused) or exc.smtp_code == 421:
                 self._close()
             return self._refused(exc.smtp_code, exc.smtp_error)
-        except (smtplib.SMTPException, OSError) as exc:
-            self._close()  # no 250 after the data: the server did not take it
+        self._close()
+        if isinstance(exc, smtplib.SMTPException | OSError):
+            # no 250 after the data: the server did not take it
             return Retry(f"{self.where}: {describe(exc)}")
-        except Exception as exc:  # unexpected, mid-transaction: it may have gone
-            self._close()
-            return Unknown(f"{self.where}: {describe(exc)}")
-        return Sent(out.message_id)
+        return Unknown(f"{self.where}: {describe(exc)}")  # unexpected, mid-transaction
 
     def _refused(self, code: int, text: bytes | str) -> Outcome:
         error = f"{self.where}: {code} {_text(text)}"
@@ -271,24 +332,44 @@ class _Lane:
     def _close(self) -> None:
         client, self.client = self.client, None
         if client is not None:
+            self.stop.forget(client)
             try:
                 client.quit()
             except (smtplib.SMTPException, OSError):
                 client.close()
 
 
-def connect(cfg: SmtpConfig) -> smtplib.SMTP:
+def _unreachable(where: str, exc: Exception) -> Retry:
+    """Why a lane could not connect or log in (its messages wait for the next batch)."""
+    if isinstance(exc, ConfigError):  # checked before claiming; a file changed since?
+        return Retry(f"{where}: {exc}")
+    if isinstance(exc, smtplib.SMTPResponseException):  # a refused greeting or login
+        return Retry(f"{where}: {exc.smtp_code} {_text(exc.smtp_error)}")
+    return Retry(f"{where}: {describe(exc)}")
+
+
+def connect(cfg: SmtpConfig, stop: Stop | None = None) -> smtplib.SMTP:
+    """A connection, logged in; `stop` can shut it from another thread while it waits."""
     context = ssl.create_default_context()
     client: smtplib.SMTP
     if cfg.security == "ssl":
-        client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=TIMEOUT, context=context)
+        client = smtplib.SMTP_SSL(timeout=TIMEOUT, context=context)
     else:
-        client = smtplib.SMTP(cfg.host, cfg.port, timeout=TIMEOUT)
+        client = smtplib.SMTP(timeout=TIMEOUT)
+    if stop is not None:
+        stop.track(client)
+    try:
+        client.connect(cfg.host, cfg.port)
         if cfg.security == "starttls":
             client.starttls(context=context)  # raises if the server cannot: no downgrade
-    if cfg.user:
-        client.login(cfg.user, cfg.password())
-    client.ehlo_or_helo_if_needed()  # so has_extn() knows what the server offers
+        if cfg.user:
+            client.login(cfg.user, cfg.password())
+        client.ehlo_or_helo_if_needed()  # so has_extn() knows what the server offers
+    except BaseException:
+        if stop is not None:
+            stop.forget(client)
+        client.close()
+        raise
     return client
 
 

@@ -17,10 +17,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -319,14 +321,24 @@ async def deliver_cycle(
         live, cancelled = _drop_unsubscribed(archive, config, claimed)
         totals["cancelled"] += cancelled
         recorder = _Recorder(archive, {d.id: d for d in live}, now)
-        emails = [d for d in live if d.is_email]
-        chats = [d for d in live if not d.is_email]
-        if emails:
-            await _send_emails(archive, config, emails=emails, on_result=recorder.add)
-        if chats:
-            await _post_chats(archive, config, chats=chats, pace=pace, on_result=recorder.add)
-        for name, n in recorder.close().items():
-            totals[name] += n
+        try:
+            emails = [d for d in live if d.is_email]
+            chats = [d for d in live if not d.is_email]
+            if emails:
+                await _send_emails(archive, config, emails=emails, on_result=recorder.add)
+            if chats:
+                await _post_chats(
+                    archive, config, chats=chats, pace=pace, on_result=recorder.add
+                )
+        finally:
+            # also when cancelled (Ctrl-C, SIGTERM): what was sent or may have been is
+            # recorded now, and the rows not yet tried go back to pending, without a lease
+            # to wait out or an `uncertain` they do not deserve
+            for name, n in recorder.close().items():
+                totals[name] += n
+            released = archive.release_deliveries(recorder.unanswered())
+            if released:
+                log.info("deliveries given back", extra={"count": released})
     alerts = await _send_alerts(archive, config)
     shown = tuple(f"{sub_id}: {problems[sub_id]}" for sub_id in held)
     return DeliverySummary(
@@ -347,6 +359,17 @@ def _queue(
     feeds = archive.feeds()
     backfill = {s.id: _feed_keys(config, s, feeds) for s in subs if s.backfill}
     states = archive.subscription_states([s.id for s in subs], backfill=backfill)
+    # Subscriptions over the same feeds and period read the same items: once, not once each
+    # (a hundred channels created together, in `each` mode, read one window every cycle).
+    read: dict[tuple[datetime, datetime, frozenset[str] | None], list[StoredItem]] = {}
+
+    def items(sub: SubscriptionConfig, start: datetime, end: datetime) -> list[StoredItem]:
+        keys = _feed_keys(config, sub, feeds)
+        window = (start, end, None if keys is None else frozenset(keys))
+        if window not in read:
+            read[window] = archive.items_first_seen(start, end, keys)
+        return read[window]
+
     queued = 0
     for sub in subs:
         created, last_end = states[sub.id]
@@ -355,8 +378,7 @@ def _queue(
         if sub.mode == "each":
             if now <= start:
                 continue  # the clock went back: nothing is due until it passes `start`
-            found = _items(archive, config, sub, start=start, end=now, feeds=feeds)
-            chosen = digest.select(sub, found, start, now)
+            chosen = digest.select(sub, items(sub, start, now), start, now)
             # oldest first, so a channel reads them in the order they happened
             ids = [s.id for s in reversed(chosen)]
             queued += archive.queue_period(sub.id, recipients, start, now, items=ids)
@@ -365,8 +387,7 @@ def _queue(
         if period is None:
             continue
         # select, not build: only whether the period holds anything matters here
-        found = _items(archive, config, sub, start=period[0], end=period[1], feeds=feeds)
-        has_items = bool(digest.select(sub, found, *period))
+        has_items = bool(digest.select(sub, items(sub, *period), *period))
         queued += archive.queue_period(sub.id, recipients if has_items else (), *period)
     return queued
 
@@ -442,8 +463,28 @@ async def _send_emails(
             messages.append(outgoing.of(d))
         except Exception as exc:  # one message's trouble: the others still go
             on_result(DeliveryResult(d.id, _unsent("cannot render the e-mail", exc)))
-    # smtplib blocks; a thread keeps the event loop (and SIGTERM handling) responsive
-    await asyncio.to_thread(smtp.send, messages, config.smtp, on_result)
+    # smtplib blocks; a thread keeps the event loop (and SIGTERM handling) responsive.
+    # Not asyncio.to_thread: a cancelled await would leave the thread sending on its own.
+    stop = smtp.Stop()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-batch") as pool:
+        sending = pool.submit(smtp.send, messages, config.smtp, on_result, stop)
+        try:
+            await asyncio.wrap_future(sending)
+        except asyncio.CancelledError:
+            # no message is begun from now on, and the connections in use are shut (again
+            # until the thread ends: one may connect meanwhile), so this wait is short
+            stop.set()
+            while not _finished(sending, within=0.1):
+                stop.shut()
+            raise
+
+
+def _finished(future: Future[Any], *, within: float) -> bool:
+    try:
+        future.exception(timeout=within)
+    except FutureTimeout:
+        return False
+    return True
 
 
 class _Emails:
@@ -533,11 +574,13 @@ class _Recorder:
         self.archive, self.claimed, self.now = archive, claimed, now
         self.lock = threading.Lock()
         self.pending: list[DeliveryResult] = []
+        self.answered: set[int] = set()
         self.flushed_at = time.monotonic()
         self.counts = dict.fromkeys(_COUNTED.values(), 0)
 
     def add(self, result: DeliveryResult) -> None:
         with self.lock:
+            self.answered.add(result.delivery_id)
             self.pending.append(result)
             if len(self.pending) < FLUSH_EVERY and time.monotonic() - self.flushed_at < 1.0:
                 return
@@ -549,6 +592,11 @@ class _Recorder:
             batch, self.pending = self.pending, []
         self._flush(batch)
         return self.counts
+
+    def unanswered(self) -> list[Delivery]:
+        """The claimed deliveries without an outcome: not tried (the send was stopped)."""
+        with self.lock:
+            return [d for i, d in self.claimed.items() if i not in self.answered]
 
     def _flush(self, batch: list[DeliveryResult]) -> None:
         if not batch:
@@ -615,8 +663,8 @@ async def _send_alerts(archive: Archive, config: Config) -> int:
         log.warning("admin alerts not sent", extra={"error": str(exc)})
         return 0
     target = channel(config.admin.kind)
-    alerts = [(e["at"], e["kind"], str(e["message"])[:500]) for e in events]
-    first, last = events[0]["id"], events[-1]["id"]
+    alerts = [(e.at, e.kind, e.message[:500]) for e in events]
+    first, last = events[0].id, events[-1].id
     job = ChatJob(
         delivery_id=0,
         channel=target,
@@ -630,7 +678,7 @@ async def _send_alerts(archive: Archive, config: Config) -> int:
         error = repr(result.outcome)
         log.warning("admin alerts not sent; tried again next cycle", extra={"error": error})
         return 0
-    archive.mark_events_delivered([e["id"] for e in events])
+    archive.mark_events_delivered([e.id for e in events])
     return len(events)
 
 

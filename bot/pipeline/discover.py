@@ -3,18 +3,14 @@ page's autodiscovery link, and parse the feed in the sandbox. Nothing is stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bot import discover
 from bot.config import WorkerConfig
 from bot.errors import InputError
-from bot.fetch import Fetcher
-from bot.models import FeedState, FetchResult, ParsedFeed
-from bot.parse import parse_feed
-from bot.pipeline.poll import fetcher_for
-from bot.sandbox import Sandbox, SandboxError
+from bot.models import ParsedFeed
+from bot.pipeline.poll import fetch_once, fetcher_for, parse_fetched, sandbox_for
+from bot.sandbox import SandboxError
 
 
 @dataclass(frozen=True)
@@ -34,13 +30,16 @@ async def find_feed(
     chooses (a 1-based number or one of the URLs); without it the choices come back."""
     async with (
         fetcher_for(worker, per_host=1) as fetcher,
-        Sandbox(workers=1, timeout=worker.parse_timeout, memory_mb=worker.parse_memory_mb) as box,
+        sandbox_for(worker, workers=1) as box,
     ):
-        fetched = await _get(fetcher, url, allow_private)
+        fetched = await fetch_once(fetcher, url, allow_private=allow_private)
         if discover.looks_like_html(fetched.body or b"", fetched.content_type):
-            choices: list[discover.Candidate] = await _run(
-                box, discover.candidates, fetched.body, fetched.url
-            )
+            try:
+                choices: list[discover.Candidate] = await box.run(
+                    discover.candidates, fetched.body, fetched.url
+                )
+            except SandboxError as exc:
+                raise InputError(fetched.url, str(exc)) from exc
             if not choices:
                 raise InputError(
                     url,
@@ -51,23 +50,9 @@ async def find_feed(
             if len(choices) > 1 and pick is None:
                 return Found(url, None, tuple(choices))
             url = _choose(url, choices, pick).url
-            fetched = await _get(fetcher, url, allow_private)
-        parsed: ParsedFeed = await _run(box, parse_feed, fetched.body, fetched.url)
+            fetched = await fetch_once(fetcher, url, allow_private=allow_private)
+        parsed = await parse_fetched(box, fetched)
     return Found(url, parsed)
-
-
-async def _get(fetcher: Fetcher, url: str, allow_private: bool) -> FetchResult:
-    fetched = await fetcher.fetch(FeedState.first_poll(url, allow_private))
-    if fetched.error is not None or fetched.body is None:
-        raise InputError(url, fetched.error or "no body")
-    return fetched
-
-
-async def _run(box: Sandbox, fn: Callable[..., Any], *args: Any) -> Any:
-    try:
-        return await box.run(fn, *args)
-    except SandboxError as exc:
-        raise InputError(str(args[-1]), str(exc)) from exc
 
 
 def _choose(url: str, choices: list[discover.Candidate], pick: str | None) -> discover.Candidate:

@@ -205,15 +205,29 @@ def sandbox_for(worker: WorkerConfig, *, workers: int) -> Sandbox:
 
 async def check_feed(worker: WorkerConfig, url: str, allow_private: bool) -> ParsedFeed:
     """Fetch and parse one URL as a poll would (guard, caps, sandbox); nothing is stored."""
-    async with fetcher_for(worker, per_host=1) as fetcher:
-        fetched = await fetcher.fetch(FeedState.first_poll(url, allow_private))
+    async with (
+        fetcher_for(worker, per_host=1) as fetcher,
+        sandbox_for(worker, workers=1) as sandbox,
+    ):
+        fetched = await fetch_once(fetcher, url, allow_private=allow_private)
+        return await parse_fetched(sandbox, fetched)
+
+
+async def fetch_once(fetcher: Fetcher, url: str, *, allow_private: bool) -> FetchResult:
+    """One fetch of `url` as a first poll makes it; InputError when it brought no body."""
+    fetched = await fetcher.fetch(FeedState.first_poll(url, allow_private))
     if fetched.error is not None or fetched.body is None:
         raise InputError(url, fetched.error or "no body")
-    async with sandbox_for(worker, workers=1) as sandbox:
-        try:
-            parsed: ParsedFeed = await sandbox.run(parse_feed, fetched.body, fetched.url)
-        except SandboxError as exc:
-            raise InputError(fetched.url, str(exc)) from exc
+    return fetched
+
+
+async def parse_fetched(sandbox: Sandbox, fetched: FetchResult) -> ParsedFeed:
+    """The fetched body parsed in the sandbox; InputError naming the URL when the sandbox
+    gave up on it (time or memory limit)."""
+    try:
+        parsed: ParsedFeed = await sandbox.run(parse_feed, fetched.body, fetched.url)
+    except SandboxError as exc:
+        raise InputError(fetched.url, str(exc)) from exc
     return parsed
 
 
