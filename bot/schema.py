@@ -219,3 +219,48 @@ workers = Table(
     Column("config_version", String(16)),
     Column("config_loaded_at", UTCDateTime),
 )
+
+
+# Web sign-ups to public subscriptions (migration 0013): one row per confirmed address
+# (double opt-in: a row is written only when its signed link was followed). They receive
+# beside the config's `email` list; an unsubscribe (above) still wins.
+signups = Table(
+    "signups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subscription", String(64), nullable=False),
+    Column("address", Text, nullable=False),  # as written (bot.addresses.parse(...).written)
+    Column("address_key", String(320), nullable=False),  # bot.addresses key: case-blind
+    Column("confirmed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("subscription", "address_key", name="uq_signups_subscription"),
+)
+
+# Confirmation e-mails the web site asked for: the site only queues them (so a request
+# takes as long whether or not a mail goes), the worker sends them with the digests.
+signup_mails = Table(
+    "signup_mails",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subscription", String(64), nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sending | sent | dead
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Index("ix_signup_mails_state", "state", "next_attempt_at"),
+)
+
+# Rate limits of the web site (login, subscribe), kept here rather than in a process, as
+# several web processes serve one archive. `bucket`: a hash of what is limited (an IP, an
+# address), so the table holds no address in the clear.
+rate_hits = Table(
+    "rate_hits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("bucket", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_rate_hits_bucket", "bucket", "at"),
+)

@@ -8,6 +8,8 @@ render   digest.build ─► render (e-mail) | channel.render (chat), once per d
 send     deliver.smtp | deliver.channels: every message gets an Outcome, none raises
 record   deliver.decide ─► archive.finish_deliveries, as outcomes come in
 alerts   archive.events ─► channel.render_alerts ─► the admin channel
+sign-ups archive.claim_signup_mails ─► signup.confirmation_email ─► deliver.smtp
+         ─► signup.mail_outcome ─► archive.finish_signup_mail (the web site only queues them)
 """
 
 from __future__ import annotations
@@ -245,6 +247,7 @@ async def deliver_cycle(
             await _post_chats(archive, config, chats=chats, pace=pace, on_result=recorder.add)
         for name, n in recorder.close().items():
             totals[name] += n
+    await _send_signup_mails(archive, config)
     alerts = await _send_alerts(archive, config)
     shown = tuple(f"{sub_id}: {problems[sub_id]}" for sub_id in held)
     return DeliverySummary(
@@ -260,16 +263,23 @@ def _queue(
     now_period: bool,
     now: datetime,
 ) -> int:
-    from bot import digest
+    from bot import digest, signup
 
     feeds = archive.feeds()
     backfill = {s.id: _feed_keys(config, s, feeds) for s in subs if s.backfill}
     states = archive.subscription_states([s.id for s in subs], backfill=backfill)
+    signed_up: dict[str, list[str]] = {}
+    for found_signup in archive.signups():
+        signed_up.setdefault(found_signup.subscription, []).append(found_signup.address)
     queued = 0
     for sub in subs:
         created, last_end = states[sub.id]
         start = last_end or created
-        recipients = sub.email or ((sub.channel.kind.value,) if sub.channel else ())
+        recipients: Sequence[str] = (
+            (sub.channel.kind.value,)
+            if sub.channel
+            else signup.recipients(sub.email, signed_up.get(sub.id, []))
+        )
         if sub.mode == "each":
             if now <= start:
                 continue  # the clock went back: nothing is due until it passes `start`
@@ -553,6 +563,65 @@ async def _send_alerts(archive: Archive, config: Config) -> int:
         return 0
     archive.mark_events_delivered([e["id"] for e in events])
     return len(events)
+
+
+async def _send_signup_mails(archive: Archive, config: Config) -> int:
+    """The confirmation e-mails the web site queued, each a message of its own. They wait
+    (pending) while [smtp] or [web] is missing or its key unset. Returns how many went."""
+    from bot import signup
+    from bot.deliver import smtp
+    from bot.models import MailState
+
+    if config.smtp is None or config.web is None:
+        return 0
+    try:
+        secret = config.web.secret()
+    except ConfigError as exc:
+        log.warning("confirmation e-mails not sent", extra={"error": str(exc)})
+        return 0
+    mails = archive.claim_signup_mails(config.worker.lease)
+    if not mails:
+        return 0
+    names = {s.id: s.name or s.id for s in config.subscriptions}
+    public_url = config.web.public_url
+    now = datetime.now(UTC)
+    outgoing: list[Outgoing] = []
+    for mail in mails:
+        confirm = signup.link(
+            public_url,
+            "/subscribe/confirm",
+            signup.confirm_token(secret, mail.subscription, mail.recipient),
+        )
+        manage = signup.link(
+            public_url, "/subscribe/manage", signup.manage_token(secret, mail.recipient)
+        )
+        text, html = signup.confirmation_email(
+            title=names.get(mail.subscription, mail.subscription), confirm=confirm, manage=manage
+        )
+        outgoing.append(
+            smtp.build_notice(
+                mail.id,
+                mail.recipient,
+                key=f"signup:{mail.id}",
+                subject=text.subject,
+                parts=smtp.body_parts(text, html),
+                cfg=config.smtp,
+                date=now,
+            )
+        )
+    results = await asyncio.to_thread(smtp.send, outgoing, config.smtp)
+    attempts = {m.id: m.attempts for m in mails}
+    sent = 0
+    for result in results:
+        state, retry_at, error = signup.mail_outcome(
+            result.outcome, attempts=attempts[result.delivery_id], now=now
+        )
+        archive.finish_signup_mail(result.delivery_id, state, error=error, retry_at=retry_at)
+        if state is MailState.SENT:
+            sent += 1
+        else:
+            log.warning(f"confirmation e-mail {state}", extra={"error": error})
+    return sent
 
 
 _Key = tuple[str, datetime, datetime, int | None]
