@@ -11,15 +11,14 @@ the payload, the time and a purpose "salt" that derives a key per kind of link f
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.models import Dead, MailState, Outcome, Rendered, Retry, Sent, Unknown
+from bot.ratelimit import Limit
 
 CONFIRM_MAX_AGE = 2 * 86400  # a confirmation link works for two days
 MANAGE_MAX_AGE = 30 * 86400
@@ -28,29 +27,10 @@ _CONFIRM = "reportbot/signup-confirm"
 _MANAGE = "reportbot/signup-manage"
 
 
-@dataclass(frozen=True)
-class Limit:
-    """At most `hits` within `window` seconds for one bucket of `kind`."""
-
-    kind: str
-    hits: int
-    window: float
-
-
 # Per client IP: a person signs up to a few lists, a script to many. Per address: however
 # many IPs ask, an inbox gets at most this many confirmation e-mails a day (no mail bomb).
 SUBSCRIBE_PER_IP = Limit("subscribe-ip", 10, 3600)
 SUBSCRIBE_PER_ADDRESS = Limit("subscribe-address", 3, 86400)
-
-
-def bucket(limit: Limit, value: str) -> str:
-    """Where hits of `value` (an IP, an address key) count: a hash, so the rate table
-    holds no address in the clear."""
-    return hashlib.sha256(f"{limit.kind}\n{value}".encode()).hexdigest()
-
-
-def over(limit: Limit, count: int) -> bool:
-    return count > limit.hits
 
 
 def _serializer(secret: bytes, purpose: str) -> URLSafeTimedSerializer:

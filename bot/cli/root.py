@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 # name → where the command lives and its one-line help (the first sentence of its docstring,
 # which tests/test_cli_help.py compares): `reportbot --help` lists these without importing any.
 COMMANDS = {
+    "admin": Lazy("bot.cli.admin:admin_group", "Set up the web site's admin login."),
     "archive": Lazy("bot.cli.archive:archive", "Look at what the archive holds."),
     "config": Lazy("bot.cli.feeds:config_group", "Check the configuration file."),
     "db": Lazy("bot.cli.db:db", "Manage the archive database."),
