@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +47,14 @@ from bot.models import (
 )
 
 _NOT_EXTRACTED = MissingFacts("not extracted")
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    """One item and every feed that carries it (the same GUID in several feeds)."""
+
+    stored: StoredItem
+    feeds: tuple[Feed, ...]
 
 
 class ItemsMixin(ArchiveBase):
@@ -287,6 +295,30 @@ class ItemsMixin(ArchiveBase):
         )
         with self._read() as conn:
             return [_row_to_stored(row) for row in conn.execute(query)]
+
+    def item_page(self, item_id: int) -> ItemPage | None:
+        """The item with this id and the feeds that carry it, in one connection (the web's
+        item page: two indexed lookups)."""
+        t, f = schema.items, schema.feeds
+        query = (
+            sa.select(t, f.c.key.label("feed_key"))
+            .join(f, f.c.id == t.c.feed_id)
+            .where(t.c.id == item_id)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+            if row is None:
+                return None
+            stored = _row_to_stored(row)
+            carriers = sa.select(f).join(t, t.c.feed_id == f.c.id).where(t.c.id == item_id)
+            if stored.item.guid:
+                carriers = (
+                    sa.select(f)
+                    .where(f.c.id.in_(sa.select(t.c.feed_id).where(t.c.guid == stored.item.guid)))
+                    .order_by(f.c.title)
+                )
+            feeds = tuple(_feed(r) for r in conn.execute(carriers))
+        return ItemPage(stored=stored, feeds=feeds)
 
     def find(self, guid: str) -> list[StoredItem]:
         """Items whose GUID (or link, for items without one) matches, compared normalised."""

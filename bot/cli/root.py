@@ -79,6 +79,10 @@ COMMANDS = {
         "bot.cli.subscribers:subscribers_group",
         "List, add and remove the e-mail subscribers of a subscription.",
     ),
+    "web": Lazy(
+        "bot.cli.web:web_cmd",
+        "Serve the web site: latest items, item pages, search, speakers, unsubscribe.",
+    ),
 }
 
 

@@ -406,7 +406,7 @@ class _Emails:
                 self.shared[key] = smtp.body_parts(text, html)
             parts = self.shared[key]
             return smtp.build(d, subject=text.subject, parts=parts, cfg=self.smtp)
-        from bot.web import unsubscribe_link
+        from bot.weblinks import unsubscribe_link
 
         secret = self.config.web.secret()  # a precondition, so it is there
         one_click = unsubscribe_link(self.config.web, secret, d.subscription, d.recipient)
