@@ -133,21 +133,21 @@ class SignupsMixin(ArchiveBase):
 
     # -- rate limits ------------------------------------------------------------------------
 
-    def rate_hit(self, buckets: Sequence[str], *, window: float) -> list[int]:
-        """Record one hit in each bucket; how many each holds within the last `window`
-        seconds, this one included. Old hits are deleted on the way."""
+    def rate_hit(self, buckets: Sequence[tuple[str, float]]) -> list[int]:
+        """Record one hit in each (bucket, window seconds); how many hits each bucket holds
+        within its window, this one included. Old hits are deleted on the way."""
         now = datetime.now(UTC)
         r = schema.rate_hits
         with self._write() as conn:
             conn.execute(r.delete().where(r.c.at < now - RATE_HORIZON))
-            conn.execute(r.insert(), [{"bucket": b, "at": now} for b in buckets])
-            return [self._count(conn, b, now - timedelta(seconds=window)) for b in buckets]
+            conn.execute(r.insert(), [{"bucket": b, "at": now} for b, _ in buckets])
+            return [self._count(conn, b, now - timedelta(seconds=w)) for b, w in buckets]
 
-    def rate_count(self, buckets: Sequence[str], *, window: float) -> list[int]:
-        """How many hits each bucket holds within the last `window` seconds."""
-        since = datetime.now(UTC) - timedelta(seconds=window)
+    def rate_count(self, buckets: Sequence[tuple[str, float]]) -> list[int]:
+        """How many hits each (bucket, window seconds) holds within its window."""
+        now = datetime.now(UTC)
         with self._read() as conn:
-            return [self._count(conn, b, since) for b in buckets]
+            return [self._count(conn, b, now - timedelta(seconds=w)) for b, w in buckets]
 
     @staticmethod
     def _count(conn: sa.Connection, bucket: str, since: datetime) -> int:
