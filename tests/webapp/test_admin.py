@@ -66,7 +66,8 @@ def test_admin_pages_send_a_stranger_to_the_login(client: TestClient) -> None:
 
 def test_admin_is_absent_without_a_password_hash(archive: Archive, site: Config) -> None:
     assert site.web is not None
-    off = site.model_copy(update={"web": site.web.model_copy(update={"admin_password_hash_env": ""})})
+    web = site.web.model_copy(update={"admin_password_hash_env": ""})
+    off = site.model_copy(update={"web": web})
     with TestClient(create_app(off, archive.url)) as c:
         assert c.get("/admin/login").status_code == 404
 
