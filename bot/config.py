@@ -313,7 +313,7 @@ class WebConfig(_Strict):
         return value.encode()
 
     def admin_password_hash(self) -> str:
-        """The admin password's argon2 hash, read when needed (`reportbot web hash-password`
+        """The admin password's argon2 hash, read when needed (`reportbot admin hash-password`
         makes one). ConfigError when the admin pages are off or the variable holds no hash."""
         if not self.admin_password_hash_env:
             raise ConfigError("web: admin_password_hash_env is not set, so there is no admin")
@@ -321,7 +321,7 @@ class WebConfig(_Strict):
         if not value.startswith("$argon2"):
             raise ConfigError(
                 f"web: ${self.admin_password_hash_env} must hold an argon2 hash "
-                "(make one with `reportbot web hash-password`)"
+                "(make one with `reportbot admin hash-password`)"
             )
         return value
 
