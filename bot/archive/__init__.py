@@ -2,7 +2,8 @@
 
 `Archive` is one handle; its methods live by subject in base (engine, migrations,
 transactions), items (add returns only what is new or updated; reads), polling (claims,
-leases, poll results, events) and outbox (subscriptions, deliveries).
+leases, poll results, events), outbox (subscriptions, deliveries) and search (full-text
+search, speakers, newest-first pages).
 """
 
 from bot.archive.base import (
@@ -16,9 +17,10 @@ from bot.archive.base import (
 )
 from bot.archive.outbox import OutboxMixin, delivery_key
 from bot.archive.polling import PollingMixin
+from bot.archive.search import SearchMixin
 
 
-class Archive(PollingMixin, OutboxMixin):
+class Archive(SearchMixin, PollingMixin, OutboxMixin):
     """A handle on one archive database."""
 
 
