@@ -9,6 +9,7 @@ through the templates' autoescape; links only through bot.urls.safe_url.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -170,8 +171,17 @@ def api_items(request: Request) -> Response:
             )
             items, next_cursor = [_item_json(s, base) for s in listed.items], listed.next_cursor
     except (BadParam, QueryError) as exc:
-        return JSONResponse({"error": str(exc)}, status_code=400)
-    return JSONResponse({"items": items, "next_cursor": next_cursor})
+        return ApiJSON({"error": str(exc)}, status_code=400)
+    return ApiJSON({"items": items, "next_cursor": next_cursor})
+
+
+class ApiJSON(JSONResponse):
+    """JSON with <, > and & written as unicode escapes: still the same JSON to any client, but
+    feed text can never read as markup should a browser or a careless page take it as HTML."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode()
 
 
 def _moment(raw: str) -> datetime | None:
