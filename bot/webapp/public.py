@@ -50,11 +50,13 @@ def latest(request: Request) -> Response:
         limit=PAGE_SIZE,
         cursor=wanted.cursor or None,
     )
+    feeds = arch.feeds()
     context = {
         "items": found.items,
         "next": wanted.query(cursor=found.next_cursor) if found.next_cursor else None,
         "filters": wanted,
-        "feeds": arch.feeds(),
+        "feeds": feeds,
+        "titles": {f.key: f.title for f in feeds},
     }
     return page(request, "latest.html.j2", context)
 
@@ -97,11 +99,13 @@ def _search(request: Request, wanted: Filters, *, limit: int) -> tuple[list[Sear
 def search(request: Request) -> Response:
     wanted = filters(request.query_params)
     hits, next_cursor = _search(request, wanted, limit=PAGE_SIZE)
+    feeds = archive(request).feeds()
     context = {
         "hits": hits,
         "next": wanted.query(cursor=next_cursor) if next_cursor else None,
         "filters": wanted,
-        "feeds": archive(request).feeds(),
+        "feeds": feeds,
+        "titles": {f.key: f.title for f in feeds},
         "atom": f"/search.atom?{wanted.query()}" if wanted.q else "",
     }
     return page(request, "search.html.j2", context)
