@@ -229,6 +229,7 @@ class DigestItem:
     excerpt: str
     figures: tuple[Figure, ...]
     quote: Quote | None
+    page: str = ""  # the item's page on the web site ([web] public_url), or ""
 
 
 @dataclass(frozen=True)

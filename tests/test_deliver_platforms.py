@@ -148,3 +148,12 @@ def test_feed_markdown_never_becomes_a_link(weekly: Digest, kind: str) -> None:
     payload = json.dumps(_payloads(kind, replace(weekly, items=(item,))))
     assert "](https://evil.example" not in payload and f"]({HOSTILE}" not in payload
     assert "javascript:" in payload  # shown as text, escaped, not dropped
+
+
+@pytest.mark.parametrize("kind", ["slack", "discord", "teams"])
+def test_chat_posts_link_to_the_item_page(weekly: Digest, kind: str) -> None:
+    page = "https://bot.example.org/item/7"
+    digest = replace(weekly, items=(replace(weekly.items[0], page=page),))
+    (payload,) = channel(kind).render(digest).payloads
+    assert page in payload
+    assert "/item/" not in channel(kind).render(replace(weekly, items=weekly.items[:1])).payloads[0]

@@ -90,3 +90,17 @@ def test_a_publication_date_after_archiving_is_not_believed() -> None:
     future = _stored(0, "from the future", seen=T0)
     future = replace(future, item=replace(future.item, published=T0 + timedelta(days=30)))
     assert digest.span([future]) == (T0, T0)
+
+
+def test_with_the_sites_address_each_item_links_to_its_page() -> None:
+    start, end = T0 - timedelta(days=1), T0 + timedelta(days=1)
+    items = [_stored(1, "One"), _stored(2, "Two")]
+    built = digest.build(
+        _sub(), items, feed_titles={}, start=start, end=end, public_url="https://bot.example.org/"
+    )
+    assert [i.page for i in built.items] == [
+        "https://bot.example.org/item/1",
+        "https://bot.example.org/item/2",
+    ]
+    plain = digest.build(_sub(), items, feed_titles={}, start=start, end=end)
+    assert {i.page for i in plain.items} == {""}

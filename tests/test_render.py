@@ -140,3 +140,12 @@ def test_subject_names_both_years_when_they_differ(weekly: Digest) -> None:
     start = datetime(2019, 3, 3, 9, 0, tzinfo=UTC)
     subject = render.subject(replace(weekly, period_start=start))
     assert subject.endswith("10 new items, 3 March 2019 to 7 April 2025")
+
+
+@pytest.mark.parametrize("fmt", render.EMAIL_FORMATS)
+def test_email_links_each_item_to_its_page_on_the_site(weekly: Digest, fmt: str) -> None:
+    page = "https://bot.example.org/item/7"
+    digest = replace(weekly, items=(replace(weekly.items[0], page=page),))
+    assert page in render.render(digest, fmt).body
+    hostile = replace(weekly, items=(replace(weekly.items[0], page="javascript:alert(1)"),))
+    assert "javascript" not in render.render(hostile, fmt).body

@@ -172,3 +172,12 @@ def test_config_check_warns_that_email_without_web_has_no_one_click(
     # --no-env: [web]'s signing key variable is not set in this test
     assert run(["--config", str(cfg), "config", "check", "--no-env"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_emails_link_items_to_the_site_when_web_is_set(
+    filled: Archive, sink: tuple[Sink, int], web_config: WebConfig
+) -> None:
+    handler, port = sink
+    deliver_due(filled, _with_web(port, web_config), "t", now_period=True)
+    text = handler.received[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "All its figures and quotes: https://bot.example.org/item/" in text

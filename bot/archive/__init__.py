@@ -2,8 +2,9 @@
 
 `Archive` is one handle; its methods live by subject in base (engine, migrations,
 transactions), items (add returns only what is new or updated; reads), polling (claims,
-leases, poll results, events), outbox (subscriptions, deliveries) and signups (the web
-site's sign-ups, confirmation e-mails and rate-limit hits).
+leases, poll results, events), outbox (subscriptions, deliveries), search (full-text
+search, speakers, newest-first pages) and signups (the web site's sign-ups, confirmation
+e-mails and rate-limit hits).
 """
 
 from bot.archive.base import (
@@ -17,10 +18,11 @@ from bot.archive.base import (
 )
 from bot.archive.outbox import OutboxMixin, delivery_key
 from bot.archive.polling import PollingMixin
+from bot.archive.search import SearchMixin
 from bot.archive.signups import SignupsMixin
 
 
-class Archive(PollingMixin, OutboxMixin, SignupsMixin):
+class Archive(SearchMixin, PollingMixin, OutboxMixin, SignupsMixin):
     """A handle on one archive database."""
 
 

@@ -50,7 +50,7 @@ _NOT_EXTRACTED = MissingFacts("not extracted")
 
 
 @dataclass(frozen=True)
-class ItemPage:
+class ItemDetail:
     """One item and every feed that carries it (the same GUID in several feeds)."""
 
     stored: StoredItem
@@ -296,7 +296,7 @@ class ItemsMixin(ArchiveBase):
         with self._read() as conn:
             return [_row_to_stored(row) for row in conn.execute(query)]
 
-    def item_page(self, item_id: int) -> ItemPage | None:
+    def item_page(self, item_id: int) -> ItemDetail | None:
         """The item with this id and the feeds that carry it, in one connection (the web's
         item page: two indexed lookups)."""
         t, f = schema.items, schema.feeds
@@ -318,7 +318,7 @@ class ItemsMixin(ArchiveBase):
                     .order_by(f.c.title)
                 )
             feeds = tuple(_feed(r) for r in conn.execute(carriers))
-        return ItemPage(stored=stored, feeds=feeds)
+        return ItemDetail(stored=stored, feeds=feeds)
 
     def find(self, guid: str) -> list[StoredItem]:
         """Items whose GUID (or link, for items without one) matches, compared normalised."""

@@ -79,7 +79,9 @@ def preview_digest(
     chosen = [f for f in feeds if keys is None or f.key in keys]
     items = archive.items_first_seen(start, end, keys)
     titles = {f.key: f.title for f in feeds}
-    built = digest.build(sub, items, feed_titles=titles, start=start, end=end)
+    built = digest.build(
+        sub, items, feed_titles=titles, start=start, end=end, public_url=_public_url(config)
+    )
     if len(chosen) == 1 and chosen[0].link:
         built = replace(built, more_link=chosen[0].link)
     if fmt in render.EMAIL_FORMATS:
@@ -661,9 +663,19 @@ class _Digests:
                 end = start + timedelta(seconds=1)
                 sub = sub.model_copy(update={"max_items": 1})
             self.built[key] = digest.build(
-                sub, items, feed_titles=self.titles, start=start, end=end
+                sub,
+                items,
+                feed_titles=self.titles,
+                start=start,
+                end=end,
+                public_url=_public_url(self.config),
             )
         return self.built[key]
+
+
+def _public_url(config: Config) -> str:
+    """Where the web site's item pages are, for the digests' links ("" without [web])."""
+    return config.web.public_url if config.web is not None else ""
 
 
 def _feed_keys(config: Config, sub: SubscriptionConfig, feeds: Sequence[Feed]) -> set[str] | None:

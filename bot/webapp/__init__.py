@@ -22,8 +22,10 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from bot import render
+from bot.errors import QueryError
 from bot.webapp import admin, public, subscribe
-from bot.webapp.base import SecurityHeaders, http_error, server_error
+from bot.webapp.base import SecurityHeaders, bad_request, http_error, server_error
+from bot.webapp.params import BadParam
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -61,7 +63,12 @@ def create_app(config: Config, archive_url: str) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders)],
-        exception_handlers={HTTPException: http_error, 500: server_error},
+        exception_handlers={
+            HTTPException: http_error,
+            BadParam: bad_request,
+            QueryError: bad_request,
+            500: server_error,
+        },
         lifespan=_lifespan,
     )
     app.state.config = config

@@ -84,6 +84,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def bad_request(request: Request, exc: Exception) -> Response:
+    """A filter or page link that is not valid (BadParam, QueryError): its one line."""
+    return error_page(request, 400, str(exc))
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     return error_page(request, 500, "The error was logged; try again later.")
 
