@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -38,15 +39,21 @@ def hash_password(password: str) -> str:
     return PasswordHasher().hash(password)
 
 
+# argon2 takes 64 MiB for each check by design: a burst of logins must not each take
+# their own (a thread pool of 40 would be 2.5 GB), so at most two run at once per process.
+_CHECKS = threading.BoundedSemaphore(2)
+
+
 def password_ok(stored_hash: str, password: str) -> bool:
     """Whether `password` matches; False for a hash that is not one (never raises)."""
     from argon2 import PasswordHasher
     from argon2.exceptions import InvalidHashError, VerificationError
 
-    try:
-        return PasswordHasher().verify(stored_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    with _CHECKS:
+        try:
+            return PasswordHasher().verify(stored_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 @dataclass(frozen=True)
