@@ -584,11 +584,15 @@ async def _send_signup_mails(archive: Archive, config: Config) -> int:
     mails = archive.claim_signup_mails(config.worker.lease)
     if not mails:
         return 0
-    names = {s.id: s.name or s.id for s in config.subscriptions}
+    names = {s.id: s.name or s.id for s in config.subscriptions if s.public}
     public_url = config.web.public_url
     now = datetime.now(UTC)
     outgoing: list[Outgoing] = []
     for mail in mails:
+        if mail.subscription not in names:  # its link would not work: the page would refuse it
+            error = "the subscription is no longer public (or no longer in the config)"
+            archive.finish_signup_mail(mail.id, MailState.DEAD, error=error)
+            continue
         confirm = signup.link(
             public_url,
             "/subscribe/confirm",
@@ -598,7 +602,7 @@ async def _send_signup_mails(archive: Archive, config: Config) -> int:
             public_url, "/subscribe/manage", signup.manage_token(secret, mail.recipient)
         )
         text, html = signup.confirmation_email(
-            title=names.get(mail.subscription, mail.subscription), confirm=confirm, manage=manage
+            title=names[mail.subscription], confirm=confirm, manage=manage
         )
         outgoing.append(
             smtp.build_notice(
@@ -611,6 +615,8 @@ async def _send_signup_mails(archive: Archive, config: Config) -> int:
                 date=now,
             )
         )
+    if not outgoing:
+        return 0
     results = await asyncio.to_thread(smtp.send, outgoing, config.smtp)
     attempts = {m.id: m.attempts for m in mails}
     sent = 0

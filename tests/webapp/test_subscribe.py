@@ -124,6 +124,16 @@ def test_confirming_again_takes_back_an_unsubscribe(archive: Archive) -> None:
     assert archive.unsubscribed("weekly") == {}
 
 
+def test_mail_for_a_subscription_no_longer_public_is_not_sent(
+    client: TestClient, archive: Archive, site: Config, sink: tuple[Sink, int]
+) -> None:
+    _ask(client, "zoë@example.org")
+    private = site.model_copy(update={"subscriptions": site.subscriptions[1:]})
+    deliver_due(archive, private, "test-worker")
+    assert sink[0].received == []
+    assert archive.signup_mail_counts() == {"dead": 1}
+
+
 def test_same_page_for_subscribed_and_unknown_addresses(client: TestClient) -> None:
     """staff@ is in the config; nobody@ is not: the answers are the same bytes."""
     known = _ask(client, "staff@example.org")
