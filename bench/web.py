@@ -170,9 +170,8 @@ def main() -> None:
         url = args.database or f"sqlite:///{tmp}/web.db"
         started = time.perf_counter()
         build_archive(url, args.items)
-        print(
-            f"archive: {args.items} items in {time.perf_counter() - started:.0f} s ({url.split(':')[0]})"
-        )
+        took = time.perf_counter() - started
+        print(f"archive: {args.items} items in {took:.0f} s ({url.split(':')[0]})")
         config = Path(tmp) / "reportbot.toml"
         config.write_text(
             f'[archive]\nurl = "{url}"\n[web]\npublic_url = "https://bot.example.org"\n'
