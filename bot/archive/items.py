@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
@@ -42,11 +43,42 @@ from bot.models import (
     AddResult,
     Extraction,
     FeedInfo,
+    Item,
     ParsedFeed,
     StoredItem,
+    extraction_from_json,
 )
 
 _NOT_EXTRACTED = MissingFacts("not extracted")
+
+
+# The item page reads every column an Item has but its HTML (never shown; often the largest).
+_PAGE_COLUMNS = [f.name for f in fields(Item) if f.name != "html"]
+
+
+@functools.cache
+def _item_page_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """Built once: constructing a statement costs more than running it on a small lookup."""
+    t, f = schema.items, schema.feeds
+    item = (
+        sa.select(
+            *(t.c[name] for name in _PAGE_COLUMNS),
+            t.c.id,
+            t.c.content_hash,
+            t.c.previous_content_hash,
+            t.c.first_seen,
+            t.c.last_seen,
+            t.c.facts,
+            f.c.key.label("feed_key"),
+        )
+        .join(f, f.c.id == t.c.feed_id)
+        .where(t.c.id == sa.bindparam("item_id"))
+    )
+    carriers = sa.select(t.c.feed_id).where(
+        sa.or_(t.c.id == sa.bindparam("item_id"), t.c.guid == sa.bindparam("guid"))
+    )
+    feeds = sa.select(f).where(f.c.id.in_(carriers)).order_by(f.c.title, f.c.id)
+    return item, feeds
 
 
 @dataclass(frozen=True)
@@ -298,27 +330,27 @@ class ItemsMixin(ArchiveBase):
 
     def item_page(self, item_id: int) -> ItemDetail | None:
         """The item with this id and the feeds that carry it, in one connection (the web's
-        item page: two indexed lookups)."""
-        t, f = schema.items, schema.feeds
-        query = (
-            sa.select(t, f.c.key.label("feed_key"))
-            .join(f, f.c.id == t.c.feed_id)
-            .where(t.c.id == item_id)
-        )
+        item page: two indexed lookups, statements built once, the item's HTML not read)."""
+        item_query, feeds_query = _item_page_queries()
         with self._read() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(item_query, {"item_id": item_id}).first()
             if row is None:
                 return None
-            stored = _row_to_stored(row)
-            carriers = sa.select(f).join(t, t.c.feed_id == f.c.id).where(t.c.id == item_id)
-            if stored.item.guid:
-                carriers = (
-                    sa.select(f)
-                    .where(f.c.id.in_(sa.select(t.c.feed_id).where(t.c.guid == stored.item.guid)))
-                    .order_by(f.c.title)
-                )
-            feeds = tuple(_feed(r) for r in conn.execute(carriers))
-        return ItemDetail(stored=stored, feeds=feeds)
+            guid = row.guid or f"\x00no guid {item_id}"  # no GUID: its own feed only
+            feeds = conn.execute(feeds_query, {"item_id": item_id, "guid": guid}).all()
+        item = Item(**{name: getattr(row, name) for name in _PAGE_COLUMNS})
+        facts = extraction_from_json(row.facts) if row.facts else None
+        stored = StoredItem(
+            id=row.id,
+            feed_key=row.feed_key,
+            item=item,
+            content_hash=row.content_hash,
+            previous_content_hash=row.previous_content_hash,
+            first_seen=row.first_seen,
+            last_seen=row.last_seen,
+            extraction=facts,
+        )
+        return ItemDetail(stored=stored, feeds=tuple(_feed(r) for r in feeds))
 
     def find(self, guid: str) -> list[StoredItem]:
         """Items whose GUID (or link, for items without one) matches, compared normalised."""

@@ -55,14 +55,23 @@ def segments(text: str, spans: Sequence[Span]) -> list[Segment]:
     """`text` as consecutive segments; a stretch inside a figure is FIGURE, inside a quote
     QUOTE, inside both FIGURE_IN_QUOTE. Spans may overlap or nest; out-of-range parts are
     clipped. Joining the segments' text gives `text` back."""
-    cuts = {0, len(text)}
+    size = len(text)
+    # one sweep over the span edges: +1 where a span opens, -1 where it closes
+    edges: dict[int, list[int]] = {0: [0, 0], size: [0, 0]}
     for span in spans:
-        cuts.update((max(0, min(span.start, len(text))), max(0, min(span.end, len(text)))))
-    bounds = sorted(cuts)
+        start, end = max(0, min(span.start, size)), max(0, min(span.end, size))
+        if start >= end:
+            continue
+        slot = 0 if span.mark is Mark.FIGURE else 1
+        edges.setdefault(start, [0, 0])[slot] += 1
+        edges.setdefault(end, [0, 0])[slot] -= 1
     out: list[Segment] = []
+    figures = quotes = 0
+    bounds = sorted(edges)
     for start, end in itertools.pairwise(bounds):
-        covering = {s.mark for s in spans if s.start <= start and end <= s.end}
-        mark = _mark(figure=Mark.FIGURE in covering, quote=Mark.QUOTE in covering)
+        figures += edges[start][0]
+        quotes += edges[start][1]
+        mark = _mark(figure=figures > 0, quote=quotes > 0)
         if out and out[-1].mark is mark:
             out[-1] = Segment(out[-1].text + text[start:end], mark)
         else:

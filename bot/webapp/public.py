@@ -74,7 +74,11 @@ def item(request: Request) -> Response:
         "link": safe_url(stored.item.link),
         "feeds": found.feeds,
         "figures": [claim_parts(f) for f in extraction.figures] if extraction else [],
-        "quotes": list(extraction.quotes) if extraction else [],
+        # a word or two in quotation marks with no one saying it is emphasis, not a quote
+        # (still marked in the text)
+        "quotes": [q for q in extraction.quotes if q.speaker or q.kind == "full"]
+        if extraction
+        else [],
         "segments": segments(stored.item.text, fact_spans(stored.item.text, extraction)),
     }
     return page(request, "item.html.j2", context)

@@ -58,7 +58,13 @@ class Background:
 
     def __init__(self, app: Starlette, listen: str) -> None:
         self.server = uvicorn.Server(_config(app, listen))
-        self.thread = threading.Thread(target=self.server.run, name="reportbot-web", daemon=True)
+        self.thread = threading.Thread(target=self._run, name="reportbot-web", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except SystemExit:  # uvicorn's answer to a port it cannot bind: start() reports it
+            pass
 
     def start(self, timeout: float = 10.0) -> Background:
         """Start serving; WebError if it is not listening within `timeout` seconds."""

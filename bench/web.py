@@ -1,0 +1,198 @@
+"""The web site's speed: item pages served by `reportbot web` under load.
+
+    .venv/bin/python bench/web.py [--items 5000] [--workers 1 2] [--seconds 10]
+                                  [--connections 16] [--database URL]
+
+Item page (target: >= 300 requests/s on this 2-core machine, web process RSS <= 150 MB):
+an archive of `--items` items made from the dump's articles (each a copy under its own GUID,
+with the article's facts), `reportbot web` serving it in its own processes, and `wrk` (Debian's
+package; a Python keep-alive load generator in another process when wrk is missing) asking
+for random item pages over keep-alive connections. Prints requests/s, latency percentiles and
+each server process's resident memory after the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.archive import Archive  # noqa: E402
+from bot.dump import parse_dump  # noqa: E402
+from bot.extract import extract  # noqa: E402
+from bot.models import Extraction, Item, ParsedFeed  # noqa: E402
+
+DUMP = ROOT / "bot" / "data" / "communitycare-cspr-feed-dump.txt"
+SECRET = "bench-web-secret-0123456789"
+WRK_SCRIPT = """
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", "/item/" .. math.random(1, {items}))
+end
+"""
+
+
+def build_archive(url: str, count: int) -> None:
+    """`count` items: the dump's articles over and over, each under its own GUID and date."""
+    parsed = parse_dump(DUMP.read_text(encoding="utf-8"), str(DUMP))
+    facts = {a.text: extract(a.text, title=a.title) for a in parsed.items}
+    archive = Archive(url)
+    archive.upgrade()
+
+    def extractor(_feed: ParsedFeed, item: Item) -> Extraction:
+        return facts[item.text]
+
+    batch: list[Item] = []
+    for n in range(count):
+        source = parsed.items[n % len(parsed.items)]
+        batch.append(replace(source, key=f"guid:bench-{n}", guid=f"bench-{n}"))
+        if len(batch) == 1000 or n == count - 1:
+            archive.add([(replace(parsed, items=tuple(batch)), "bench")], extractor)
+            batch = []
+    archive.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in found.read_text().split()] if found.exists() else []
+
+
+def serve(config: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "REPORTBOT_WEB_SECRET": SECRET}
+    command = [sys.executable, "-m", "bot", "--config", str(config), "--log-level", "warning"]
+    server = subprocess.Popen(
+        [*command, "web", "--listen", f"127.0.0.1:{port}", "--workers", str(workers)], env=env
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/item/1", timeout=2) as r:
+                if r.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("reportbot web did not answer within 60 s")
+
+
+def load_wrk(port: int, items: int, seconds: int, connections: int) -> tuple[float, str]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT.format(items=items))
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            script.name,
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(script.name)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    lat = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    note = f"p50 {lat.get('50')}, p90 {lat.get('90')}, p99 {lat.get('99')}"
+    return rate, note + (f", {errors.group(1)} non-2xx" if errors else "")
+
+
+def _client(port: int, items: int, until: float, counts: multiprocessing.Queue[int]) -> None:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    done = 0
+    while time.monotonic() < until:
+        conn.request("GET", f"/item/{random.randint(1, items)}")
+        response = conn.getresponse()
+        response.read()
+        done += response.status == 200
+    counts.put(done)
+
+
+def load_python(port: int, items: int, seconds: int, connections: int) -> tuple[float, str]:
+    """Keep-alive connections, one per process (http.client), when wrk is not installed."""
+    counts: multiprocessing.Queue[int] = multiprocessing.Queue()
+    until = time.monotonic() + seconds
+    procs = [
+        multiprocessing.Process(target=_client, args=(port, items, until, counts))
+        for _ in range(min(connections, 4))
+    ]
+    for p in procs:
+        p.start()
+    total = sum(counts.get() for _ in procs)
+    for p in procs:
+        p.join()
+    return total / seconds, f"python load generator, {len(procs)} connections"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=5000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--database", default="", help="an archive URL (default: a new SQLite)")
+    args = parser.parse_args()
+    load = load_wrk if shutil.which("wrk") else load_python
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database or f"sqlite:///{tmp}/web.db"
+        started = time.perf_counter()
+        build_archive(url, args.items)
+        took = time.perf_counter() - started
+        print(f"archive: {args.items} items in {took:.0f} s ({url.split(':')[0]})")
+        config = Path(tmp) / "reportbot.toml"
+        config.write_text(
+            f'[archive]\nurl = "{url}"\n[web]\npublic_url = "https://bot.example.org"\n'
+        )
+        for workers in args.workers:
+            port = free_port()
+            server = serve(config, port, workers)
+            try:
+                load(port, args.items, 2, args.connections)  # warm-up: pools, caches
+                rate, note = load(port, args.items, args.seconds, args.connections)
+                pids = children(server.pid) if workers > 1 else [server.pid]
+                memory = ", ".join(f"{rss_mb(p):.0f}" for p in pids)
+                print(
+                    f"item page, {workers} worker(s), {args.connections} connections: "
+                    f"{rate:.0f} requests/s ({note}); RSS MB per process: {memory}",
+                    flush=True,
+                )
+            finally:
+                server.terminate()
+                server.wait(15)
+
+
+if __name__ == "__main__":
+    main()
