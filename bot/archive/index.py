@@ -29,7 +29,7 @@ from bot.models import Extraction, StoredItem, extraction_from_json
 # Text indexed per item: the dump's longest article is 14,000 characters; an article of
 # hundreds of KB (a pasted report) would cost its whole length on every write and add only
 # words already met in its first pages.
-INDEXED_TEXT_CHARS = 20_000
+INDEXED_TEXT_CHARS = 10_000
 _CHUNK = 500  # ids per IN (...): well under SQLite's bound-parameter limit
 FTS_TABLE = "items_fts"
 # What the migrations create beside bot.schema's tables (the schema test leaves these out).
@@ -73,6 +73,7 @@ PG_TRIGGER = (
     "CREATE TRIGGER items_search BEFORE INSERT OR UPDATE OF title, summary, text, search_facts"
     " ON items FOR EACH ROW EXECUTE FUNCTION items_search_vector()"
 )
+_DATE = schema.UTCDateTime()
 PG_TITLE_VECTOR = f"to_tsvector('{PG_CONFIG}'::regconfig, title)"
 
 
@@ -158,9 +159,33 @@ def quote_rows(item_id: int, when: datetime, facts: Extraction | None) -> list[d
     ]
 
 
+_QUOTE_COLUMNS = (
+    "item_id",
+    "speaker",
+    "speaker_key",
+    "role",
+    "text",
+    "span_start",
+    "span_end",
+    "quoted_at",
+)
+
+
 def insert_quotes(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(schema.quotes.insert(), rows)
+    """Insert quote rows with the driver's executemany: SQLAlchemy's per-row parameter
+    processing cost a third of the quotes' share of a poll's archive write."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    to_db = _DATE.process_bind_param
+    conn.exec_driver_sql(
+        f"INSERT INTO quotes ({', '.join(_QUOTE_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_QUOTE_COLUMNS))})",
+        [
+            (*(r[c] for c in _QUOTE_COLUMNS[:-1]), to_db(r["quoted_at"], conn.dialect))
+            for r in rows
+        ],
+    )
 
 
 def rebuild(conn: Connection) -> None:
