@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot import schema
+from bot.archive import index
 from bot.archive.base import (
     _CHUNK,
     ArchiveBase,
@@ -248,6 +249,8 @@ class ItemsMixin(ArchiveBase):
         # statement per item cost more than the insert itself.
         # (the SET clause of an executemany update is the columns its rows carry)
         refresh = t.update().where(t.c.id == sa.bindparam("row_id")).values(last_seen=now)
+        if changes:  # the search index is given the old words before they go
+            index.unindex(conn, [c["row_id"] for c in changes])
         for rows_of_a_kind in (seen, changes):
             if rows_of_a_kind:
                 conn.execute(refresh, rows_of_a_kind)
@@ -270,6 +273,7 @@ class ItemsMixin(ArchiveBase):
                         pk, feed.key, write.item, write.content_hash, None, now, now, extraction
                     )
                 )
+        index.index(conn, new + updated)
         return new, updated, len(seen)
 
     def store_facts(self, facts: Sequence[tuple[int, Facts]]) -> None:
@@ -277,9 +281,12 @@ class ItemsMixin(ArchiveBase):
         whose extraction failed again keeps its facts marked missing, with the new reason."""
         t = schema.items
         with self._write() as conn:
+            ids = [item_id for item_id, _ in facts]
+            index.unindex(conn, ids)
             for item_id, extraction in facts:
                 values = _facts_values(extraction)
                 conn.execute(t.update().where(t.c.id == item_id).values(**values))
+            index.reindex(conn, ids)
 
     # -- reads --------------------------------------------------------------------------
 
