@@ -120,9 +120,32 @@ items = Table(
     # why the facts are missing (extraction failed or hit the sandbox's limits; migration
     # 0008); NULL when they were extracted. `reportbot reextract --missing` retries these.
     Column("facts_error", Text),
+    # what search indexes of the facts, and how many figures (migration 0012; see
+    # bot.archive.index; PostgreSQL also has a `search` tsvector column kept by a trigger)
+    Column("search_facts", Text, nullable=False, server_default=""),
+    Column("figure_count", Integer, nullable=False, server_default="0"),
     UniqueConstraint("feed_id", "key", name="uq_items_feed_id_key"),
     Index("ix_items_published", "published"),
+    Index("ix_items_feed_id_published", "feed_id", "published"),
     Index("ix_items_guid", "guid"),
+)
+
+# Every quote with a named speaker (migration 0012), from the items' facts, kept in step by
+# bot.archive.index: the speakers pages read this instead of every item's facts.
+quotes = Table(
+    "quotes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("speaker", Text, nullable=False),
+    Column("speaker_key", Text, nullable=False),  # bot.archive.index.speaker_key
+    Column("role", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("span_start", Integer, nullable=False),  # the quote is item.text[start:end]
+    Column("span_end", Integer, nullable=False),
+    Column("quoted_at", UTCDateTime, nullable=False),  # the item's publication (else seen) date
+    Index("ix_quotes_speaker_key", "speaker_key", "quoted_at", "id"),
+    Index("ix_quotes_item_id", "item_id"),
 )
 
 fetch_log = Table(

@@ -4,13 +4,14 @@ Syntax (the same on SQLite and PostgreSQL):
 
 - ``neglect funding``: items with both words (any form: "neglected" matches "neglect");
 - ``"panel chair"``: the words side by side, in this order (a quoted phrase);
-- ``adoption OR fostering``: either one (``OR`` in capitals, between two terms);
+- ``adoption OR fostering``: either one (``OR`` or ``or``, between two terms; ``"or"`` in
+  quotes is the word);
 - ``-ofsted`` or ``-"social media"``: leave out items containing the word or phrase.
 
 Case does not matter. Punctuation inside a word splits it into a phrase ("self-neglect" is
-the phrase "self neglect"). Very common words ("the", "of", ...) are ignored on their own,
-as PostgreSQL's English dictionary ignores them. A query without a word to look for (only
-exclusions, only operators or punctuation) finds nothing. Nothing typed can fail: unbalanced
+the phrase "self neglect"). Every word counts, "the" and "of" too. A query without a word
+to look for (only exclusions, only operators or punctuation) finds nothing (the search page
+shows the latest items instead). Nothing typed can fail: unbalanced
 quotes close at the end, stray operators and search-engine syntax (``NEAR(``, ``*``, ``:``,
 ``^``) are plain text; the archive passes each term to the database as a bound value, never
 as query syntax.
@@ -25,20 +26,8 @@ MAX_INPUT = 1000  # characters read from the box; the rest is ignored
 MAX_TERMS = 24  # terms kept (positive and excluded): bounds the database query's size
 MAX_TERM = 200  # characters of one term
 
-# PostgreSQL's English stop words (tsearch_data/english.stop): a term made only of these
-# matches nothing there, so it is dropped here for both databases to agree.
-STOP_WORDS = frozenset(
-    """i me my myself we our ours ourselves you your yours yourself yourselves he him his
-    himself she her hers herself it its itself they them their theirs themselves what which
-    who whom this that these those am is are was were be been being have has had having do
-    does did doing a an the and but if or because as until while of at by for with about
-    against between into through during before after above below to from up down in out on
-    off over under again further then once here there when where why how all any both each
-    few more most other some such no nor not only own same so than too very s t can will
-    just don should now""".split()
-)
-
 _WORD = re.compile(r"[^\W_]+")  # letters and digits: what both databases index as words
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # NUL and friends: never stored, never sent
 _BARE = re.compile(r'[^\s"]+')  # an unquoted term: up to a space or a quote
 
 
@@ -101,7 +90,7 @@ def parse(q: str) -> SearchQuery:
     joining = False  # an OR stands between the last positive term and this token
     after_positive = False
     count = 0
-    for token in _tokens(q[:MAX_INPUT]):
+    for token in _tokens(_CONTROL.sub(" ", q[:MAX_INPUT])):
         if token.term is None:
             joining = after_positive
             continue
@@ -144,7 +133,7 @@ def _tokens(q: str) -> list[_Token]:
             match = _BARE.match(q, pos)
             assert match is not None  # q[pos] is neither space nor a quote
             raw, phrase, pos = match.group(), False, match.end()
-            if raw == "OR" and not negated:
+            if raw.upper() == "OR" and not negated:
                 tokens.append(_Token(None))
                 continue
         term = _term(raw, phrase=phrase)
@@ -154,10 +143,9 @@ def _tokens(q: str) -> list[_Token]:
 
 
 def _term(raw: str, *, phrase: bool) -> Term | None:
-    """The term for `raw`, or None when it has no word a database would look for."""
+    """The term for `raw`, or None when it has no letter or digit to look for."""
     text = " ".join(raw.split())[:MAX_TERM].strip()
-    words = [w.lower() for w in _WORD.findall(text)]
-    if not words or all(w in STOP_WORDS for w in words):
+    if not _WORD.search(text):
         return None
     return Term(text=text, phrase=phrase)
 

@@ -19,8 +19,12 @@ def test_or_joins_neighbours() -> None:
     assert parse("a1 OR b1 c1").groups == ((Term("a1"), Term("b1")), (Term("c1"),))
 
 
-def test_lower_case_or_is_a_stop_word() -> None:
-    assert parse("adoption or fostering").groups == ((Term("adoption"),), (Term("fostering"),))
+def test_lower_case_or_is_the_operator_too() -> None:
+    assert parse("adoption or fostering").groups == ((Term("adoption"), Term("fostering")),)
+
+
+def test_quoted_or_is_the_word() -> None:
+    assert parse('adoption "or" fostering').groups[1] == (Term("or", phrase=True),)
 
 
 def test_minus_excludes() -> None:
@@ -33,7 +37,7 @@ def test_hyphen_inside_a_word_is_not_exclusion() -> None:
     assert parse("self-neglect").words == ("self", "neglect")
 
 
-@pytest.mark.parametrize("q", ["", "   ", "OR", "OR OR", "-", "-ofsted", "the of", "* : ^", '""'])
+@pytest.mark.parametrize("q", ["", "   ", "OR", "or OR", "-", "-ofsted", "* : ^", '""', "\x00"])
 def test_nothing_to_look_for_is_empty(q: str) -> None:
     assert parse(q).empty
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot import schema
+from bot.archive import index
 from bot.archive.base import (
     _CHUNK,
     ArchiveBase,
@@ -54,13 +55,18 @@ _NOT_EXTRACTED = MissingFacts("not extracted")
 
 # The item page reads every column an Item has but its HTML (never shown; often the largest).
 _PAGE_COLUMNS = [f.name for f in fields(Item) if f.name != "html"]
+_FEED_FIELDS = [f.name for f in fields(Feed)]
 
 
 @functools.cache
-def _item_page_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
-    """Built once: constructing a statement costs more than running it on a small lookup."""
+def _item_page_query() -> sa.Select[Any]:
+    """The item and every copy of it under the same GUID in other feeds, each with its feed:
+    one statement (each round trip to PostgreSQL costs more than the lookups themselves).
+    Built once: constructing a statement costs more than running it on a small lookup."""
     t, f = schema.items, schema.feeds
-    item = (
+    wanted: sa.BindParameter[int] = sa.bindparam("item_id")
+    same_guid = sa.select(t.c.guid).where(t.c.id == wanted).scalar_subquery()
+    return (
         sa.select(
             *(t.c[name] for name in _PAGE_COLUMNS),
             t.c.id,
@@ -70,15 +76,12 @@ def _item_page_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
             t.c.last_seen,
             t.c.facts,
             f.c.key.label("feed_key"),
+            *(c.label(f"carrier_{c.name}") for c in f.c if c.name in _FEED_FIELDS),
         )
         .join(f, f.c.id == t.c.feed_id)
-        .where(t.c.id == sa.bindparam("item_id"))
+        .where(sa.or_(t.c.id == wanted, sa.and_(t.c.guid == same_guid, t.c.guid != "")))
+        .order_by(f.c.title, f.c.id)
     )
-    carriers = sa.select(t.c.feed_id).where(
-        sa.or_(t.c.id == sa.bindparam("item_id"), t.c.guid == sa.bindparam("guid"))
-    )
-    feeds = sa.select(f).where(f.c.id.in_(carriers)).order_by(f.c.title, f.c.id)
-    return item, feeds
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,8 @@ class ItemsMixin(ArchiveBase):
         # statement per item cost more than the insert itself.
         # (the SET clause of an executemany update is the columns its rows carry)
         refresh = t.update().where(t.c.id == sa.bindparam("row_id")).values(last_seen=now)
+        if changes:  # the search index is given the old words before they go
+            index.unindex(conn, [c["row_id"] for c in changes])
         for rows_of_a_kind in (seen, changes):
             if rows_of_a_kind:
                 conn.execute(refresh, rows_of_a_kind)
@@ -268,6 +273,7 @@ class ItemsMixin(ArchiveBase):
                         pk, feed.key, write.item, write.content_hash, None, now, now, extraction
                     )
                 )
+        index.index(conn, new + updated)
         return new, updated, len(seen)
 
     def store_facts(self, facts: Sequence[tuple[int, Facts]]) -> None:
@@ -275,9 +281,12 @@ class ItemsMixin(ArchiveBase):
         whose extraction failed again keeps its facts marked missing, with the new reason."""
         t = schema.items
         with self._write() as conn:
+            ids = [item_id for item_id, _ in facts]
+            index.unindex(conn, ids)
             for item_id, extraction in facts:
                 values = _facts_values(extraction)
                 conn.execute(t.update().where(t.c.id == item_id).values(**values))
+            index.reindex(conn, ids)
 
     # -- reads --------------------------------------------------------------------------
 
@@ -329,15 +338,20 @@ class ItemsMixin(ArchiveBase):
             return [_row_to_stored(row) for row in conn.execute(query)]
 
     def item_page(self, item_id: int) -> ItemDetail | None:
-        """The item with this id and the feeds that carry it, in one connection (the web's
-        item page: two indexed lookups, statements built once, the item's HTML not read)."""
-        item_query, feeds_query = _item_page_queries()
-        with self._read() as conn:
-            row = conn.execute(item_query, {"item_id": item_id}).first()
-            if row is None:
-                return None
-            guid = row.guid or f"\x00no guid {item_id}"  # no GUID: its own feed only
-            feeds = conn.execute(feeds_query, {"item_id": item_id, "guid": guid}).all()
+        """The item with this id and the feeds that carry it (the same GUID), in one indexed
+        statement; the item's HTML is not read."""
+        # one statement needs no transaction: in autocommit PostgreSQL is spared the BEGIN and
+        # COMMIT round trips (a third of the page's time there, bench/web.py)
+        try:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                rows = conn.execute(_item_page_query(), {"item_id": item_id}).all()
+        except sa.exc.OperationalError as exc:
+            raise ArchiveError(
+                f"cannot read the archive at {redact(self.url)}: {_first_line(exc)}"
+            ) from exc
+        row = next((r for r in rows if r.id == item_id), None)
+        if row is None:
+            return None
         item = Item(**{name: getattr(row, name) for name in _PAGE_COLUMNS})
         facts = extraction_from_json(row.facts) if row.facts else None
         stored = StoredItem(
@@ -350,7 +364,11 @@ class ItemsMixin(ArchiveBase):
             last_seen=row.last_seen,
             extraction=facts,
         )
-        return ItemDetail(stored=stored, feeds=tuple(_feed(r) for r in feeds))
+        feeds = {
+            r.carrier_id: Feed(**{n: getattr(r, f"carrier_{n}") for n in _FEED_FIELDS})
+            for r in rows
+        }
+        return ItemDetail(stored=stored, feeds=tuple(feeds.values()))
 
     def find(self, guid: str) -> list[StoredItem]:
         """Items whose GUID (or link, for items without one) matches, compared normalised."""

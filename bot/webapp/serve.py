@@ -3,6 +3,7 @@ processes) or in a thread beside the worker (`reportbot run` with [web] configur
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -61,10 +62,9 @@ class Background:
         self.thread = threading.Thread(target=self._run, name="reportbot-web", daemon=True)
 
     def _run(self) -> None:
-        try:
+        # uvicorn exits when it cannot bind its port: start() reports that
+        with contextlib.suppress(SystemExit):
             self.server.run()
-        except SystemExit:  # uvicorn's answer to a port it cannot bind: start() reports it
-            pass
 
     def start(self, timeout: float = 10.0) -> Background:
         """Start serving; WebError if it is not listening within `timeout` seconds."""
