@@ -2,7 +2,7 @@
 rate-limit hits.
 
 Revision ID: 0013_signups
-Revises: 0010
+Revises: 0012_search
 Create Date: 2026-12-01
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from bot.schema import UTCDateTime
 
 revision = "0013_signups"
-down_revision = "0010"
+down_revision = "0012_search"
 branch_labels = None
 depends_on = None
 
