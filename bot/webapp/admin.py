@@ -47,6 +47,7 @@ LOGIN_PER_ACCOUNT = ratelimit.Limit("login-account", 20, 900)
 OUTBOX_ROWS = 200  # the newest of a state shown; `reportbot deliveries` lists them all
 RETRYABLE = (DeliveryState.FAILED, DeliveryState.UNKNOWN, DeliveryState.DEAD)
 WORKERS_SINCE = timedelta(days=1)
+HEALTH_MAX_AGE = timedelta(minutes=5)  # `reportbot health`'s default --max-age
 
 
 def _password_hash(request: Request) -> str:
@@ -130,6 +131,8 @@ async def logout(request: Request) -> Response:
 
 
 def feeds(request: Request) -> Response:
+    from bot import health
+
     _password_hash(request)
     session = _session(request)
     if session is None:
@@ -138,6 +141,8 @@ def feeds(request: Request) -> Response:
     now = datetime.now(UTC)
     keys = [f.id for f in config(request).feeds] or None
     context = {
+        # what `reportbot health` says: the database, its schema, the last worker tick
+        "health": health.problems(store.url, HEALTH_MAX_AGE, now=now),
         "feeds": store.feed_status(keys=keys),
         "workers": store.workers(since=now - WORKERS_SINCE),
         "counts": store.outbox_counts(),

@@ -78,6 +78,15 @@ def test_login_with_the_password_opens_the_feeds_page(logged_in: TestClient) -> 
     assert page.headers["cache-control"] == "no-store"
 
 
+def test_feeds_page_says_what_reportbot_health_says(
+    logged_in: TestClient, archive: Archive
+) -> None:
+    assert "no worker has completed a tick yet" in logged_in.get("/admin").text
+    now = datetime.now(UTC)
+    archive.heartbeat("host:1", "test", now)
+    assert "Healthy:" in logged_in.get("/admin").text
+
+
 def test_wrong_password_is_refused(client: TestClient) -> None:
     assert _login(client, "wrong password") == 401
     assert client.get("/admin").status_code == 303
