@@ -26,20 +26,23 @@ class SignupsMixin(ArchiveBase):
         proved it reads the mailbox. False if it was confirmed already."""
         s, u = schema.signups, schema.unsubscribes
         now = datetime.now(UTC)
-        with self._write() as conn:
-            conn.execute(
-                u.delete().where(u.c.subscription == sub_id, u.c.address == address.lower())
-            )
-            found = conn.execute(
-                sa.select(s.c.id).where(s.c.subscription == sub_id, s.c.address_key == key)
-            ).first()
-            if found is not None:
-                return False
-            conn.execute(
-                s.insert().values(
-                    subscription=sub_id, address=address, address_key=key, confirmed_at=now
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    u.delete().where(u.c.subscription == sub_id, u.c.address == address.lower())
                 )
-            )
+                found = conn.execute(
+                    sa.select(s.c.id).where(s.c.subscription == sub_id, s.c.address_key == key)
+                ).first()
+                if found is not None:
+                    return False
+                conn.execute(
+                    s.insert().values(
+                        subscription=sub_id, address=address, address_key=key, confirmed_at=now
+                    )
+                )
+        except sa.exc.IntegrityError:  # the same link confirmed at the same moment elsewhere
+            return False
         return True
 
     def signups(self, sub_id: str | None = None) -> list[Signup]:
