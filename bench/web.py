@@ -8,7 +8,9 @@ an archive of `--items` items made from the dump's articles (each a copy under i
 with the article's facts), `reportbot web` serving it in its own processes, and `wrk` (Debian's
 package; a Python keep-alive load generator in another process when wrk is missing) asking
 for random item pages over keep-alive connections. Prints requests/s, latency percentiles and
-each server process's resident memory after the run.
+each server process's resident memory after the run, and the server's CPU time per request:
+on a machine shared with other jobs the rate falls with the load, the CPU per request does
+not.
 """
 
 from __future__ import annotations
@@ -77,6 +79,16 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes used so far (/proc/PID/stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def children(pid: int) -> list[int]:
@@ -181,12 +193,16 @@ def main() -> None:
             server = serve(config, port, workers)
             try:
                 load(port, args.items, 2, args.connections)  # warm-up: pools, caches
-                rate, note = load(port, args.items, args.seconds, args.connections)
                 pids = children(server.pid) if workers > 1 else [server.pid]
+                cpu = cpu_seconds(pids)
+                rate, note = load(port, args.items, args.seconds, args.connections)
+                per_request = (cpu_seconds(pids) - cpu) / max(1.0, rate * args.seconds)
                 memory = ", ".join(f"{rss_mb(p):.0f}" for p in pids)
                 print(
                     f"item page, {workers} worker(s), {args.connections} connections: "
-                    f"{rate:.0f} requests/s ({note}); RSS MB per process: {memory}",
+                    f"{rate:.0f} requests/s ({note}); RSS MB per process: {memory}; "
+                    f"server CPU {per_request * 1000:.2f} ms per request "
+                    f"(= {1 / per_request:.0f} requests/s per free core)",
                     flush=True,
                 )
             finally:

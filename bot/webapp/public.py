@@ -269,7 +269,8 @@ async def unsubscribe(request: Request) -> Response:
     context = {"subscription": sub, "address": address, "action": action}
     if request.method == "GET":
         return page(request, "unsubscribe.html.j2", {**context, "done": False})
-    await request.body()  # the one-click body says nothing more than the link does
+    # the body (RFC 8058: "List-Unsubscribe=One-Click") is left unread: it says nothing
+    # the signed link does not, and reading it would let any size into memory
     await run_in_threadpool(archive(request).unsubscribe, sub, address, via="one-click")
     log.info("unsubscribed", extra={"subscription": sub, "via": "one-click"})
     return page(request, "unsubscribe.html.j2", {**context, "done": True})

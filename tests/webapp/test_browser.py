@@ -19,23 +19,13 @@ import pytest
 
 from bot.archive import Archive
 from bot.pipeline import import_files
-from tests.conftest import DUMP, ROOT
+from tests.conftest import CHROMIUM_FLAGS, DUMP, ROOT
 from tests.smtpsink import free_port
 from tests.webapp.conftest import SECRET, add_hostile
 
 pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHOTS = ROOT / "state" / "screenshots"
 WIDTHS = (375, 1280)
 
@@ -97,7 +87,7 @@ def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS))
         yield launched
         launched.close()
 

@@ -54,3 +54,51 @@ def test_background_on_a_busy_port_is_one_clear_error(filled: Archive) -> None:
         port = taken.getsockname()[1]
         with pytest.raises(WebError, match=f"could not listen on 127.0.0.1:{port}"):
             Background(create_app(Config(), filled.url), f"127.0.0.1:{port}").start()
+
+
+@pytest.mark.slow
+def test_run_serves_the_site_when_web_is_set_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from bot.pipeline import import_files
+    from tests.conftest import DUMP
+    from tests.webapp.conftest import SECRET
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    archive = Archive(url)
+    archive.upgrade()
+    import_files(archive, [DUMP])
+    archive.close()
+    listen = f"127.0.0.1:{free_port()}"
+    cfg = tmp_path / "rb.toml"
+    cfg.write_text(
+        f'[archive]\nurl = "{url}"\n[web]\npublic_url = "https://bot.example.org"\n'
+        f'listen = "{listen}"\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(cfg), "run", "--tick", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "REPORTBOT_WEB_SECRET": SECRET},
+    )
+    try:
+        deadline, page = time.monotonic() + 60, b""
+        while time.monotonic() < deadline and not page:
+            try:
+                with urllib.request.urlopen(f"http://{listen}/item/1", timeout=2) as response:
+                    page = response.read()
+            except OSError:
+                time.sleep(0.2)
+        assert b"<h1>Racial bias greatly affects child protection practice" in page
+        proc.send_signal(signal.SIGTERM)
+        start = time.monotonic()
+        proc.wait(timeout=10)
+        assert time.monotonic() - start < 10 and proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
