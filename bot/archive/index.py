@@ -74,6 +74,10 @@ PG_TRIGGER = (
 )
 _DATE = schema.UTCDateTime()
 PG_TITLE_VECTOR = f"to_tsvector('{PG_CONFIG}'::regconfig, title)"
+PG_INDEXES = (
+    "CREATE INDEX ix_items_search ON items USING gin (search)",
+    f"CREATE INDEX ix_items_title_tsv ON items USING gin ({PG_TITLE_VECTOR})",
+)
 
 
 def facts_text(facts: Extraction | None) -> str:
