@@ -16,7 +16,7 @@ title's own tsvector (title matches rank first). Only the quotes table is writte
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -50,8 +50,7 @@ _FTS_VALUES = f"title, search_facts, summary, substr(text, 1, {INDEXED_TEXT_CHAR
 # means the same four words side by side on both databases.
 PG_CONFIG = "reportbot_english"
 PG_CONFIG_CREATE = (
-    f"CREATE TEXT SEARCH DICTIONARY {PG_CONFIG}_stem "
-    "(TEMPLATE = snowball, Language = english)",
+    f"CREATE TEXT SEARCH DICTIONARY {PG_CONFIG}_stem (TEMPLATE = snowball, Language = english)",
     f"CREATE TEXT SEARCH CONFIGURATION {PG_CONFIG} (COPY = english)",
     f"ALTER TEXT SEARCH CONFIGURATION {PG_CONFIG} ALTER MAPPING FOR asciihword, asciiword, "
     f"hword, hword_asciipart, hword_part, word WITH {PG_CONFIG}_stem",
@@ -75,6 +74,10 @@ PG_TRIGGER = (
 )
 _DATE = schema.UTCDateTime()
 PG_TITLE_VECTOR = f"to_tsvector('{PG_CONFIG}'::regconfig, title)"
+PG_INDEXES = (
+    "CREATE INDEX ix_items_search ON items USING gin (search)",
+    f"CREATE INDEX ix_items_title_tsv ON items USING gin ({PG_TITLE_VECTOR})",
+)
 
 
 def facts_text(facts: Extraction | None) -> str:
@@ -177,14 +180,14 @@ def insert_quotes(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    to_db = _DATE.process_bind_param
+    # the processor SQLAlchemy itself applies (SQLite: its own text format of dates)
+    to_db: Callable[[Any], Any] = _DATE.dialect_impl(conn.dialect).bind_processor(conn.dialect) or (
+        lambda value: value
+    )
     conn.exec_driver_sql(
         f"INSERT INTO quotes ({', '.join(_QUOTE_COLUMNS)}) "
         f"VALUES ({', '.join([mark] * len(_QUOTE_COLUMNS))})",
-        [
-            (*(r[c] for c in _QUOTE_COLUMNS[:-1]), to_db(r["quoted_at"], conn.dialect))
-            for r in rows
-        ],
+        [(*(r[c] for c in _QUOTE_COLUMNS[:-1]), to_db(r["quoted_at"])) for r in rows],
     )
 
 

@@ -27,6 +27,7 @@ from bot.schema import UTCDateTime
 from bot.searchquery import Fragment, SearchQuery, Term, highlighter, snippet
 
 MAX_LIMIT = 100  # hits, speakers or quotes per page
+RECENT_QUOTES = 20  # a speaker's latest quotes, read for their name and roles
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Speaker:
     """Someone quoted in the archive, under the spelling last used."""
 
     name: str
-    roles: tuple[str, ...]  # the roles given with their quotes, each once
+    roles: tuple[str, ...]  # the roles given with their latest quotes, each once
     quote_count: int
     last_quoted: datetime | None  # the newest quoting item's date (publication, else seen)
 
@@ -297,25 +298,22 @@ class SearchMixin(ItemsMixin):
         with self._read() as conn:
             found = conn.execute(counts).all()
             keys = [row.speaker_key for row in found[:limit]]
-            spellings = conn.execute(
-                sa.select(
-                    q.c.speaker_key, q.c.speaker, q.c.role, sa.func.max(q.c.quoted_at).label("last")
-                )
-                .where(q.c.speaker_key.in_(keys))
-                .group_by(q.c.speaker_key, q.c.speaker, q.c.role)
-            ).all()
-        names: dict[str, tuple[datetime, str]] = {}
-        roles: dict[str, set[str]] = {}
-        for row in spellings:
-            mark = (row.last, row.speaker)
-            if row.speaker_key not in names or mark > names[row.speaker_key]:
-                names[row.speaker_key] = mark
-            if row.role:
-                roles.setdefault(row.speaker_key, set()).add(row.role)
+            # the name and roles from each speaker's latest quotes only (an index range
+            # each): reading all the quotes of a much-quoted speaker would cost per page
+            # what the counts cost for the whole archive
+            recent = {
+                key: conn.execute(
+                    sa.select(q.c.speaker, q.c.role)
+                    .where(q.c.speaker_key == key)
+                    .order_by(q.c.quoted_at.desc(), q.c.id.desc())
+                    .limit(RECENT_QUOTES)
+                ).all()
+                for key in keys
+            }
         speakers = tuple(
             Speaker(
-                name=names[row.speaker_key][1],
-                roles=tuple(sorted(roles.get(row.speaker_key, ()))),
+                name=recent[row.speaker_key][0].speaker,
+                roles=tuple(sorted({r.role for r in recent[row.speaker_key] if r.role})),
                 quote_count=row.quotes,
                 last_quoted=row.last,
             )

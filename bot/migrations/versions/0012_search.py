@@ -65,10 +65,8 @@ def upgrade() -> None:
     conn.exec_driver_sql(index.PG_FUNCTION)
     conn.exec_driver_sql(index.PG_TRIGGER)
     index.rebuild(conn)
-    conn.exec_driver_sql("CREATE INDEX ix_items_search ON items USING gin (search)")
-    conn.exec_driver_sql(
-        f"CREATE INDEX ix_items_title_tsv ON items USING gin ({index.PG_TITLE_VECTOR})"
-    )
+    for statement in index.PG_INDEXES:
+        conn.exec_driver_sql(statement)
 
 
 def _fill_facts() -> None:
