@@ -303,12 +303,27 @@ class WebConfig(_Strict):
     public_url: Annotated[str, AfterValidator(_https_url)]  # e.g. https://bot.example.org
     listen: Annotated[str, AfterValidator(_host_port)] = "127.0.0.1:8025"
     secret_env: str = "REPORTBOT_WEB_SECRET"
+    # names the variable holding the admin password's argon2 hash; empty: no admin pages
+    admin_password_hash_env: str = ""
 
     def secret(self) -> bytes:
         value = os.environ.get(self.secret_env, "")
         if len(value) < 16:
             raise ConfigError(f"web: ${self.secret_env} must hold a key of at least 16 characters")
         return value.encode()
+
+    def admin_password_hash(self) -> str:
+        """The admin password's argon2 hash, read when needed (`reportbot admin hash-password`
+        makes one). ConfigError when the admin pages are off or the variable holds no hash."""
+        if not self.admin_password_hash_env:
+            raise ConfigError("web: admin_password_hash_env is not set, so there is no admin")
+        value = os.environ.get(self.admin_password_hash_env, "").strip()
+        if not value.startswith("$argon2"):
+            raise ConfigError(
+                f"web: ${self.admin_password_hash_env} must hold an argon2 hash "
+                "(make one with `reportbot admin hash-password`)"
+            )
+        return value
 
 
 class SubscriptionConfig(_Strict):
@@ -325,10 +340,16 @@ class SubscriptionConfig(_Strict):
     backfill: bool = False
     email: Annotated[tuple[Address, ...], BeforeValidator(_as_tuple)] = ()
     channel: ChannelConfig | None = None
+    # anyone may sign up on the web site (double opt-in); its addresses then live in the
+    # archive beside `email`, which may be empty
+    public: bool = False
 
     @classmethod
     def rules(cls, v: Mapping[str, Any]) -> Iterator[Problem]:
-        if bool(v.get("email")) == (v.get("channel") is not None):
+        channel = v.get("channel") is not None
+        if v.get("public") is True and channel:
+            yield Problem(("public",), "only an e-mail subscription can be public (no channel)")
+        elif bool(v.get("email")) == channel and not (v.get("public") is True and not channel):
             yield Problem(
                 ("email",), "give exactly one destination: email = [...] or channel = {...}"
             )
@@ -389,7 +410,7 @@ class Config(_Strict):
         if self.smtp is not None:
             names.append(self.smtp.password_env)
         if self.web is not None:
-            names.append(self.web.secret_env)
+            names += [self.web.secret_env, self.web.admin_password_hash_env]
         values = [os.environ.get(name, "") for name in names if name]
         for channel in channels:
             if channel.url_file:
@@ -521,6 +542,12 @@ def warnings(config: Config) -> list[str]:
             "(List-Unsubscribe, RFC 8058), which large mailbox providers require of bulk "
             "senders: add a [web] section (docs/CONFIG.md)"
         )
+    public = [s.id for s in config.subscriptions if s.public]
+    if public and (config.web is None or config.smtp is None):
+        found.append(
+            f"subscriptions {', '.join(public)}: public, but sign-ups need [web] (the site) "
+            "and [smtp] (the confirmation e-mail)"
+        )
     return found
 
 
@@ -557,6 +584,10 @@ def _env_problems(raw: Mapping[str, Any]) -> Iterator[Problem]:
             elif isinstance(name, str) and os.environ.get(name, "").strip():
                 web = WebConfig.model_construct(secret_env=name)
                 yield from _failure((*loc, "secret_env"), web.secret)
+            hash_env = table.get("admin_password_hash_env")
+            if isinstance(hash_env, str) and os.environ.get(hash_env, "").strip():
+                web = WebConfig.model_construct(admin_password_hash_env=hash_env)
+                yield from _failure((*loc, "admin_password_hash_env"), web.admin_password_hash)
         if cls is ChannelConfig:
             kind, url_env, url_file = (
                 str(table.get("kind")),

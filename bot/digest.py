@@ -20,6 +20,7 @@ from bot.config import SubscriptionConfig
 from bot.extract import top_figures, top_quote
 from bot.models import Digest, DigestItem, StoredItem
 from bot.urls import safe_url
+from bot.weblinks import item_link
 
 EXCERPT_CHARS = 300
 
@@ -42,11 +43,15 @@ def build(
     start: datetime,
     end: datetime,
     unsubscribe: str = "",
+    public_url: str = "",
 ) -> Digest:
     """The digest of the items first archived in [start, end); it states `span` of the
-    items it holds (the period itself when it holds none)."""
+    items it holds (the period itself when it holds none). With the web site's
+    `public_url`, each item links to its page there (figures, quotes, the marked text)."""
     chosen = select(sub, items, start, end)[: sub.max_items]
-    digest_items = tuple(_digest_item(s, feed_titles.get(s.feed_key, s.feed_key)) for s in chosen)
+    digest_items = tuple(
+        _digest_item(s, feed_titles.get(s.feed_key, s.feed_key), public_url) for s in chosen
+    )
     feeds = tuple(dict.fromkeys(i.feed_title for i in digest_items))
     first, last = span(chosen) or (start, end)
     return Digest(
@@ -97,7 +102,7 @@ def _has_word(text: str, word: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE) is not None
 
 
-def _digest_item(stored: StoredItem, feed_title: str) -> DigestItem:
+def _digest_item(stored: StoredItem, feed_title: str, public_url: str) -> DigestItem:
     item = stored.item
     facts = stored.extraction
     return DigestItem(
@@ -108,6 +113,7 @@ def _digest_item(stored: StoredItem, feed_title: str) -> DigestItem:
         excerpt=shorten(item.summary or item.text, EXCERPT_CHARS),
         figures=tuple(top_figures(facts, readable_only=True)) if facts else (),
         quote=top_quote(facts) if facts else None,
+        page=item_link(public_url, stored.id) if public_url else "",
     )
 
 

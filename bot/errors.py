@@ -5,6 +5,8 @@
     ├── InputError                  a document could not be read as a feed or dump
     │   └── ParseError              ... it was read but is not a feed, or is malformed
     ├── ArchiveError                the database could not be opened, migrated or written
+    ├── QueryError                  a search or page request is not valid (a forged cursor)
+    ├── WebError                    the web site could not be served (its port, its key)
     └── MarkupTooDeep               an item's HTML nests too deep to sanitise; its text is kept
 
 Foreign exceptions are wrapped with ``raise ... from exc`` so the cause stays in the traceback
@@ -43,6 +45,15 @@ class ParseError(InputError):
 
 class ArchiveError(ReportbotError):
     """The archive database failed."""
+
+
+class QueryError(ReportbotError):
+    """A request to the archive's search or listings is not valid (e.g. a cursor not made by
+    the archive): the web answers 400 with the message."""
+
+
+class WebError(ReportbotError):
+    """The web site could not be served."""
 
 
 class MarkupTooDeep(ReportbotError):

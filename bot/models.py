@@ -242,6 +242,7 @@ class DigestItem:
     excerpt: str
     figures: tuple[Figure, ...]
     quote: Quote | None
+    page: str = ""  # the item's page on the web site ([web] public_url), or ""
 
 
 @dataclass(frozen=True)
@@ -373,3 +374,32 @@ class Finish:
     message_id: str | None = None
     uncertain: bool = False  # set it (never cleared: a row once uncertain stays so)
     parts_sent: int | None = None
+
+
+@dataclass(frozen=True)
+class Signup:
+    """An address that signed up to a public subscription on the web site and confirmed."""
+
+    subscription: str
+    address: str  # as written (bot.addresses.parse(...).written)
+    confirmed_at: datetime
+
+
+class MailState(StrEnum):
+    """Where a queued confirmation e-mail stands (the `signup_mails.state` column)."""
+
+    PENDING = "pending"  # queued (or to be tried again at next_attempt_at)
+    SENDING = "sending"  # leased to a worker
+    SENT = "sent"
+    DEAD = "dead"  # given up
+
+
+@dataclass(frozen=True)
+class SignupMail:
+    """A confirmation e-mail the site queued: the worker renders and sends it."""
+
+    id: int
+    subscription: str
+    recipient: str
+    attempts: int
+    created_at: datetime

@@ -114,7 +114,7 @@ def outgoing_digest(digest: Digest) -> Digest:
     """The digest with every link passed through the one URL policy, for every format: a
     chat payload turns links into buttons and markdown, an e-mail into anchors (the
     built-in templates filter links again; a subscription's own templates may not)."""
-    items = tuple(replace(i, link=safe_url(i.link)) for i in digest.items)
+    items = tuple(replace(i, link=safe_url(i.link), page=safe_url(i.page)) for i in digest.items)
     return replace(digest, items=items, more_link=safe_url(digest.more_link))
 
 

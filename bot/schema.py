@@ -127,8 +127,13 @@ items = Table(
     Column("story_link", Text, nullable=False, server_default=""),
     Column("story_hash", String(64), nullable=False, server_default=""),
     Column("merged_into", Integer),
+    # what search indexes of the facts, and how many figures (migration 0012; see
+    # bot.archive.index; PostgreSQL also has a `search` tsvector column kept by a trigger)
+    Column("search_facts", Text, nullable=False, server_default=""),
+    Column("figure_count", Integer, nullable=False, server_default="0"),
     UniqueConstraint("feed_id", "key", name="uq_items_feed_id_key"),
     Index("ix_items_published", "published"),
+    Index("ix_items_feed_id_published", "feed_id", "published"),
     Index("ix_items_guid", "guid"),
     Index("ix_items_story_link", "story_link"),
     Index("ix_items_story_hash", "story_hash"),
@@ -149,6 +154,24 @@ item_feeds = Table(
     Index("ix_item_feeds_item_id", "item_id"),
     Index("ix_item_feeds_key", "key"),
     Index("ix_item_feeds_first_seen", "first_seen"),
+)
+
+# Every quote with a named speaker (migration 0012), from the items' facts, kept in step by
+# bot.archive.index: the speakers pages read this instead of every item's facts.
+quotes = Table(
+    "quotes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("speaker", Text, nullable=False),
+    Column("speaker_key", Text, nullable=False),  # bot.archive.index.speaker_key
+    Column("role", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("span_start", Integer, nullable=False),  # the quote is item.text[start:end]
+    Column("span_end", Integer, nullable=False),
+    Column("quoted_at", UTCDateTime, nullable=False),  # the item's publication (else seen) date
+    Index("ix_quotes_speaker_key", "speaker_key", "quoted_at", "id"),
+    Index("ix_quotes_item_id", "item_id"),
 )
 
 fetch_log = Table(
@@ -244,4 +267,49 @@ workers = Table(
     # the config the worker runs: a short hash of the file, and when it was (re)loaded
     Column("config_version", String(16)),
     Column("config_loaded_at", UTCDateTime),
+)
+
+
+# Web sign-ups to public subscriptions (migration 0013): one row per confirmed address
+# (double opt-in: a row is written only when its signed link was followed). They receive
+# beside the config's `email` list; an unsubscribe (above) still wins.
+signups = Table(
+    "signups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subscription", String(64), nullable=False),
+    Column("address", Text, nullable=False),  # as written (bot.addresses.parse(...).written)
+    Column("address_key", String(320), nullable=False),  # bot.addresses key: case-blind
+    Column("confirmed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("subscription", "address_key", name="uq_signups_subscription"),
+)
+
+# Confirmation e-mails the web site asked for: the site only queues them (so a request
+# takes as long whether or not a mail goes), the worker sends them with the digests.
+signup_mails = Table(
+    "signup_mails",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subscription", String(64), nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sending | sent | dead
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Index("ix_signup_mails_state", "state", "next_attempt_at"),
+)
+
+# Rate limits of the web site (login, subscribe), kept here rather than in a process, as
+# several web processes serve one archive. `bucket`: a hash of what is limited (an IP, an
+# address), so the table holds no address in the clear.
+rate_hits = Table(
+    "rate_hits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("bucket", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_rate_hits_bucket", "bucket", "at"),
 )

@@ -23,6 +23,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 DUMP = ROOT / "bot" / "data" / "communitycare-cspr-feed-dump.txt"
 SHARED = ROOT.parent / "shared" / "data"
+# Debian's Chromium, headless and quiet: no network of its own (updates, sync, QUIC probes)
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 PG_URL = os.environ.get(
     "REPORTBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -86,3 +86,14 @@ def test_remove_of_what_is_not_an_address_says_so(
 ) -> None:
     code, _, err = _cli(capsys, config_file, "remove", "weekly", "alice@")
     assert code == 1 and err.startswith("reportbot: error: 'alice@' is not one e-mail address")
+
+
+def test_web_signups_are_listed_and_can_be_removed(
+    config_file: Path, archive: Archive, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive.confirm_signup("weekly", "zoë@example.org", "zoë@example.org")
+    code, out, _ = _cli(capsys, config_file, "list", "weekly")
+    assert code == 0 and "zoë@example.org" in out and "sign-up)" in out  # rich may wrap
+    code, out, _ = _cli(capsys, config_file, "remove", "weekly", "Zoë@example.org")
+    assert (code, out) == (0, "zoë@example.org unsubscribed from weekly\n")
+    assert archive.unsubscribed("weekly") == {"weekly": {"zoë@example.org"}}

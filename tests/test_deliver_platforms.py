@@ -178,3 +178,12 @@ def test_webhook_json_carries_each_figures_claim(weekly: Digest) -> None:
     (data,) = _payloads("webhook", weekly)
     figures = data["items"][0]["figures"]  # type: ignore[index]
     assert figures and all(f["text"] in f["claim"] for f in figures)
+
+
+@pytest.mark.parametrize("kind", ["slack", "discord", "teams"])
+def test_chat_posts_link_to_the_item_page(weekly: Digest, kind: str) -> None:
+    page = "https://bot.example.org/item/7"
+    digest = replace(weekly, items=(replace(weekly.items[0], page=page),))
+    (payload,) = channel(kind).render(digest).payloads
+    assert page in payload
+    assert "/item/" not in channel(kind).render(replace(weekly, items=weekly.items[:1])).payloads[0]

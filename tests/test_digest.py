@@ -135,3 +135,17 @@ def test_narrative_numbers_never_reach_a_digest() -> None:
 def test_two_figures_with_the_same_claim_are_shown_once() -> None:
     claim = "More than half the cases (289 or 54%) involved neglect"
     assert _shown(_figure("289", claim), _figure("54%", claim)) == [claim]
+
+
+def test_with_the_sites_address_each_item_links_to_its_page() -> None:
+    start, end = T0 - timedelta(days=1), T0 + timedelta(days=1)
+    items = [_stored(1, "One"), _stored(2, "Two")]
+    built = digest.build(
+        _sub(), items, feed_titles={}, start=start, end=end, public_url="https://bot.example.org/"
+    )
+    assert [i.page for i in built.items] == [
+        "https://bot.example.org/item/1",
+        "https://bot.example.org/item/2",
+    ]
+    plain = digest.build(_sub(), items, feed_titles={}, start=start, end=end)
+    assert {i.page for i in plain.items} == {""}

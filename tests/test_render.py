@@ -150,3 +150,12 @@ def test_email_shows_the_claim_with_the_figure_in_bold(weekly: Digest) -> None:
     assert "Neglect was a factor in <strong" in html
     assert ">49%</strong> of &lt;cases&gt;</li>" in html
     assert "   * Neglect was a factor in 49% of <cases>\n" in render.render(one, "text").body
+
+
+@pytest.mark.parametrize("fmt", render.EMAIL_FORMATS)
+def test_email_links_each_item_to_its_page_on_the_site(weekly: Digest, fmt: str) -> None:
+    page = "https://bot.example.org/item/7"
+    digest = replace(weekly, items=(replace(weekly.items[0], page=page),))
+    assert page in render.render(digest, fmt).body
+    hostile = replace(weekly, items=(replace(weekly.items[0], page="javascript:alert(1)"),))
+    assert "javascript" not in render.render(hostile, fmt).body

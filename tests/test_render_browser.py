@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA
+from tests.conftest import CHROMIUM_FLAGS, DATA
 
 pytestmark = pytest.mark.slow  # long end to end: `make test` runs it, `make check` not
 
@@ -43,14 +43,7 @@ def test_email_renders_without_horizontal_scroll(width: int, tmp_path: Path) -> 
     result = subprocess.run(
         [
             CHROMIUM or "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             "--window-size=1200,900",
             "--virtual-time-budget=5000",

@@ -1,21 +1,23 @@
-"""Unsubscribing: the one-click endpoint (RFC 8058) on a real port, the signed link in each
-e-mail, `subscribers remove`, and that an unsubscribe stops even a queued message."""
+"""Unsubscribing: the web site's one-click endpoint (RFC 8058) on a real port, the signed
+link in each e-mail, `subscribers remove`, and that an unsubscribe stops even a queued
+message."""
 
 from __future__ import annotations
 
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from bot import web
+from bot import weblinks as web
 from bot.archive import Archive
 from bot.config import Config, WebConfig
 from bot.pipeline import deliver_due
+from bot.webapp import create_app
+from bot.webapp.serve import Background
 from tests.smtpsink import Sink, free_port
 from tests.test_deliver import _config
 
@@ -29,11 +31,11 @@ def web_config(monkeypatch: pytest.MonkeyPatch) -> WebConfig:
 
 
 @pytest.fixture
-def endpoint(web_config: WebConfig, filled: Archive) -> Iterator[ThreadingHTTPServer]:
-    server = web.serve(web_config, SECRET, lambda s, a: filled.unsubscribe(s, a, via="one-click"))
-    yield server
+def endpoint(web_config: WebConfig, filled: Archive) -> Iterator[Background]:
+    """The whole site on a real port, as `reportbot run` serves it."""
+    server = Background(create_app(Config(web=web_config), filled.url), web_config.listen)
+    yield server.start()
     server.shutdown()
-    server.server_close()
 
 
 def _local(link: str, web_config: WebConfig) -> str:
@@ -66,7 +68,7 @@ def test_one_click_post_unsubscribes_and_next_send_skips_the_address(
     filled: Archive,
     sink: tuple[Sink, int],
     web_config: WebConfig,
-    endpoint: ThreadingHTTPServer,
+    endpoint: Background,
 ) -> None:
     handler, port = sink
     link = web.unsubscribe_link(web_config, SECRET, "weekly", "a@example.org")
@@ -83,7 +85,7 @@ def test_one_click_post_unsubscribes_and_next_send_skips_the_address(
 def test_get_shows_a_button_and_does_not_unsubscribe(
     filled: Archive,
     web_config: WebConfig,
-    endpoint: ThreadingHTTPServer,
+    endpoint: Background,
 ) -> None:
     link = web.unsubscribe_link(web_config, SECRET, "weekly", "a@example.org")
     with urllib.request.urlopen(_local(link, web_config), timeout=10) as response:
@@ -95,7 +97,7 @@ def test_get_shows_a_button_and_does_not_unsubscribe(
 def test_forged_link_is_refused(
     filled: Archive,
     web_config: WebConfig,
-    endpoint: ThreadingHTTPServer,
+    endpoint: Background,
 ) -> None:
     link = web.unsubscribe_link(web_config, SECRET, "weekly", "a@example.org")
     forged = link.replace("a%40example.org", "b%40example.org")
@@ -170,3 +172,12 @@ def test_config_check_warns_that_email_without_web_has_no_one_click(
     # --no-env: [web]'s signing key variable is not set in this test
     assert run(["--config", str(cfg), "config", "check", "--no-env"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_emails_link_items_to_the_site_when_web_is_set(
+    filled: Archive, sink: tuple[Sink, int], web_config: WebConfig
+) -> None:
+    handler, port = sink
+    deliver_due(filled, _with_web(port, web_config), "t", now_period=True)
+    text = handler.received[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "All its figures and quotes: https://bot.example.org/item/" in text

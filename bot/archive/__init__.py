@@ -2,7 +2,9 @@
 
 `Archive` is one handle; its methods live by subject in base (engine, migrations,
 transactions), items (add returns only what is new or updated; reads), polling (claims,
-leases, poll results, events) and outbox (subscriptions, deliveries).
+leases, poll results, events), outbox (subscriptions, deliveries), search (full-text
+search, speakers, newest-first pages) and signups (the web site's sign-ups, confirmation
+e-mails and rate-limit hits).
 """
 
 from bot.archive.base import (
@@ -16,9 +18,11 @@ from bot.archive.base import (
 )
 from bot.archive.outbox import OutboxMixin, delivery_key
 from bot.archive.polling import Event, FeedStatus, PollingMixin
+from bot.archive.search import SearchMixin
+from bot.archive.signups import SignupsMixin
 
 
-class Archive(PollingMixin, OutboxMixin):
+class Archive(SearchMixin, PollingMixin, OutboxMixin, SignupsMixin):
     """A handle on one archive database."""
 
 

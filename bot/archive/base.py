@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bot.archive.index import facts_text, figure_count
 from bot.decide import Facts, MissingFacts
 from bot.errors import ArchiveError
 from bot.identity import normalise_url
@@ -307,14 +308,18 @@ def _lease(conn: Connection, table: sa.Table, query: Any, values: dict[str, Any]
 
 
 def _facts_values(facts: Facts | None) -> dict[str, Any]:
+    # search_facts and figure_count: what search indexes and filters on (bot.archive.index)
+    none = {"facts": None, "extractor_version": None, "search_facts": "", "figure_count": 0}
     if isinstance(facts, MissingFacts):
-        return {"facts": None, "extractor_version": None, "facts_error": facts.reason[:2000]}
+        return none | {"facts_error": facts.reason[:2000]}
     if facts is None:
-        return {"facts": None, "extractor_version": None, "facts_error": None}
+        return none | {"facts_error": None}
     return {
         "facts": extraction_to_json(facts),
         "extractor_version": facts.version,
         "facts_error": None,
+        "search_facts": facts_text(facts),
+        "figure_count": figure_count(facts),
     }
 
 

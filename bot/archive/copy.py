@@ -12,6 +12,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from bot import schema
+from bot.archive import index
 from bot.archive.base import ArchiveBase, redact
 from bot.errors import ArchiveError
 
@@ -48,6 +49,8 @@ def copy_archive(
         if write.dialect.name == "postgresql":
             for table in tables:
                 _move_sequence(write, table)
+        else:  # SQLite's full-text index is no table of the schema: built from the rows
+            index.rebuild(write)
     return copied
 
 

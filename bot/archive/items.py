@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot import schema
+from bot.archive import index
 from bot.archive.base import (
     _CHUNK,
     STORY_LOCK,
@@ -43,8 +45,10 @@ from bot.models import (
     AddResult,
     Extraction,
     FeedInfo,
+    Item,
     ParsedFeed,
     StoredItem,
+    extraction_from_json,
 )
 
 _NOT_EXTRACTED = MissingFacts("not extracted")
@@ -54,6 +58,48 @@ def _story_lock(conn: Connection) -> None:
     """See base.STORY_LOCK: held until the transaction ends (SQLite: one writer anyway)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK})
+
+
+# The item page reads every column an Item has but its HTML (never shown; often the largest).
+_PAGE_COLUMNS = [f.name for f in fields(Item) if f.name != "html"]
+_FEED_FIELDS = [f.name for f in fields(Feed)]
+
+
+@functools.cache
+def _item_page_query() -> sa.Select[Any]:
+    """The item with every feed that carried it (item_feeds), each a row, and its home
+    feed's key: one statement (each round trip to PostgreSQL costs more than the lookups
+    themselves). A row folded into another story keeps no memberships: its home feed shows.
+    Built once: constructing a statement costs more than running it on a small lookup."""
+    t, m, f = schema.items, schema.item_feeds, schema.feeds
+    home = f.alias("home")
+    wanted: sa.BindParameter[int] = sa.bindparam("item_id")
+    return (
+        sa.select(
+            *(t.c[name] for name in _PAGE_COLUMNS),
+            t.c.id,
+            t.c.content_hash,
+            t.c.previous_content_hash,
+            t.c.first_seen,
+            t.c.last_seen,
+            t.c.facts,
+            home.c.key.label("feed_key"),
+            *(c.label(f"carrier_{c.name}") for c in f.c if c.name in _FEED_FIELDS),
+        )
+        .join(home, home.c.id == t.c.feed_id)
+        .outerjoin(m, m.c.item_id == t.c.id)
+        .join(f, f.c.id == sa.func.coalesce(m.c.feed_id, t.c.feed_id))
+        .where(t.c.id == wanted)
+        .order_by(f.c.title, f.c.id)
+    )
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    """One item and every feed that carries it (one story in several feeds: item_feeds)."""
+
+    stored: StoredItem
+    feeds: tuple[Feed, ...]
 
 
 class ItemsMixin(ArchiveBase):
@@ -259,6 +305,8 @@ class ItemsMixin(ArchiveBase):
         # statement per item cost more than the insert itself.
         # (the SET clause of an executemany update is the columns its rows carry)
         refresh = t.update().where(t.c.id == sa.bindparam("row_id")).values(last_seen=now)
+        if changes:  # the search index is given the old words before they go
+            index.unindex(conn, [c["row_id"] for c in changes])
         for rows_of_a_kind in (seen, changes):
             if rows_of_a_kind:
                 # in id order: two feeds' writers touching the same items never deadlock
@@ -271,6 +319,7 @@ class ItemsMixin(ArchiveBase):
                 copies,
             )
         new, joined = self._insert_items(conn, feed, inserts, now=now)
+        index.index(conn, new + updated)  # a joined story was indexed when it first came
         return new, updated, len(seen) + joined
 
     def _insert_items(
@@ -346,9 +395,12 @@ class ItemsMixin(ArchiveBase):
         whose extraction failed again keeps its facts marked missing, with the new reason."""
         t = schema.items
         with self._write() as conn:
+            ids = [item_id for item_id, _ in facts]
+            index.unindex(conn, ids)
             for item_id, extraction in facts:
                 values = _facts_values(extraction)
                 conn.execute(t.update().where(t.c.id == item_id).values(**values))
+            index.reindex(conn, ids)
 
     # -- reads --------------------------------------------------------------------------
 
@@ -415,6 +467,39 @@ class ItemsMixin(ArchiveBase):
         )
         with self._read() as conn:
             return self._with_feeds(conn, [_row_to_stored(row) for row in conn.execute(query)])
+
+    def item_page(self, item_id: int) -> ItemDetail | None:
+        """The item with this id and the feeds that carry it (the same GUID), in one indexed
+        statement; the item's HTML is not read."""
+        # one statement needs no transaction: in autocommit PostgreSQL is spared the BEGIN and
+        # COMMIT round trips (a third of the page's time there, bench/web.py)
+        try:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                rows = conn.execute(_item_page_query(), {"item_id": item_id}).all()
+        except sa.exc.OperationalError as exc:
+            raise ArchiveError(
+                f"cannot read the archive at {redact(self.url)}: {_first_line(exc)}"
+            ) from exc
+        row = next((r for r in rows if r.id == item_id), None)
+        if row is None:
+            return None
+        item = Item(**{name: getattr(row, name) for name in _PAGE_COLUMNS})
+        facts = extraction_from_json(row.facts) if row.facts else None
+        stored = StoredItem(
+            id=row.id,
+            feed_key=row.feed_key,
+            item=item,
+            content_hash=row.content_hash,
+            previous_content_hash=row.previous_content_hash,
+            first_seen=row.first_seen,
+            last_seen=row.last_seen,
+            extraction=facts,
+        )
+        feeds = {
+            r.carrier_id: Feed(**{n: getattr(r, f"carrier_{n}") for n in _FEED_FIELDS})
+            for r in rows
+        }
+        return ItemDetail(stored=stored, feeds=tuple(feeds.values()))
 
     def find(self, guid: str) -> list[StoredItem]:
         """Items whose GUID (or link, for items without one) matches, compared normalised, in

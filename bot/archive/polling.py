@@ -283,6 +283,16 @@ class PollingMixin(ItemsMixin):
                 .values(lease_until=None, lease_owner=None)
             )
 
+    def poll_soon(self, key: str) -> bool:
+        """Make the feed due now (the admin's "poll now"): the next worker tick polls it.
+        False if there is no such feed."""
+        f = schema.feeds
+        with self._write() as conn:
+            done = conn.execute(
+                f.update().where(f.c.key == key).values(next_poll_at=datetime.now(UTC))
+            )
+            return bool(done.rowcount)
+
     def feed_status(self, *, keys: Sequence[str] | None = None) -> list[FeedStatus]:
         """One per feed (only those in `keys`, when given) with its polling state and the
         last fetch's counts, for `status`."""

@@ -19,9 +19,9 @@ from bot.errors import ConfigError, ReportbotError
 
 if TYPE_CHECKING:  # `status` starts without these (bench/cli_start.py)
     import asyncio
-    from http.server import ThreadingHTTPServer
 
     from bot.archive import Archive, FeedStatus
+    from bot.webapp.serve import Background
 
 log = logging.getLogger("reportbot.worker")
 
@@ -86,7 +86,7 @@ def poll_cmd(ctx: Context, feed_id: str | None, every: bool) -> None:
 @pass_ctx
 def run_cmd(ctx: Context, tick: float) -> None:
     """Run the worker: on every tick poll the due feeds, then send what is due, until
-    SIGTERM or Ctrl-C. With [web] configured it also serves the one-click unsubscribe link.
+    SIGTERM or Ctrl-C. With [web] configured it also serves the web site (as `reportbot web` does).
 
     Several workers may share one PostgreSQL archive: each feed and each delivery is leased
     to one worker at a time.
@@ -150,16 +150,14 @@ def run_cmd(ctx: Context, tick: float) -> None:
         raise KeyboardInterrupt  # Ctrl-C: "interrupted", exit 130; SIGTERM is a normal stop
 
 
-def _serve_web(cfg: config_mod.Config, archive: Archive) -> ThreadingHTTPServer:
-    from bot import web
+def _serve_web(cfg: config_mod.Config, archive: Archive) -> Background:
+    """The whole site, in a thread beside the worker (its own connection pool)."""
+    from bot.webapp import create_app
+    from bot.webapp.serve import Background
 
     assert cfg.web is not None
-    server = web.serve(
-        cfg.web,
-        cfg.web.secret(),
-        lambda sub, address: archive.unsubscribe(sub, address, via="one-click"),
-    )
-    log.info("serving one-click unsubscribe", extra={"listen": cfg.web.listen})
+    server = Background(create_app(cfg, archive.url), cfg.web.listen).start()
+    log.info("serving the web site", extra={"listen": cfg.web.listen})
     return server
 
 

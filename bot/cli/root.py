@@ -32,6 +32,7 @@ T = TypeVar("T")
 # name → where the command lives and its one-line help (the first sentence of its docstring,
 # which tests/test_cli_help.py compares): `reportbot --help` lists these without importing any.
 COMMANDS = {
+    "admin": Lazy("bot.cli.admin:admin_group", "Set up the web site's admin login."),
     "archive": Lazy("bot.cli.archive:archive", "Look at what the archive holds."),
     "config": Lazy("bot.cli.feeds:config_group", "Check the configuration file."),
     "db": Lazy("bot.cli.db:db", "Manage the archive database."),
@@ -81,6 +82,10 @@ COMMANDS = {
     "subscribers": Lazy(
         "bot.cli.subscribers:subscribers_group",
         "List, add and remove the e-mail subscribers of a subscription.",
+    ),
+    "web": Lazy(
+        "bot.cli.web:web_cmd",
+        "Serve the web site: latest items, item pages, search, speakers, unsubscribe.",
     ),
 }
 

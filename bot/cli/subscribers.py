@@ -35,7 +35,7 @@ def subscribers_group() -> None:
 @click.argument("subscription", required=False)
 @pass_ctx
 def subscribers_list(ctx: Context, subscription: str | None) -> None:
-    """Every subscription's destinations, and who unsubscribed.
+    """Every subscription's destinations (web sign-ups too), and who unsubscribed.
 
     \b
     Example:
@@ -49,6 +49,7 @@ def subscribers_list(ctx: Context, subscription: str | None) -> None:
         return
     with ctx.archive() as archive:
         gone = archive.unsubscribed()
+        signed = archive.signups()
     table = Table(title="Subscribers")
     for name in ("subscription", "mode", "destination", "status"):
         table.add_column(name, overflow="fold")
@@ -61,6 +62,17 @@ def subscribers_list(ctx: Context, subscription: str | None) -> None:
             table.add_row(
                 escape(sub.id), mode, escape(address), "unsubscribed" if left else "active"
             )
+        listed = {addresses.key(a) for a in sub.email}
+        for found in signed:
+            if found.subscription != sub.id or addresses.key(found.address) in listed:
+                continue
+            left = found.address.lower() in gone.get(sub.id, set())
+            table.add_row(
+                escape(sub.id),
+                mode,
+                f"{escape(found.address)} (web sign-up)",
+                "unsubscribed" if left else "active",
+            )
     Console().print(table)
 
 
@@ -71,20 +83,25 @@ def subscribers_list(ctx: Context, subscription: str | None) -> None:
 def subscribers_remove(ctx: Context, subscription: str, address: str) -> None:
     """Unsubscribe an address; it receives nothing more, not even messages already queued.
 
-    The address is matched ignoring case (A@Example.org is a@example.org).
+    The address is matched ignoring case (A@Example.org is a@example.org), among the
+    config's addresses and the subscription's web sign-ups.
 
     \b
     Example:
       reportbot subscribers remove weekly a@example.org
     """
     sub = ctx.config().subscription(subscription)
-    configured = _configured(sub, _parse(address))
-    if configured is None:
-        raise ConfigError(
-            f"{address} is not a subscriber of {subscription!r}; "
-            "`reportbot subscribers list` shows them"
-        )
+    wanted = _parse(address)
     with ctx.archive() as archive:  # recorded as configured: that is what delivery compares
+        configured = _configured(sub, wanted) or next(
+            (s.address for s in archive.signups(sub.id) if addresses.key(s.address) == wanted.key),
+            None,
+        )
+        if configured is None:
+            raise ConfigError(
+                f"{address} is not a subscriber of {subscription!r}; "
+                "`reportbot subscribers list` shows them"
+            )
         changed = archive.unsubscribe(subscription, configured, via="cli")
     click.echo(
         f"{configured} {'unsubscribed from' if changed else 'had already left'} {subscription}"

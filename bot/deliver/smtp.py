@@ -33,6 +33,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from email import policy as policies
 from email.charset import QP, Charset
 from email.generator import BytesGenerator, Generator
@@ -136,11 +137,52 @@ def build(
     """The message for one delivery: multipart/alternative, text first, HTML second.
     `one_click`: the https unsubscribe link (RFC 8058), when the endpoint is served; without
     it there is no List-Unsubscribe at all (a mailto: to our own From reaches no one)."""
+    return _build(
+        delivery.id,
+        delivery.recipient,
+        key=delivery.key,
+        subject=subject,
+        parts=parts,
+        cfg=cfg,
+        date=delivery.period_end,
+        list_id=delivery.subscription,
+        one_click=one_click,
+    )
+
+
+def build_notice(
+    mail_id: int,
+    recipient: str,
+    *,
+    key: str,
+    subject: str,
+    parts: tuple[BodyPart, BodyPart],
+    cfg: SmtpConfig,
+    date: datetime,
+) -> Outgoing:
+    """A message of its own to one person (a sign-up's confirmation), not a digest: no
+    List-Id nor List-Unsubscribe, as it belongs to no list yet. `key`: its idempotency key
+    (the Message-ID derives from it)."""
+    return _build(mail_id, recipient, key=key, subject=subject, parts=parts, cfg=cfg, date=date)
+
+
+def _build(
+    message_ref: int,
+    to: str,
+    *,
+    key: str,
+    subject: str,
+    parts: tuple[BodyPart, BodyPart],
+    cfg: SmtpConfig,
+    date: datetime,
+    list_id: str = "",
+    one_click: str = "",
+) -> Outgoing:
     try:
         sender_name, sender, sender_utf8 = _sender(cfg.from_)
-        recipient, recipient_utf8 = envelope_address(delivery.recipient)
+        recipient, recipient_utf8 = envelope_address(to)
     except ConfigError as exc:
-        return Outgoing(delivery.id, "", delivery.recipient, Message(), False, str(exc))
+        return Outgoing(message_ref, "", to, Message(), False, str(exc))
     utf8 = sender_utf8 or recipient_utf8
     domain = sender.rpartition("@")[2] or "reportbot.invalid"
     policy = UTF8_POLICY if utf8 else POLICY
@@ -151,9 +193,10 @@ def build(
         msg["From"] = formataddr((sender_name, sender), charset="utf-8")
     msg["To"] = recipient
     msg["Subject"] = _encoded(clean_header(subject), "Subject")
-    msg["Date"] = format_datetime(delivery.period_end)
-    msg["Message-ID"] = f"<{hashlib.sha256(delivery.key.encode()).hexdigest()[:32]}@{domain}>"
-    msg["List-Id"] = f"<{clean_header(delivery.subscription)}.{domain}>"
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+    if list_id:
+        msg["List-Id"] = f"<{clean_header(list_id)}.{domain}>"
     if one_click:
         msg["List-Unsubscribe"] = f"<{clean_header(one_click)}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -162,7 +205,7 @@ def build(
     msg["Auto-Submitted"] = "auto-generated"
     msg.attach(parts[0])
     msg.attach(parts[1])
-    return Outgoing(delivery.id, sender, recipient, msg, utf8)
+    return Outgoing(message_ref, sender, recipient, msg, utf8)
 
 
 @functools.lru_cache(maxsize=4)

@@ -8,6 +8,8 @@ render   digest.build ─► render (e-mail) | channel.render (chat), once per d
 send     deliver.smtp | deliver.channels: every message gets an Outcome, none raises
 record   deliver.decide ─► archive.finish_deliveries, as outcomes come in
 alerts   archive.events ─► channel.render_alerts ─► the admin channel
+sign-ups archive.claim_signup_mails ─► signup.confirmation_email ─► deliver.smtp
+         ─► signup.mail_outcome ─► archive.finish_signup_mail (the web site only queues them)
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def preview_digest(
         built = _next_digest(archive, config, sub, since=since, now=now, feeds=feeds)
     if fmt in render.EMAIL_FORMATS:
         if config.web is not None and sub.email:
-            from bot.web import unsubscribe_link
+            from bot.weblinks import unsubscribe_link
 
             link = unsubscribe_link(config.web, config.web.secret(), sub.id, sub.email[0])
             built = replace(built, unsubscribe=link)
@@ -117,7 +119,13 @@ def _next_digest(
         found = _items(archive, config, sub, start=start, end=now, feeds=feeds)
         chosen = digest.select(sub, found, start, now)
         titles = {f.key: f.title for f in feeds}
-        return _item_digest(sub, chosen[-1] if chosen else None, titles, fallback=start)
+        return _item_digest(
+            sub,
+            chosen[-1] if chosen else None,
+            titles,
+            fallback=start,
+            public_url=_public_url(config),
+        )
     period = (start, now) if since else _period(sub, start=start, now=now, now_period=False)
     start, end = period or (start, now)  # none due yet: the one running so far
     return _period_digest(archive, config, sub, start=start, end=end, feeds=feeds)
@@ -147,7 +155,9 @@ def _period_digest(
 
     items = _items(archive, config, sub, start=start, end=end, feeds=feeds)
     titles = {f.key: f.title for f in feeds}
-    built = digest.build(sub, items, feed_titles=titles, start=start, end=end)
+    built = digest.build(
+        sub, items, feed_titles=titles, start=start, end=end, public_url=_public_url(config)
+    )
     keys = _feed_keys(config, sub, feeds)
     chosen = [f for f in feeds if keys is None or f.key in keys]
     if len(chosen) == 1 and chosen[0].link:
@@ -161,6 +171,7 @@ def _item_digest(
     titles: Mapping[str, str],
     *,
     fallback: datetime,
+    public_url: str,
 ) -> Digest:
     """An `each` subscription's message about one item."""
     from bot import digest
@@ -169,7 +180,9 @@ def _item_digest(
     start = found.first_seen if found is not None else fallback
     end = start + timedelta(seconds=1)
     one = sub.model_copy(update={"max_items": 1})
-    return digest.build(one, items, feed_titles=titles, start=start, end=end)
+    return digest.build(
+        one, items, feed_titles=titles, start=start, end=end, public_url=public_url
+    )
 
 
 def _subscription(config: Config, sub_id: str) -> SubscriptionConfig:
@@ -339,6 +352,7 @@ async def deliver_cycle(
             released = archive.release_deliveries(recorder.unanswered())
             if released:
                 log.info("deliveries given back", extra={"count": released})
+    await _send_signup_mails(archive, config)
     alerts = await _send_alerts(archive, config)
     shown = tuple(f"{sub_id}: {problems[sub_id]}" for sub_id in held)
     return DeliverySummary(
@@ -354,7 +368,7 @@ def _queue(
     now_period: bool,
     now: datetime,
 ) -> int:
-    from bot import digest
+    from bot import digest, signup
 
     feeds = archive.feeds()
     backfill = {s.id: _feed_keys(config, s, feeds) for s in subs if s.backfill}
@@ -370,11 +384,18 @@ def _queue(
             read[window] = archive.items_first_seen(start, end, keys)
         return read[window]
 
+    signed_up: dict[str, list[str]] = {}
+    for found_signup in archive.signups():
+        signed_up.setdefault(found_signup.subscription, []).append(found_signup.address)
     queued = 0
     for sub in subs:
         created, last_end = states[sub.id]
         start = last_end or created
-        recipients = sub.email or ((sub.channel.kind.value,) if sub.channel else ())
+        recipients: Sequence[str] = (
+            (sub.channel.kind.value,)
+            if sub.channel
+            else signup.recipients(sub.email, signed_up.get(sub.id, []))
+        )
         if sub.mode == "each":
             if now <= start:
                 continue  # the clock went back: nothing is due until it passes `start`
@@ -516,7 +537,7 @@ class _Emails:
                 self.shared[key] = smtp.body_parts(text, html)
             parts = self.shared[key]
             return smtp.build(d, subject=text.subject, parts=parts, cfg=self.smtp)
-        from bot.web import unsubscribe_link
+        from bot.weblinks import unsubscribe_link
 
         secret = self.config.web.secret()  # a precondition, so it is there
         one_click = unsubscribe_link(self.config.web, secret, d.subscription, d.recipient)
@@ -682,6 +703,71 @@ async def _send_alerts(archive: Archive, config: Config) -> int:
     return len(events)
 
 
+async def _send_signup_mails(archive: Archive, config: Config) -> int:
+    """The confirmation e-mails the web site queued, each a message of its own. They wait
+    (pending) while [smtp] or [web] is missing or its key unset. Returns how many went."""
+    from bot import signup
+    from bot.deliver import smtp
+    from bot.models import MailState
+
+    if config.smtp is None or config.web is None:
+        return 0
+    try:
+        secret = config.web.secret()
+    except ConfigError as exc:
+        log.warning("confirmation e-mails not sent", extra={"error": str(exc)})
+        return 0
+    mails = archive.claim_signup_mails(config.worker.lease)
+    if not mails:
+        return 0
+    names = {s.id: s.name or s.id for s in config.subscriptions if s.public}
+    public_url = config.web.public_url
+    now = datetime.now(UTC)
+    outgoing: list[Outgoing] = []
+    for mail in mails:
+        if mail.subscription not in names:  # its link would not work: the page would refuse it
+            error = "the subscription is no longer public (or no longer in the config)"
+            archive.finish_signup_mail(mail.id, MailState.DEAD, error=error)
+            continue
+        confirm = signup.link(
+            public_url,
+            "/subscribe/confirm",
+            signup.confirm_token(secret, mail.subscription, mail.recipient),
+        )
+        manage = signup.link(
+            public_url, "/subscribe/manage", signup.manage_token(secret, mail.recipient)
+        )
+        text, html = signup.confirmation_email(
+            title=names[mail.subscription], confirm=confirm, manage=manage
+        )
+        outgoing.append(
+            smtp.build_notice(
+                mail.id,
+                mail.recipient,
+                key=f"signup:{mail.id}",
+                subject=text.subject,
+                parts=smtp.body_parts(text, html),
+                cfg=config.smtp,
+                date=now,
+            )
+        )
+    if not outgoing:
+        return 0
+    results = await asyncio.to_thread(smtp.send, outgoing, config.smtp)
+    attempts = {m.id: m.attempts for m in mails}
+    sent = 0
+    for result in results:
+        state, retry_at, error = signup.mail_outcome(
+            result.outcome, attempts=attempts[result.delivery_id], now=now
+        )
+        archive.finish_signup_mail(result.delivery_id, state, error=error, retry_at=retry_at)
+        if state is MailState.SENT:
+            sent += 1
+        else:
+            log.warning(f"confirmation e-mail {state}", extra={"error": error})
+    return sent
+
+
 _Key = tuple[str, datetime, datetime, int | None]
 
 
@@ -718,8 +804,19 @@ class _Digests:
                 )
             else:
                 found = self.items.get(d.item_id)
-                self.built[key] = _item_digest(sub, found, self.titles, fallback=d.period_start)
+                self.built[key] = _item_digest(
+                    sub,
+                    found,
+                    self.titles,
+                    fallback=d.period_start,
+                    public_url=_public_url(self.config),
+                )
         return self.built[key]
+
+
+def _public_url(config: Config) -> str:
+    """Where the web site's item pages are, for the digests' links ("" without [web])."""
+    return config.web.public_url if config.web is not None else ""
 
 
 def _feed_keys(config: Config, sub: SubscriptionConfig, feeds: Sequence[Feed]) -> set[str] | None:
