@@ -109,6 +109,12 @@ CASES: list[tuple[str, dict[str, object], list[str]]] = [
     ("neglect", {"feed": "b-example-org"}, ["g4", "g3"]),
     ("neglect", {"since": datetime(2025, 1, 1, tzinfo=UTC)}, ["g1", "g3"]),
     ("neglect", {"until": datetime(2025, 1, 1, tzinfo=UTC)}, ["g4"]),
+    (
+        "neglect",
+        {"since": datetime(2024, 1, 1, tzinfo=UTC), "until": datetime(2025, 2, 1, tzinfo=UTC)},
+        ["g1", "g4"],
+    ),
+    ("neglect", {"feed": "a-example-org", "until": datetime(2024, 1, 1, tzinfo=UTC)}, []),
     ("neglect", {"speaker": "Annie Hudson"}, ["g1", "g3"]),
     ("neglect", {"speaker": "nobody"}, []),
     ("neglect", {"has_figures": True}, ["g1", "g3"]),

@@ -15,6 +15,7 @@ from enum import IntEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from bot import schema
 from bot.archive import index
@@ -193,6 +194,18 @@ class SearchMixin(ItemsMixin):
                 if params["feed_id"] is None:
                     return SearchPage((), None)
             filters = [sql for name, sql in _FILTER_SQL.items() if params.get(name) is not None]
+            if until is not None:
+                # The ids of the items in the date window bound the scan: the index is read
+                # newest id first, and a window a year back would otherwise be reached only
+                # after every newer match was looked at (185 ms at 100,000 items). Exact
+                # whatever the ids' order; tight when items were archived as published.
+                # (With `since` alone the newest ids come first anyway: no bound needed.)
+                params["low"], params["high"] = _id_window(
+                    conn, feed_id=params.get("feed_id"), since=since, until=until
+                )
+                if params["high"] is None:
+                    return SearchPage((), None)
+                filters += ["{id} >= :low", "{id} <= :high"]
             binds = {k: v for k, v in params.items() if k in _BINDS and v is not None}
             found: list[tuple[_Tier, Any]] = []
             for current in _Tier:
@@ -203,7 +216,7 @@ class SearchMixin(ItemsMixin):
                     conn.dialect.name,
                     query,
                     current,
-                    filters + (["i.id < :after"] if current == tier and after else []),
+                    filters + (["{id} < :after"] if current == tier and after else []),
                 )
                 rows = conn.execute(
                     statement, binds | {"after": after, "limit": want} | statement_binds(query)
@@ -360,7 +373,21 @@ class SearchMixin(ItemsMixin):
         return QuotePage(quotes, encode_cursor("q", last.quoted_at.isoformat(), last.id))
 
 
-_BINDS = ("feed_id", "since", "until", "speaker")
+_BINDS = ("feed_id", "since", "until", "speaker", "low", "high")
+
+
+def _id_window(
+    conn: Connection, *, feed_id: int | None, since: datetime | None, until: datetime
+) -> tuple[int | None, int | None]:
+    """The lowest and highest id of the items published in [since, until) (in the feed)."""
+    t = schema.items
+    where = [t.c.feed_id == feed_id] if feed_id is not None else []
+    where += [t.c.published >= since] if since is not None else []
+    where.append(t.c.published < until)
+    low, high = conn.execute(
+        sa.select(sa.func.min(t.c.id), sa.func.max(t.c.id)).where(*where)
+    ).one()
+    return low, high
 
 
 def statement_binds(query: SearchQuery) -> dict[str, str]:
@@ -375,7 +402,9 @@ def _terms(query: SearchQuery) -> list[Term]:
 def _search_sql(dialect: str, query: SearchQuery, tier: _Tier, filters: list[str]) -> Any:
     """One tier's statement; the terms are bind parameters t0, t1, ... (statement_binds)."""
     names = {id(term): f":t{n}" for n, term in enumerate(_terms(query))}
-    where = " AND ".join(filters)
+    # the id column the index is read by: FTS5 sees only constraints on its own rowid
+    column = f"{index.FTS_TABLE}.rowid" if dialect == "sqlite" else "i.id"
+    where = " AND ".join(f.replace("{id}", column) for f in filters)
     where = f" AND {where}" if where else ""
     if dialect == "sqlite":
         # the FTS5 query is itself a bound value: its syntax is made here, each term a
