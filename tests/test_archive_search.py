@@ -256,14 +256,14 @@ def test_reextracted_facts_replace_quotes_and_index(corpus: Archive) -> None:
     assert corpus.search(parse("neglect"), has_figures=True).hits[0].item_id == 3
 
 
-def test_migration_indexes_existing_items(archive_url: str) -> None:
+def test_migration_indexes_existing_items(unmigrated_url: str) -> None:
     """Items archived before migration 0012 are found, and their speakers listed, after it."""
     from alembic import command
 
     from bot.archive import _alembic_config
     from bot.models import extraction_to_json
 
-    arch = Archive(archive_url)
+    arch = Archive(unmigrated_url)
     cfg = _alembic_config()
     with arch._write() as conn:
         cfg.attributes["connection"] = conn

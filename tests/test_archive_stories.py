@@ -209,7 +209,11 @@ def test_the_migration_folds_duplicates_and_keeps_their_rows(imported: Archive) 
             c.name
             for c in schema.items.c
             if c.name
-            not in ("id", "feed_id", "key", "guid", "story_link", "story_hash", "merged_into")
+            # the columns of 0010's items table (later migrations add the rest)
+            not in (
+                *("id", "feed_id", "key", "guid", "story_link", "story_hash", "merged_into"),
+                *("search_facts", "figure_count"),
+            )
         ]
         listed = ", ".join(columns)
         conn.execute(

@@ -34,4 +34,5 @@ def test_corpus_imports_or_refuses_every_file(
     assert all(any(line.startswith(f"refused: {f}: ") for f in files) for line in refused)
     assert err.splitlines()[-1] == f"{len(refused)} of {len(files)} files refused"
     assert len(refused) < 20  # today 10: 8 with no RSS/Atom root (CDF, empty), 2 entity decls
-    assert Archive(url).counts()["items"] > 1000
+    # the same story in several corpus files is one item since migration 0011 (bot.identity)
+    assert Archive(url).counts()["items"] > 900
