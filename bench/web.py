@@ -374,6 +374,7 @@ def main() -> None:
     parser.add_argument(
         "--keep", action="store_true", help="keep the PostgreSQL database (to EXPLAIN)"
     )
+    parser.add_argument("--reuse", metavar="NAME", help="time a kept PostgreSQL database")
     args = parser.parse_args()
     # stopped with SIGTERM: unwind, so that the PostgreSQL database is dropped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -386,20 +387,22 @@ def main() -> None:
             report("SQLite pages", time_speakers(archive, args.rounds))
             archive.close()
         elif db == "postgresql":
-            name = f"reportbot_bench_web_{os.getpid()}"
-            with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{name}"')
+            name = args.reuse or f"reportbot_bench_web_{os.getpid()}"
+            url = f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
+            if not args.reuse:
+                with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+                    admin.execute(f'CREATE DATABASE "{name}"')
             try:
-                url = f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
-                print(f"generating {args.items} items into PostgreSQL database {name}")
-                print(f"  generated and indexed in {load(url, args.items):.0f} s")
+                if not args.reuse:
+                    print(f"generating {args.items} items into PostgreSQL database {name}")
+                    print(f"  generated and indexed in {load(url, args.items):.0f} s")
                 archive = Archive(url)
                 print(f"PostgreSQL, {args.items} items:")
                 report("PostgreSQL search", time_search(archive, args.rounds))
                 report("PostgreSQL pages", time_speakers(archive, args.rounds))
                 archive.close()
             finally:
-                if args.keep:
+                if args.keep or args.reuse:
                     print(f"kept: database {name}")
                 else:
                     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
