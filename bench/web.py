@@ -380,6 +380,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="web processes")
     parser.add_argument("--seconds", type=int, default=10, help="of load per item-page run")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--reuse", metavar="NAME", help="time a kept PostgreSQL database")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
 
@@ -407,17 +408,19 @@ def main() -> None:
             print(f"SQLite, {args.items} items:")
             measure("SQLite", url)
         elif db == "postgresql":
-            name = f"reportbot_bench_web_{os.getpid()}"
-            with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{name}"')
+            name = args.reuse or f"reportbot_bench_web_{os.getpid()}"
+            url = f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
+            if not args.reuse:
+                with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+                    admin.execute(f'CREATE DATABASE "{name}"')
             try:
-                url = f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
-                print(f"generating {args.items} items into PostgreSQL database {name}")
-                print(f"  generated and indexed in {load(url, args.items):.0f} s")
+                if not args.reuse:
+                    print(f"generating {args.items} items into PostgreSQL database {name}")
+                    print(f"  generated and indexed in {load(url, args.items):.0f} s")
                 print(f"PostgreSQL, {args.items} items:")
                 measure("PostgreSQL", url)
             finally:
-                if args.keep:
+                if args.keep or args.reuse:
                     print(f"kept: database {name}")
                 else:
                     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:

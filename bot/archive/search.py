@@ -187,6 +187,13 @@ class SearchMixin(ItemsMixin):
             "has_figures": has_figures or None,
         }
         with self._read() as conn:
+            if conn.dialect.name == "postgresql":
+                # Plan with the query's own words: psycopg prepares a statement run five
+                # times, and PostgreSQL's generic plan then (not knowing whether a word is
+                # common) read every match through the GIN index: 0.25-1.4 s at 100,000 items
+                # for words whose plan with the words is a 2 ms walk down the id index. The
+                # words' frequencies come from statistics kept on 10x more lexemes (0012).
+                conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
             if feed is not None:
                 params["feed_id"] = conn.execute(
                     sa.select(schema.feeds.c.id).where(schema.feeds.c.key == feed)
@@ -212,16 +219,10 @@ class SearchMixin(ItemsMixin):
                 if current < tier:
                     continue
                 want = limit + 1 - len(found)
-                statement = _search_sql(
-                    conn.dialect.name,
-                    query,
-                    current,
-                    filters + (["{id} < :after"] if current == tier and after else []),
-                )
-                rows = conn.execute(
-                    statement, binds | {"after": after, "limit": want} | statement_binds(query)
-                )
-                found += [(current, row) for row in rows]
+                where = filters + (["{id} < :after"] if current == tier and after else [])
+                values = binds | {"after": after, "limit": want} | statement_binds(query)
+                statement = _search_sql(conn.dialect.name, query, current, where)
+                found += [(current, row) for row in conn.execute(statement, values)]
                 if len(found) > limit:
                     break
         pattern = highlighter(query)
@@ -384,9 +385,10 @@ def _id_window(
     where = [t.c.feed_id == feed_id] if feed_id is not None else []
     where += [t.c.published >= since] if since is not None else []
     where.append(t.c.published < until)
-    low, high = conn.execute(
-        sa.select(sa.func.min(t.c.id), sa.func.max(t.c.id)).where(*where)
-    ).one()
+    # id + 0: PostgreSQL would answer min(id) by walking the id index until a row in the
+    # window turned up (280 ms a year back); this reads the window's rows by date instead
+    span = (sa.func.min(t.c.id + 0), sa.func.max(t.c.id + 0))
+    low, high = conn.execute(sa.select(*span).where(*where)).one()
     return low, high
 
 
