@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -44,6 +45,7 @@ def serve_foreground(
         os.environ[CONFIG_ENV] = config_path
     os.environ[DATABASE_ENV] = database
     host, port = listen_address(listen)
+    _check_listen(host, port)
     uvicorn.run(
         "bot.webapp:app_from_environment",
         factory=True,
@@ -52,6 +54,18 @@ def serve_foreground(
         port=port,
         **_OPTIONS,  # type: ignore[arg-type]
     )
+
+
+def _check_listen(host: str, port: int) -> None:
+    """One clear line now if the address cannot be listened on: uvicorn would log it among
+    its start-up lines and exit 3 (the port may still be taken in between: then it does)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.create_server((host, port), family=family):
+            pass
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise WebError(f"web: could not listen on {host}:{port}: {why}") from exc
 
 
 class Background:

@@ -36,6 +36,20 @@ def test_web_without_its_key_says_which_variable(
     assert "$REPORTBOT_WEB_SECRET must hold a key" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "name.invalid"])
+def test_web_on_an_address_it_cannot_listen_on_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], host: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        db = f"sqlite:///{tmp_path / 'a.db'}"
+        assert run(["--database", db, "web", "--listen", f"{host}:{port}"]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"reportbot: error: web: could not listen on {host}:{port}: ")
+
+
 def test_background_serves_the_site_and_stops(filled: Archive) -> None:
     listen = f"127.0.0.1:{free_port()}"
     server = Background(create_app(Config(), filled.url), listen).start()
