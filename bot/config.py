@@ -317,12 +317,22 @@ class WebConfig(_Strict):
         makes one). ConfigError when the admin pages are off or the variable holds no hash."""
         if not self.admin_password_hash_env:
             raise ConfigError("web: admin_password_hash_env is not set, so there is no admin")
-        value = os.environ.get(self.admin_password_hash_env, "").strip()
-        if not value.startswith("$argon2"):
+        name = self.admin_password_hash_env
+        value = os.environ.get(name, "").strip()
+        if not value:
             raise ConfigError(
-                f"web: ${self.admin_password_hash_env} must hold an argon2 hash "
-                "(make one with `reportbot admin hash-password`)"
+                f"web: ${name} is not set: put the hash `reportbot admin hash-password` "
+                "makes in it"
             )
+        import argon2  # here, not at the top: `config check` starts without it otherwise
+
+        try:
+            argon2.extract_parameters(value)
+        except argon2.exceptions.InvalidHashError as exc:
+            raise ConfigError(
+                f"web: ${name} does not hold a valid argon2 hash (a password, or a hash cut "
+                "short?): make one with `reportbot admin hash-password`"
+            ) from exc
         return value
 
 

@@ -104,10 +104,13 @@ def test_admin_hash_variable_is_checked_when_asked(
     assert found == ["web.admin_password_hash_env: $T_ADMIN_HASH is not set (or is empty) here"]
     monkeypatch.setenv("T_ADMIN_HASH", "hunter2")  # a password, not its hash
     found = [p.split(": ", 1)[1] for p in config.problems(path, env=True)]
-    assert found == [
-        "web.admin_password_hash_env: web: $T_ADMIN_HASH must hold an argon2 hash "
-        "(make one with `reportbot admin hash-password`)"
-    ]
+    bad = (
+        "web.admin_password_hash_env: web: $T_ADMIN_HASH does not hold a valid argon2 hash (a "
+        "password, or a hash cut short?): make one with `reportbot admin hash-password`"
+    )
+    assert found == [bad]
+    monkeypatch.setenv("T_ADMIN_HASH", "$argon2id$garbage")  # the prefix alone is not enough
+    assert [p.split(": ", 1)[1] for p in config.problems(path, env=True)] == [bad]
 
 
 def test_hash_password_prints_a_hash_of_stdin(

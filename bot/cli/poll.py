@@ -156,6 +156,8 @@ def _serve_web(cfg: config_mod.Config, archive: Archive) -> Background:
     from bot.webapp.serve import Background
 
     assert cfg.web is not None
+    if cfg.web.admin_password_hash_env:
+        cfg.web.admin_password_hash()  # a broken hash: one line now, not failed logins later
     server = Background(create_app(cfg, archive.url), cfg.web.listen).start()
     log.info("serving the web site", extra={"listen": cfg.web.listen})
     return server

@@ -46,6 +46,8 @@ def web_cmd(ctx: Context, listen: str | None, workers: int) -> None:
         raise click.BadParameter(str(exc), param_hint="--listen") from exc
     if cfg.web is not None:
         cfg.web.secret()  # a missing key is one line now, not a traceback in each worker
+        if cfg.web.admin_password_hash_env:
+            cfg.web.admin_password_hash()  # else every login would fail, with no reason given
     with ctx.archive() as archive:  # brings the schema up to date once, before the workers
         url = archive.url
     path, explicit = config_mod.config_path(ctx.config_path)
