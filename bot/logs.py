@@ -1,7 +1,7 @@
 """Log lines for operators: key=value by default, JSON with --log-format json; secrets never.
 
 Every record passes a filter that scrubs its message, its fields and its traceback: URLs are
-cut to scheme and host (a webhook URL carries its token in the path; a feed URL may carry
+cut to scheme, host and port (a webhook URL carries its token in the path; a feed URL may carry
 one in its query), and every secret value the configuration points at (SMTP password,
 channel URLs and keys, the web key) is replaced wherever it appears. httpx logs each request
 with its full URL at INFO, so its loggers (and other chatty libraries') are held at WARNING.
@@ -22,7 +22,8 @@ from typing import Any
 
 FORMATS = ("kv", "json")
 _URL = re.compile(
-    r"\b([a-zA-Z][a-zA-Z0-9+.-]*)://([^/\s\"'<>@]*@)?([^/\s\"'<>?#:]+)(:\d+)?[^\s\"'<>]*"
+    r"\b([a-zA-Z][a-zA-Z0-9+.-]*)://([^/\s\"'<>@]*@)?(\[[0-9a-fA-F:.]+\]|[^/\s\"'<>?#:\[]+)(:\d+)?"
+    r"[^\s\"'<>]*"
 )
 _QUIET = ("httpx", "httpcore", "apscheduler", "alembic", "asyncio", "aiosmtpd", "mail.log")
 # LogRecord's own attributes; anything else on a record came in through `extra=`.
@@ -50,7 +51,8 @@ def add_secrets(values: Iterable[str]) -> None:
 def scrub(text: str) -> str:
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, "[redacted]")
-    return _URL.sub(lambda m: f"{m.group(1)}://{m.group(3)}/…", text)
+    # the port stays (where a server listens is no secret, and tells two servers apart)
+    return _URL.sub(lambda m: f"{m.group(1)}://{m.group(3)}{m.group(4) or ''}/…", text)
 
 
 class Scrub(logging.Filter):

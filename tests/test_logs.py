@@ -92,3 +92,17 @@ def test_failed_chat_delivery_is_logged_with_its_ids_and_no_token(
     assert record["msg"] == "delivery failed" and record["subscription"] == "team"
     assert record["delivery_id"] == filled.deliveries()[0].id
     assert "tok3n" not in err
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://127.0.0.1:8025/unsubscribe?a=x", "http://127.0.0.1:8025/…"),
+        ("http://[::1]:18097/", "http://[::1]:18097/…"),
+        ("https://user:pw@hooks.example.org/T/B/X", "https://hooks.example.org/…"),
+    ],
+)
+def test_a_url_keeps_its_host_and_port_but_not_its_path_or_credentials(
+    url: str, shown: str
+) -> None:
+    assert logs.scrub(f"listening on {url} now") == f"listening on {shown} now"
