@@ -25,7 +25,8 @@ def hash_password_cmd() -> None:
     """Print the argon2 hash of a password read from standard input (or asked for twice).
 
     Put the hash in the variable that [web] admin_password_hash_env names; the password
-    itself is kept nowhere. Only the first line of standard input is read.
+    itself is kept nowhere. Only the first line of standard input is read. A password needs
+    at least 12 characters.
 
     \b
     Example:
