@@ -393,16 +393,32 @@ def test_backfill_on_a_two_minute_schedule_sends_the_archive_at_once(
     assert deliver_due(filled, config, "t").queued == 0  # and only once
 
 
+def _public_config(port: int) -> Config:
+    """A public subscription whose only recipients are the web site's sign-ups."""
+    web = WebConfig(public_url="https://bot.example.org", secret_env="RB_TEST_WEB_KEY")
+    config = _config(port, backfill=True)
+    weekly = SubscriptionConfig(
+        id="weekly", name="Safeguarding reviews", backfill=True, public=True
+    )
+    return config.model_copy(update={"web": web, "subscriptions": (weekly,)})
+
+
+@pytest.mark.parametrize("recipients", ["config", "sign-ups"])
 def test_preview_shows_exactly_what_the_next_send_delivers(
-    filled: Archive, sink: tuple[Sink, int]
+    filled: Archive, sink: tuple[Sink, int], recipients: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After a digest went out, the preview holds only what came since (not the last
-    7 days), rendered as the e-mail that `digest send` then delivers."""
+    7 days), rendered as the e-mail that `digest send` then delivers (with sign-ups only:
+    its unsubscribe link too, for the first of them)."""
     from bot.pipeline import import_files, preview_digest
     from tests.conftest import DATA
 
     handler, port = sink
     config = _config(port, backfill=True)
+    if recipients == "sign-ups":
+        monkeypatch.setenv("RB_TEST_WEB_KEY", "k" * 32)
+        config = _public_config(port)
+        filled.confirm_signup("weekly", "z@example.org", "z@example.org")
     deliver_due(filled, config, "t", now_period=True)
     handler.received.clear()
     import_files(filled, [DATA / "wordpress-rss20.xml"])
@@ -415,6 +431,7 @@ def test_preview_shows_exactly_what_the_next_send_delivers(
     assert body is not None
     sent_text = body.get_content().replace("\r\n", "\n")  # e-mail lines end in CRLF
     assert sent_text.strip() == preview.body.strip()
+    assert ("/unsubscribe?" in preview.body) == (recipients == "sign-ups")
 
 
 def test_preview_of_a_new_subscription_stores_nothing(

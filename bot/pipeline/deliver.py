@@ -70,8 +70,9 @@ def preview_digest(
     platform's payloads (its preview name: slack, teams, discord, json): the period and
     items `digest send` would choose now (its due period, else the one running so far;
     `each` mode: its next item), rendered as it would be (the first address's unsubscribe
-    link). `since` starts the period there instead. The "demo" subscription (not in the
-    config) shows the last 7 days. Sends nothing and changes nothing."""
+    link, a sign-up's when the config lists none). `since` starts the period there
+    instead. The "demo" subscription (not in the config) shows the last 7 days. Sends
+    nothing and changes nothing."""
     from bot import render
     from bot.deliver.channel import by_preview
 
@@ -84,11 +85,16 @@ def preview_digest(
     else:
         built = _next_digest(archive, config, sub, since=since, now=now, feeds=feeds)
     if fmt in render.EMAIL_FORMATS:
-        if config.web is not None and sub.email:
+        if config.web is not None:
             from bot.weblinks import unsubscribe_link
 
-            link = unsubscribe_link(config.web, config.web.secret(), sub.id, sub.email[0])
-            built = replace(built, unsubscribe=link)
+            # the first recipient as `_queue` lists them: the config's, then the sign-ups
+            # (a public subscription may have only those)
+            signed_up = [] if sub.email else [s.address for s in archive.signups(sub.id)]
+            first = next(iter((*sub.email, *signed_up)), None)
+            if first is not None:
+                link = unsubscribe_link(config.web, config.web.secret(), sub.id, first)
+                built = replace(built, unsubscribe=link)
         return render.render(built, fmt, sub.template)
     channel = by_preview(fmt)
     if channel is None:
