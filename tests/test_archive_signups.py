@@ -48,3 +48,13 @@ def test_an_expired_lease_is_claimed_again(archive: Archive) -> None:
 def test_poll_soon_makes_a_feed_due(archive: Archive) -> None:
     archive.sync_feeds([("cc", "https://example.org/feed", "CC")])
     assert archive.poll_soon("cc") and not archive.poll_soon("nope")
+
+
+def test_a_released_mail_is_pending_again_without_the_claims_attempt(archive: Archive) -> None:
+    archive.queue_signup_mail("weekly", "a@example.org")
+    (mail,) = archive.claim_signup_mails(60)
+    assert archive.release_signup_mails([(mail.id, mail.attempts + 1)]) == 0  # not this claim
+    assert archive.release_signup_mails([(mail.id, mail.attempts)]) == 1
+    assert archive.signup_mail_counts() == {"pending": 1}
+    (again,) = archive.claim_signup_mails(60)  # at once: no lease to wait out
+    assert again.attempts == mail.attempts

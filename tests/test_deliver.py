@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,10 +18,18 @@ from aiosmtpd.controller import Controller
 
 from bot import schema
 from bot.archive import Archive
-from bot.config import ChannelConfig, Config, SmtpConfig, SubscriptionConfig, WorkerConfig
+from bot.config import (
+    ChannelConfig,
+    Config,
+    SmtpConfig,
+    SubscriptionConfig,
+    WebConfig,
+    WorkerConfig,
+)
 from bot.deliver.smtp import clean_header
 from bot.models import DeliveryState
 from bot.pipeline import deliver_due, due_period
+from bot.pipeline.deliver import deliver_cycle
 from tests.smtpsink import Sink, free_port
 
 
@@ -383,16 +393,32 @@ def test_backfill_on_a_two_minute_schedule_sends_the_archive_at_once(
     assert deliver_due(filled, config, "t").queued == 0  # and only once
 
 
+def _public_config(port: int) -> Config:
+    """A public subscription whose only recipients are the web site's sign-ups."""
+    web = WebConfig(public_url="https://bot.example.org", secret_env="RB_TEST_WEB_KEY")
+    config = _config(port, backfill=True)
+    weekly = SubscriptionConfig(
+        id="weekly", name="Safeguarding reviews", backfill=True, public=True
+    )
+    return config.model_copy(update={"web": web, "subscriptions": (weekly,)})
+
+
+@pytest.mark.parametrize("recipients", ["config", "sign-ups"])
 def test_preview_shows_exactly_what_the_next_send_delivers(
-    filled: Archive, sink: tuple[Sink, int]
+    filled: Archive, sink: tuple[Sink, int], recipients: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After a digest went out, the preview holds only what came since (not the last
-    7 days), rendered as the e-mail that `digest send` then delivers."""
+    7 days), rendered as the e-mail that `digest send` then delivers (with sign-ups only:
+    its unsubscribe link too, for the first of them)."""
     from bot.pipeline import import_files, preview_digest
     from tests.conftest import DATA
 
     handler, port = sink
     config = _config(port, backfill=True)
+    if recipients == "sign-ups":
+        monkeypatch.setenv("RB_TEST_WEB_KEY", "k" * 32)
+        config = _public_config(port)
+        filled.confirm_signup("weekly", "z@example.org", "z@example.org")
     deliver_due(filled, config, "t", now_period=True)
     handler.received.clear()
     import_files(filled, [DATA / "wordpress-rss20.xml"])
@@ -405,6 +431,7 @@ def test_preview_shows_exactly_what_the_next_send_delivers(
     assert body is not None
     sent_text = body.get_content().replace("\r\n", "\n")  # e-mail lines end in CRLF
     assert sent_text.strip() == preview.body.strip()
+    assert ("/unsubscribe?" in preview.body) == (recipients == "sign-ups")
 
 
 def test_preview_of_a_new_subscription_stores_nothing(
@@ -418,3 +445,65 @@ def test_preview_of_a_new_subscription_stores_nothing(
     with filled.engine.connect() as conn:
         assert conn.execute(sa.select(schema.subscriptions)).all() == []
     assert filled.counts() == before
+
+
+class _StallingSink(Sink):
+    """Accepts the first message, holds the second after its data came until `release`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived, self.release = threading.Event(), threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.received:
+            self.arrived.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def _signup_config(port: int) -> Config:
+    smtp = SmtpConfig.model_validate(
+        {"host": "127.0.0.1", "port": port, "security": "none", "from": "bot@example.org"}
+    )
+    web = WebConfig(public_url="https://bot.example.org", secret_env="RB_TEST_WEB_KEY")
+    weekly = SubscriptionConfig(id="weekly", public=True)
+    return Config(smtp=smtp, web=web, subscriptions=(weekly,))
+
+
+def test_a_cancelled_cycle_records_the_confirmation_mails_and_gives_back_the_rest(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C or SIGTERM while a confirmation e-mail waits on the server: the one
+    accepted and the one held are recorded (held: may have arrived, so not sent again),
+    the one not begun is pending again at once, and nothing is left `sending`."""
+    monkeypatch.setenv("RB_TEST_WEB_KEY", "k" * 32)
+    handler, port = _StallingSink(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    config = _signup_config(port)
+    for address in ["a@example.org", "b@example.org", "c@example.org"]:
+        archive.queue_signup_mail("weekly", address)
+
+    async def cancel_at_the_stall() -> None:
+        cycle = asyncio.create_task(deliver_cycle(archive, config, "t"))
+        assert await asyncio.to_thread(handler.arrived.wait, 30), "never reached the server"
+        cycle.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cycle
+
+    try:
+        asyncio.run(cancel_at_the_stall())
+        assert archive.signup_mail_counts() == {"sent": 2, "pending": 1}
+        assert len(handler.received) == 1
+        handler.release.set()
+        deliver_due(archive, config, "t")  # the next cycle sends only the one not begun
+    finally:
+        handler.release.set()
+        controller.stop()
+    assert archive.signup_mail_counts() == {"sent": 3}
+    # the held message never got its 250 (the server dropped it with the connection), so
+    # the sink holds the first and the one not begun: a second send of the held one would
+    # be a third message here
+    tos = [str(m["To"]) for m in handler.received]
+    assert len(tos) == len(set(tos)) == 2

@@ -187,3 +187,10 @@ def test_chat_posts_link_to_the_item_page(weekly: Digest, kind: str) -> None:
     (payload,) = channel(kind).render(digest).payloads
     assert page in payload
     assert "/item/" not in channel(kind).render(replace(weekly, items=weekly.items[:1])).payloads[0]
+
+
+def test_webhook_json_links_the_item_page(weekly: Digest) -> None:
+    page = "https://bot.example.org/item/7"
+    digest = replace(weekly, items=(replace(weekly.items[0], page=page), *weekly.items[1:]))
+    items = _payloads("webhook", digest)[0]["items"]
+    assert [i["page"] for i in items[:2]] == [page, ""]  # type: ignore[index]  # "": no [web]

@@ -127,6 +127,26 @@ class SignupsMixin(ArchiveBase):
         with self._write() as conn:
             conn.execute(m.update().where(m.c.id == mail_id).values(**values))
 
+    def release_signup_mails(self, claims: Sequence[tuple[int, int]]) -> int:
+        """Give back claimed confirmation e-mails that were never tried, as (id, attempts
+        of the claim): pending again, no lease, the claim's attempt not counted. A row
+        claimed again since (another attempt count) is left alone. Returns how many."""
+        if not claims:
+            return 0
+        m = schema.signup_mails
+        update = (
+            m.update()
+            .where(
+                m.c.id == sa.bindparam("v_id"),
+                m.c.state == MailState.SENDING.value,
+                m.c.attempts == sa.bindparam("v_attempt"),
+            )
+            .values(state=MailState.PENDING.value, lease_until=None, attempts=m.c.attempts - 1)
+        )
+        rows = [{"v_id": mail_id, "v_attempt": attempts} for mail_id, attempts in claims]
+        with self._write() as conn:
+            return int(conn.execute(update, rows).rowcount)
+
     def signup_mail_counts(self) -> dict[str, int]:
         """Confirmation e-mails per state."""
         m = schema.signup_mails

@@ -65,6 +65,7 @@ def _item(i: DigestItem) -> dict[str, Any]:
     return {
         "title": i.title,
         "link": i.link,
+        "page": i.page,
         "published": iso(i.published),
         "feed": i.feed_title,
         "excerpt": i.excerpt,

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.archive import Archive, Feed
-from bot.config import Config, SubscriptionConfig
+from bot.config import Config, SmtpConfig, SubscriptionConfig
 from bot.errors import ConfigError, ReportbotError
 from bot.models import (
     Delivery,
@@ -70,8 +70,9 @@ def preview_digest(
     platform's payloads (its preview name: slack, teams, discord, json): the period and
     items `digest send` would choose now (its due period, else the one running so far;
     `each` mode: its next item), rendered as it would be (the first address's unsubscribe
-    link). `since` starts the period there instead. The "demo" subscription (not in the
-    config) shows the last 7 days. Sends nothing and changes nothing."""
+    link, a sign-up's when the config lists none). `since` starts the period there
+    instead. The "demo" subscription (not in the config) shows the last 7 days. Sends
+    nothing and changes nothing."""
     from bot import render
     from bot.deliver.channel import by_preview
 
@@ -84,11 +85,16 @@ def preview_digest(
     else:
         built = _next_digest(archive, config, sub, since=since, now=now, feeds=feeds)
     if fmt in render.EMAIL_FORMATS:
-        if config.web is not None and sub.email:
+        if config.web is not None:
             from bot.weblinks import unsubscribe_link
 
-            link = unsubscribe_link(config.web, config.web.secret(), sub.id, sub.email[0])
-            built = replace(built, unsubscribe=link)
+            # the first recipient as `_queue` lists them: the config's, then the sign-ups
+            # (a public subscription may have only those)
+            signed_up = [] if sub.email else [s.address for s in archive.signups(sub.id)]
+            first = next(iter((*sub.email, *signed_up)), None)
+            if first is not None:
+                link = unsubscribe_link(config.web, config.web.secret(), sub.id, first)
+                built = replace(built, unsubscribe=link)
         return render.render(built, fmt, sub.template)
     channel = by_preview(fmt)
     if channel is None:
@@ -474,8 +480,6 @@ async def _send_emails(
     emails: Sequence[Delivery],
     on_result: Callable[[DeliveryResult], None],
 ) -> None:
-    from bot.deliver import smtp
-
     assert config.smtp is not None  # a precondition of every e-mail subscription
     outgoing = _Emails(archive, config, emails)
     messages: list[Outgoing] = []
@@ -484,11 +488,25 @@ async def _send_emails(
             messages.append(outgoing.of(d))
         except Exception as exc:  # one message's trouble: the others still go
             on_result(DeliveryResult(d.id, _unsent("cannot render the e-mail", exc)))
+    await _send_stoppable(messages, config.smtp, on_result=on_result)
+
+
+async def _send_stoppable(
+    messages: Sequence[Outgoing],
+    cfg: SmtpConfig,
+    *,
+    on_result: Callable[[DeliveryResult], None],
+) -> None:
+    """smtp.send in a thread that ends with the await: cancelled (Ctrl-C, SIGTERM), no
+    message is begun any more and the one in flight gets its outcome (Unknown); the
+    messages not begun get none, for the caller to give back."""
+    from bot.deliver import smtp
+
     # smtplib blocks; a thread keeps the event loop (and SIGTERM handling) responsive.
     # Not asyncio.to_thread: a cancelled await would leave the thread sending on its own.
     stop = smtp.Stop()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-batch") as pool:
-        sending = pool.submit(smtp.send, messages, config.smtp, on_result, stop)
+        sending = pool.submit(smtp.send, messages, cfg, on_result, stop)
         try:
             await asyncio.wrap_future(sending)
         except asyncio.CancelledError:
@@ -753,19 +771,28 @@ async def _send_signup_mails(archive: Archive, config: Config) -> int:
         )
     if not outgoing:
         return 0
-    results = await asyncio.to_thread(smtp.send, outgoing, config.smtp)
     attempts = {m.id: m.attempts for m in mails}
-    sent = 0
-    for result in results:
+    # each mail's recorded state; set from the sending lanes (one item per call: no lock)
+    answered: dict[int, MailState] = {}
+
+    def record(result: DeliveryResult) -> None:  # as each is answered
         state, retry_at, error = signup.mail_outcome(
             result.outcome, attempts=attempts[result.delivery_id], now=now
         )
         archive.finish_signup_mail(result.delivery_id, state, error=error, retry_at=retry_at)
-        if state is MailState.SENT:
-            sent += 1
-        else:
+        answered[result.delivery_id] = state
+        if state is not MailState.SENT:
             log.warning(f"confirmation e-mail {state}", extra={"error": error})
-    return sent
+
+    try:
+        await _send_stoppable(outgoing, config.smtp, on_result=record)
+    finally:
+        # also when cancelled: the mails not begun go back to pending now, not after the
+        # lease (and are not sent twice by a worker that finds the lease expired)
+        archive.release_signup_mails(
+            [(m.id, m.attempts) for m in mails if m.id not in answered and m.subscription in names]
+        )
+    return sum(state is MailState.SENT for state in answered.values())
 
 
 _Key = tuple[str, datetime, datetime, int | None]
