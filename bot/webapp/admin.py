@@ -198,12 +198,16 @@ async def retry(request: Request) -> Response:
         delivery_id = int(text(form, "delivery"))
     except ValueError as exc:
         raise HTTPException(400, "Which delivery?") from exc
-    state = text(form, "state") or DeliveryState.DEAD.value
+    # parsed before the retry: a bad state must not leave a retried delivery behind a 500
+    try:
+        state = DeliveryState(text(form, "state") or DeliveryState.DEAD.value)
+    except ValueError as exc:
+        raise HTTPException(400, "Which outbox list?") from exc
     if not await run_in_threadpool(archive(request).retry_delivery, delivery_id):
         raise HTTPException(404, "No delivery with this number can be retried.")
     log.info("delivery retried", extra={"delivery_id": delivery_id, "via": "admin"})
     return RedirectResponse(
-        f"/admin/outbox?state={DeliveryState(state).value}&retried={delivery_id}",
+        f"/admin/outbox?state={state.value}&retried={delivery_id}",
         status_code=303,
     )
 

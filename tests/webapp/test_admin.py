@@ -187,6 +187,16 @@ def test_retry_of_a_dead_delivery(
     assert again.state is DeliveryState.PENDING
 
 
+def test_retry_with_an_unknown_state_is_refused_and_retries_nothing(
+    logged_in: TestClient, archive: Archive, dead_delivery: int
+) -> None:
+    page = logged_in.get("/admin/outbox?state=dead")
+    data = {"csrf": csrf_of(page.text), "delivery": str(dead_delivery), "state": "bogus"}
+    assert logged_in.post("/admin/outbox/retry", data=data).status_code == 400
+    (still,) = archive.deliveries()
+    assert still.state is DeliveryState.DEAD
+
+
 def test_subscribers_page_shows_config_signups_and_unsubscribes(
     logged_in: TestClient, archive: Archive
 ) -> None:
