@@ -92,16 +92,14 @@ async def login(request: Request) -> Response:
         (ratelimit.bucket(LOGIN_PER_IP, client_ip(request)), LOGIN_PER_IP.window),
         (ratelimit.bucket(LOGIN_PER_ACCOUNT, auth.ACCOUNT), LOGIN_PER_ACCOUNT.window),
     ]
-    failures = await run_in_threadpool(store.rate_count, buckets)
-    # at the limit already: refused before the password is even checked
-    if ratelimit.over(LOGIN_PER_IP, failures[0] + 1) or ratelimit.over(
-        LOGIN_PER_ACCOUNT, failures[1] + 1
-    ):
-        log.warning("admin login rate limit", extra={"failures": failures})
+    # the attempt is recorded before it is judged, as /subscribe does: counting first and
+    # recording after the password check let parallel attempts all pass the same count
+    attempts = await run_in_threadpool(store.rate_hit, buckets)
+    if ratelimit.over(LOGIN_PER_IP, attempts[0]) or ratelimit.over(LOGIN_PER_ACCOUNT, attempts[1]):
+        log.warning("admin login rate limit", extra={"attempts": attempts})
         raise HTTPException(429, "Too many failed logins: wait a quarter of an hour.")
     # argon2 takes tens of milliseconds of CPU by design: off the event loop
     if not await run_in_threadpool(auth.password_ok, stored, text(form, "password")):
-        await run_in_threadpool(store.rate_hit, buckets)
         log.warning("admin login failed")
         return _login_form(request, problem="Wrong password.", status=401)
     log.info("admin logged in")

@@ -3,8 +3,10 @@ with "poll now", the outbox with retry, the subscribers."""
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -136,6 +138,32 @@ def test_login_rate_limit_per_account(
     for _ in range(admin.LOGIN_PER_ACCOUNT.hits):
         assert _login(client, "guess") == 401
     assert _login(client) == 429
+
+
+def test_parallel_logins_cannot_pass_the_limit_together(
+    client: TestClient, archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attempts in flight at once are each counted before the password is checked: one
+    short of the limit, three at once let only one through to the password."""
+    buckets = [(admin.ratelimit.bucket(admin.LOGIN_PER_IP, "testclient"), 900.0)]
+    for _ in range(admin.LOGIN_PER_IP.hits - 1):
+        archive.rate_hit(buckets)
+    real = auth.password_ok
+
+    def slow_password_ok(stored: str, given: str) -> bool:
+        time.sleep(0.5)  # keeps the three attempts in flight together (argon2 alone is short)
+        return real(stored, given)
+
+    monkeypatch.setattr(admin.auth, "password_ok", slow_password_ok)
+    token = csrf_of(client.get("/admin/login").text)
+
+    def attempt(_: int) -> int:
+        data = {"csrf": token, "password": "guess"}
+        return client.post("/admin/login", data=data).status_code
+
+    with ThreadPoolExecutor(3) as pool:
+        codes = sorted(pool.map(attempt, range(3)))
+    assert codes == [401, 429, 429]
 
 
 def test_login_without_csrf_is_refused(client: TestClient) -> None:
