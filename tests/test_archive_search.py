@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from bot import schema
 from bot.archive import Archive
+from bot.archive.search import decode_cursor, encode_cursor
 from bot.errors import QueryError
 from bot.identity import item_key
 from bot.models import Extraction, FeedInfo, Figure, Item, ParsedFeed, Quote
@@ -172,6 +173,12 @@ def test_pages_follow_each_other(corpus: Archive) -> None:
             break
         cursor = page.next_cursor
     assert seen == [IDS[g] for g in ("g2", "g1", "g5", "g4", "g3")]
+
+
+@pytest.mark.parametrize("number", [10**30, -(2**63) - 1, 2**63])
+def test_a_cursor_number_past_64_bits_is_a_query_error(number: int) -> None:
+    with pytest.raises(QueryError, match="page link is not valid"):
+        decode_cursor(encode_cursor("s", 0, number), "s", int, int)
 
 
 def test_forged_cursor_is_a_query_error(corpus: Archive) -> None:

@@ -93,6 +93,7 @@ class QuotePage:
     next_cursor: str | None
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _BAD_CURSOR = "the page link is not valid; start again from the first page"
 
 
@@ -119,6 +120,9 @@ def decode_cursor(cursor: str, kind: str, *types: type | tuple[type, ...]) -> li
             for v, t in zip(values[1:], types, strict=True)
         )
     ):
+        raise QueryError(_BAD_CURSOR)
+    # ids are signed 64-bit in both databases: a larger number would overflow the driver
+    if any(isinstance(v, int) and not INT64_MIN <= v <= INT64_MAX for v in values[1:]):
         raise QueryError(_BAD_CURSOR)
     return values[1:]
 

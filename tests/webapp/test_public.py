@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from bot.archive import Archive
+from bot.archive.search import encode_cursor
 from bot.webapp import public
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -123,6 +124,16 @@ def test_item_text_marks_each_figure_at_its_span(client: TestClient, filled: Arc
 def test_unknown_item_is_404(client: TestClient) -> None:
     response = client.get("/item/999999")
     assert response.status_code == 404 and "No item has this number." in response.text
+
+
+def test_an_item_number_past_64_bits_is_404(client: TestClient) -> None:
+    response = client.get("/item/99999999999999999999")
+    assert response.status_code == 404 and "No item has this number." in response.text
+
+
+def test_a_cursor_holding_a_number_past_64_bits_is_400(client: TestClient) -> None:
+    response = client.get(f"/?cursor={encode_cursor('l', None, 10**30)}")
+    assert response.status_code == 400 and "the page link is not valid" in response.text
 
 
 # -- search -----------------------------------------------------------------------------
