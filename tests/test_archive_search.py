@@ -314,3 +314,34 @@ def test_migration_indexes_existing_items(unmigrated_url: str) -> None:
     assert next((s.name, s.quote_count) for s in arch.speakers().speakers) == ("annie hudson", 2)
     assert [h.item_id for h in arch.search(parse("neglect"), has_figures=True).hits] == [1, 3]
     arch.close()
+
+
+@pytest.fixture
+def joined(filled: Archive) -> Archive:
+    """The dump imported, then the same articles archived under a second feed, "live":
+    one item each, carried by both feeds (the dump's feed first)."""
+    stories = filled.items()
+    live = ParsedFeed(
+        feed=FeedInfo(title="Live"),
+        items=tuple(s.item for s in stories),
+        source="test",
+        format="test",
+    )
+    filled.add([(live, "live")])
+    assert {s.feed_keys[1:] for s in filled.items()} == {("live",)}
+    return filled
+
+
+def test_latest_finds_a_story_under_a_feed_that_joined_it(joined: Archive) -> None:
+    ids = {s.id for s in joined.items()}
+    assert {s.id for s in joined.latest(feed="live", limit=50).items} == ids
+
+
+def test_search_finds_a_story_under_a_feed_that_joined_it(joined: Archive) -> None:
+    everywhere = {h.item_id for h in joined.search(parse("Racial")).hits}
+    assert everywhere
+    assert {h.item_id for h in joined.search(parse("Racial"), feed="live").hits} == everywhere
+    # a date window reads the feed's id range (_id_window): the same items
+    until = datetime(2100, 1, 1, tzinfo=UTC)
+    windowed = joined.search(parse("Racial"), feed="live", until=until)
+    assert {h.item_id for h in windowed.hits} == everywhere

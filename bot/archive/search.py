@@ -146,7 +146,9 @@ class _Tier(IntEnum):
 
 
 _FILTER_SQL = {
-    "feed_id": "i.feed_id = :feed_id",
+    # every feed that carried the item (item_feeds), not only the first: a story another
+    # feed joined is found under either feed's filter
+    "feed_id": "i.id IN (SELECT item_id FROM item_feeds WHERE feed_id = :feed_id)",
     "since": "i.published >= :since",
     "until": "i.published < :until",
     "speaker": (
@@ -265,8 +267,10 @@ class SearchMixin(ItemsMixin):
             when, after_id = decode_cursor(cursor, "l", (str, type(None)), int)
             dated, after_date = when is not None, _moment(when) if when is not None else None
         base = sa.select(t, f.c.key.label("feed_key")).join(f, f.c.id == t.c.feed_id)
-        if feed is not None:
-            base = base.where(f.c.key == feed)
+        if feed is not None:  # every feed that carried the item, as in search
+            m = schema.item_feeds
+            carried = sa.select(m.c.item_id).join(f, f.c.id == m.c.feed_id).where(f.c.key == feed)
+            base = base.where(t.c.id.in_(carried))
         if since is not None:
             base = base.where(t.c.published >= since)
         if until is not None:
@@ -385,8 +389,9 @@ def _id_window(
     conn: Connection, *, feed_id: int | None, since: datetime | None, until: datetime
 ) -> tuple[int | None, int | None]:
     """The lowest and highest id of the items published in [since, until) (in the feed)."""
-    t = schema.items
-    where = [t.c.feed_id == feed_id] if feed_id is not None else []
+    t, m = schema.items, schema.item_feeds
+    carried = sa.select(m.c.item_id).where(m.c.feed_id == feed_id)
+    where: list[sa.ColumnElement[bool]] = [t.c.id.in_(carried)] if feed_id is not None else []
     where += [t.c.published >= since] if since is not None else []
     where.append(t.c.published < until)
     # id + 0: PostgreSQL would answer min(id) by walking the id index until a row in the
