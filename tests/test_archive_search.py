@@ -14,6 +14,7 @@ from bot.errors import QueryError
 from bot.identity import item_key
 from bot.models import Extraction, FeedInfo, Figure, Item, ParsedFeed, Quote
 from bot.searchquery import parse
+from tests.folded import fold_live_copies
 
 FEED_A = FeedInfo(title="Care news", link="https://a.example.org/")
 FEED_B = FeedInfo(title="Inspections", link="https://b.example.org/")
@@ -345,3 +346,42 @@ def test_search_finds_a_story_under_a_feed_that_joined_it(joined: Archive) -> No
     until = datetime(2100, 1, 1, tzinfo=UTC)
     windowed = joined.search(parse("Racial"), feed="live", until=until)
     assert {h.item_id for h in windowed.hits} == everywhere
+
+
+@pytest.fixture
+def folded(filled: Archive) -> tuple[Archive, dict[int, int]]:
+    """The dump's articles each copied under a second feed before 0011, then migrated: the
+    copies stay as rows folded into their story ({copy id: story id})."""
+    copies = fold_live_copies(filled)
+    assert len(copies) == 10
+    return filled, copies
+
+
+def test_search_leaves_out_folded_copies(folded: tuple[Archive, dict[int, int]]) -> None:
+    archive, copies = folded
+    hits = [h.item_id for h in archive.search(parse("Racial"), limit=50).hits]
+    assert hits and not set(hits) & copies.keys()
+
+
+def test_latest_leaves_out_folded_copies(folded: tuple[Archive, dict[int, int]]) -> None:
+    archive, copies = folded
+    listed = [s.id for s in archive.latest(limit=50).items]
+    assert len(listed) == 10 and not set(listed) & copies.keys()
+
+
+def test_speakers_count_no_quote_of_a_folded_copy(filled: Archive) -> None:
+    before = [(s.name, s.quote_count) for s in filled.speakers(limit=500).speakers]
+    copies = fold_live_copies(filled)
+    assert [(s.name, s.quote_count) for s in filled.speakers(limit=500).speakers] == before
+    name = before[0][0]
+    quoted = {q.item_id for q in filled.speaker_quotes(name, limit=100).quotes}
+    assert quoted and not quoted & copies.keys()
+
+
+def test_item_page_of_a_folded_copy_names_its_story(
+    folded: tuple[Archive, dict[int, int]],
+) -> None:
+    archive, copies = folded
+    copy, story = next(iter(copies.items()))
+    found = archive.item_page(copy)
+    assert found is not None and found.stored.merged_into == story

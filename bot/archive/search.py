@@ -206,7 +206,9 @@ class SearchMixin(ItemsMixin):
                 ).scalar()
                 if params["feed_id"] is None:
                     return SearchPage((), None)
-            filters = [sql for name, sql in _FILTER_SQL.items() if params.get(name) is not None]
+            # a row folded into another story (0011) is that story's copy: never a hit
+            filters = ["i.merged_into IS NULL"]
+            filters += [sql for name, sql in _FILTER_SQL.items() if params.get(name) is not None]
             if until is not None:
                 # The ids of the items in the date window bound the scan: the index is read
                 # newest id first, and a window a year back would otherwise be reached only
@@ -266,7 +268,11 @@ class SearchMixin(ItemsMixin):
         if cursor:
             when, after_id = decode_cursor(cursor, "l", (str, type(None)), int)
             dated, after_date = when is not None, _moment(when) if when is not None else None
-        base = sa.select(t, f.c.key.label("feed_key")).join(f, f.c.id == t.c.feed_id)
+        base = (
+            sa.select(t, f.c.key.label("feed_key"))
+            .join(f, f.c.id == t.c.feed_id)
+            .where(t.c.merged_into.is_(None))  # a folded copy (0011) is listed as its story
+        )
         if feed is not None:  # every feed that carried the item, as in search
             m = schema.item_feeds
             carried = sa.select(m.c.item_id).join(f, f.c.id == m.c.feed_id).where(f.c.key == feed)
@@ -305,14 +311,15 @@ class SearchMixin(ItemsMixin):
         """Everyone quoted by name, alphabetically, with their roles and quote counts."""
         limit = max(1, min(limit, MAX_LIMIT))
         (after,) = decode_cursor(cursor, "p", str) if cursor else ("",)
-        q = schema.quotes
+        q, t = schema.quotes, schema.items
         counts = (
             sa.select(
                 q.c.speaker_key,
                 sa.func.count().label("quotes"),
                 sa.func.max(q.c.quoted_at).label("last"),
             )
-            .where(q.c.speaker_key > after)
+            .join(t, t.c.id == q.c.item_id)
+            .where(q.c.speaker_key > after, t.c.merged_into.is_(None))  # not folded copies
             .group_by(q.c.speaker_key)
             .order_by(q.c.speaker_key)
             .limit(limit + 1)
@@ -326,7 +333,8 @@ class SearchMixin(ItemsMixin):
             recent = {
                 key: conn.execute(
                     sa.select(q.c.speaker, q.c.role)
-                    .where(q.c.speaker_key == key)
+                    .join(t, t.c.id == q.c.item_id)
+                    .where(q.c.speaker_key == key, t.c.merged_into.is_(None))
                     .order_by(q.c.quoted_at.desc(), q.c.id.desc())
                     .limit(RECENT_QUOTES)
                 ).all()
@@ -351,7 +359,7 @@ class SearchMixin(ItemsMixin):
         query = (
             sa.select(q, t.c.title, t.c.published, t.c.link)
             .join(t, t.c.id == q.c.item_id)
-            .where(q.c.speaker_key == speaker_key(name))
+            .where(q.c.speaker_key == speaker_key(name), t.c.merged_into.is_(None))
             .order_by(q.c.quoted_at.desc(), q.c.id.desc())
             .limit(limit + 1)
         )

@@ -17,7 +17,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.archive.search import INT64_MAX, SearchHit
@@ -67,6 +67,8 @@ def item(request: Request) -> Response:
     found = archive(request).item_page(item_id) if item_id <= INT64_MAX else None
     if found is None:
         raise HTTPException(404, "No item has this number.")
+    if found.stored.merged_into is not None:  # a copy folded into that story (0011)
+        return RedirectResponse(f"/item/{found.stored.merged_into}", status_code=301)
     stored = found.stored
     extraction = stored.extraction
     context = {
