@@ -9,10 +9,12 @@ import sqlalchemy as sa
 
 from bot import schema
 from bot.archive import Archive
+from bot.archive.search import decode_cursor, encode_cursor
 from bot.errors import QueryError
 from bot.identity import item_key
 from bot.models import Extraction, FeedInfo, Figure, Item, ParsedFeed, Quote
 from bot.searchquery import parse
+from tests.folded import fold_live_copies
 
 FEED_A = FeedInfo(title="Care news", link="https://a.example.org/")
 FEED_B = FeedInfo(title="Inspections", link="https://b.example.org/")
@@ -174,6 +176,12 @@ def test_pages_follow_each_other(corpus: Archive) -> None:
     assert seen == [IDS[g] for g in ("g2", "g1", "g5", "g4", "g3")]
 
 
+@pytest.mark.parametrize("number", [10**30, -(2**63) - 1, 2**63])
+def test_a_cursor_number_past_64_bits_is_a_query_error(number: int) -> None:
+    with pytest.raises(QueryError, match="page link is not valid"):
+        decode_cursor(encode_cursor("s", 0, number), "s", int, int)
+
+
 def test_forged_cursor_is_a_query_error(corpus: Archive) -> None:
     with pytest.raises(QueryError, match="page link is not valid"):
         corpus.search(parse("neglect"), cursor="not-a-cursor")
@@ -307,3 +315,73 @@ def test_migration_indexes_existing_items(unmigrated_url: str) -> None:
     assert next((s.name, s.quote_count) for s in arch.speakers().speakers) == ("annie hudson", 2)
     assert [h.item_id for h in arch.search(parse("neglect"), has_figures=True).hits] == [1, 3]
     arch.close()
+
+
+@pytest.fixture
+def joined(filled: Archive) -> Archive:
+    """The dump imported, then the same articles archived under a second feed, "live":
+    one item each, carried by both feeds (the dump's feed first)."""
+    stories = filled.items()
+    live = ParsedFeed(
+        feed=FeedInfo(title="Live"),
+        items=tuple(s.item for s in stories),
+        source="test",
+        format="test",
+    )
+    filled.add([(live, "live")])
+    assert {s.feed_keys[1:] for s in filled.items()} == {("live",)}
+    return filled
+
+
+def test_latest_finds_a_story_under_a_feed_that_joined_it(joined: Archive) -> None:
+    ids = {s.id for s in joined.items()}
+    assert {s.id for s in joined.latest(feed="live", limit=50).items} == ids
+
+
+def test_search_finds_a_story_under_a_feed_that_joined_it(joined: Archive) -> None:
+    everywhere = {h.item_id for h in joined.search(parse("Racial")).hits}
+    assert everywhere
+    assert {h.item_id for h in joined.search(parse("Racial"), feed="live").hits} == everywhere
+    # a date window reads the feed's id range (_id_window): the same items
+    until = datetime(2100, 1, 1, tzinfo=UTC)
+    windowed = joined.search(parse("Racial"), feed="live", until=until)
+    assert {h.item_id for h in windowed.hits} == everywhere
+
+
+@pytest.fixture
+def folded(filled: Archive) -> tuple[Archive, dict[int, int]]:
+    """The dump's articles each copied under a second feed before 0011, then migrated: the
+    copies stay as rows folded into their story ({copy id: story id})."""
+    copies = fold_live_copies(filled)
+    assert len(copies) == 10
+    return filled, copies
+
+
+def test_search_leaves_out_folded_copies(folded: tuple[Archive, dict[int, int]]) -> None:
+    archive, copies = folded
+    hits = [h.item_id for h in archive.search(parse("Racial"), limit=50).hits]
+    assert hits and not set(hits) & copies.keys()
+
+
+def test_latest_leaves_out_folded_copies(folded: tuple[Archive, dict[int, int]]) -> None:
+    archive, copies = folded
+    listed = [s.id for s in archive.latest(limit=50).items]
+    assert len(listed) == 10 and not set(listed) & copies.keys()
+
+
+def test_speakers_count_no_quote_of_a_folded_copy(filled: Archive) -> None:
+    before = [(s.name, s.quote_count) for s in filled.speakers(limit=500).speakers]
+    copies = fold_live_copies(filled)
+    assert [(s.name, s.quote_count) for s in filled.speakers(limit=500).speakers] == before
+    name = before[0][0]
+    quoted = {q.item_id for q in filled.speaker_quotes(name, limit=100).quotes}
+    assert quoted and not quoted & copies.keys()
+
+
+def test_item_page_of_a_folded_copy_names_its_story(
+    folded: tuple[Archive, dict[int, int]],
+) -> None:
+    archive, copies = folded
+    copy, story = next(iter(copies.items()))
+    found = archive.item_page(copy)
+    assert found is not None and found.stored.merged_into == story

@@ -17,12 +17,12 @@ import sqlalchemy as sa
 
 from bot import export, schema
 from bot.archive import Archive
-from bot.archive.base import _alembic_config
 from bot.cli import run
 from bot.config import Config, FeedConfig, SubscriptionConfig
 from bot.models import FeedInfo
 from bot.pipeline import import_files, poll_cycle, preview_digest
 from tests.feedserver import FeedServer, Reply, rss
+from tests.folded import add_live_copies, downgrade_to_0010
 
 DUMP_FEED = "communitycare-co-uk-tag-child-safeguarding-practice-review-panel"
 
@@ -181,48 +181,11 @@ def test_two_workers_polling_two_feeds_of_one_story_make_one_item(
     assert {s.feed_keys for s in items} in ({("a", "b")}, {("b", "a")})
 
 
-def _downgrade_to_0010(archive: Archive) -> None:
-    from alembic import command
-
-    cfg = _alembic_config()
-    with archive._write(migrating=True) as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0010")
-
-
 def test_the_migration_folds_duplicates_and_keeps_their_rows(imported: Archive) -> None:
     """An archive from before 0011 holding each article twice (a second feed's copies, with
     other GUIDs): after the migration each is one item in both feeds, and every row stays."""
-    _downgrade_to_0010(imported)
-    with imported.engine.begin() as conn:
-        now = datetime.now(UTC)
-        pk = conn.execute(
-            sa.text(
-                "INSERT INTO feeds (key, title, link, url, description, language, created_at,"
-                " error_count, healthy, redirect_count)"
-                " VALUES ('live', 'Live', '', 'https://x.example/feed', '', '', :now, 0, :t, 0)"
-                " RETURNING id"
-            ),
-            {"now": now.replace(tzinfo=None), "t": True},
-        ).scalar_one()
-        columns = [
-            c.name
-            for c in schema.items.c
-            if c.name
-            # the columns of 0010's items table (later migrations add the rest)
-            not in (
-                *("id", "feed_id", "key", "guid", "story_link", "story_hash", "merged_into"),
-                *("search_facts", "figure_count"),
-            )
-        ]
-        listed = ", ".join(columns)
-        conn.execute(
-            sa.text(
-                f"INSERT INTO items (feed_id, key, guid, {listed})"
-                f" SELECT :feed, 'guid:live-' || id, 'live-' || id, {listed} FROM items"
-            ),
-            {"feed": pk},
-        )
+    downgrade_to_0010(imported)
+    add_live_copies(imported)
     assert imported.counts()["items"] == 20
     imported.upgrade()
     assert imported.counts()["items"] == 20  # no row lost

@@ -240,6 +240,9 @@ _LOCK = 0x7265706F72740001  # "report" + 1: the advisory lock taken while migrat
 # must become one item, so the look-up of its story and the insert happen one writer at a
 # time (SQLite's BEGIN IMMEDIATE already makes it so)
 STORY_LOCK = 0x7265706F72740002
+# taken by a rate-limit hit: under READ COMMITTED two hits at once each count without the
+# other's row, and both pass a limit only one should (SQLite: one writer anyway)
+RATE_LOCK = 0x7265706F72740003
 
 
 _REVISION = re.compile(r"""^revision\b[^=\n]*=\s*["']([^"']+)["']""", re.MULTILINE)

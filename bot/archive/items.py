@@ -83,6 +83,7 @@ def _item_page_query() -> sa.Select[Any]:
             t.c.first_seen,
             t.c.last_seen,
             t.c.facts,
+            t.c.merged_into,
             home.c.key.label("feed_key"),
             *(c.label(f"carrier_{c.name}") for c in f.c if c.name in _FEED_FIELDS),
         )
@@ -494,6 +495,7 @@ class ItemsMixin(ArchiveBase):
             first_seen=row.first_seen,
             last_seen=row.last_seen,
             extraction=facts,
+            merged_into=row.merged_into,
         )
         feeds = {
             r.carrier_id: Feed(**{n: getattr(r, f"carrier_{n}") for n in _FEED_FIELDS})

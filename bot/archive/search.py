@@ -93,6 +93,7 @@ class QuotePage:
     next_cursor: str | None
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _BAD_CURSOR = "the page link is not valid; start again from the first page"
 
 
@@ -120,6 +121,9 @@ def decode_cursor(cursor: str, kind: str, *types: type | tuple[type, ...]) -> li
         )
     ):
         raise QueryError(_BAD_CURSOR)
+    # ids are signed 64-bit in both databases: a larger number would overflow the driver
+    if any(isinstance(v, int) and not INT64_MIN <= v <= INT64_MAX for v in values[1:]):
+        raise QueryError(_BAD_CURSOR)
     return values[1:]
 
 
@@ -142,7 +146,9 @@ class _Tier(IntEnum):
 
 
 _FILTER_SQL = {
-    "feed_id": "i.feed_id = :feed_id",
+    # every feed that carried the item (item_feeds), not only the first: a story another
+    # feed joined is found under either feed's filter
+    "feed_id": "i.id IN (SELECT item_id FROM item_feeds WHERE feed_id = :feed_id)",
     "since": "i.published >= :since",
     "until": "i.published < :until",
     "speaker": (
@@ -200,7 +206,9 @@ class SearchMixin(ItemsMixin):
                 ).scalar()
                 if params["feed_id"] is None:
                     return SearchPage((), None)
-            filters = [sql for name, sql in _FILTER_SQL.items() if params.get(name) is not None]
+            # a row folded into another story (0011) is that story's copy: never a hit
+            filters = ["i.merged_into IS NULL"]
+            filters += [sql for name, sql in _FILTER_SQL.items() if params.get(name) is not None]
             if until is not None:
                 # The ids of the items in the date window bound the scan: the index is read
                 # newest id first, and a window a year back would otherwise be reached only
@@ -260,9 +268,15 @@ class SearchMixin(ItemsMixin):
         if cursor:
             when, after_id = decode_cursor(cursor, "l", (str, type(None)), int)
             dated, after_date = when is not None, _moment(when) if when is not None else None
-        base = sa.select(t, f.c.key.label("feed_key")).join(f, f.c.id == t.c.feed_id)
-        if feed is not None:
-            base = base.where(f.c.key == feed)
+        base = (
+            sa.select(t, f.c.key.label("feed_key"))
+            .join(f, f.c.id == t.c.feed_id)
+            .where(t.c.merged_into.is_(None))  # a folded copy (0011) is listed as its story
+        )
+        if feed is not None:  # every feed that carried the item, as in search
+            m = schema.item_feeds
+            carried = sa.select(m.c.item_id).join(f, f.c.id == m.c.feed_id).where(f.c.key == feed)
+            base = base.where(t.c.id.in_(carried))
         if since is not None:
             base = base.where(t.c.published >= since)
         if until is not None:
@@ -297,14 +311,15 @@ class SearchMixin(ItemsMixin):
         """Everyone quoted by name, alphabetically, with their roles and quote counts."""
         limit = max(1, min(limit, MAX_LIMIT))
         (after,) = decode_cursor(cursor, "p", str) if cursor else ("",)
-        q = schema.quotes
+        q, t = schema.quotes, schema.items
         counts = (
             sa.select(
                 q.c.speaker_key,
                 sa.func.count().label("quotes"),
                 sa.func.max(q.c.quoted_at).label("last"),
             )
-            .where(q.c.speaker_key > after)
+            .join(t, t.c.id == q.c.item_id)
+            .where(q.c.speaker_key > after, t.c.merged_into.is_(None))  # not folded copies
             .group_by(q.c.speaker_key)
             .order_by(q.c.speaker_key)
             .limit(limit + 1)
@@ -318,7 +333,8 @@ class SearchMixin(ItemsMixin):
             recent = {
                 key: conn.execute(
                     sa.select(q.c.speaker, q.c.role)
-                    .where(q.c.speaker_key == key)
+                    .join(t, t.c.id == q.c.item_id)
+                    .where(q.c.speaker_key == key, t.c.merged_into.is_(None))
                     .order_by(q.c.quoted_at.desc(), q.c.id.desc())
                     .limit(RECENT_QUOTES)
                 ).all()
@@ -343,7 +359,7 @@ class SearchMixin(ItemsMixin):
         query = (
             sa.select(q, t.c.title, t.c.published, t.c.link)
             .join(t, t.c.id == q.c.item_id)
-            .where(q.c.speaker_key == speaker_key(name))
+            .where(q.c.speaker_key == speaker_key(name), t.c.merged_into.is_(None))
             .order_by(q.c.quoted_at.desc(), q.c.id.desc())
             .limit(limit + 1)
         )
@@ -381,8 +397,9 @@ def _id_window(
     conn: Connection, *, feed_id: int | None, since: datetime | None, until: datetime
 ) -> tuple[int | None, int | None]:
     """The lowest and highest id of the items published in [since, until) (in the feed)."""
-    t = schema.items
-    where = [t.c.feed_id == feed_id] if feed_id is not None else []
+    t, m = schema.items, schema.item_feeds
+    carried = sa.select(m.c.item_id).where(m.c.feed_id == feed_id)
+    where: list[sa.ColumnElement[bool]] = [t.c.id.in_(carried)] if feed_id is not None else []
     where += [t.c.published >= since] if since is not None else []
     where.append(t.c.published < until)
     # id + 0: PostgreSQL would answer min(id) by walking the id index until a row in the

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from bot import schema
-from bot.archive.base import ArchiveBase, _lease, _strip_nul
+from bot.archive.base import RATE_LOCK, ArchiveBase, _lease, _strip_nul
 from bot.models import MailState, Signup, SignupMail
 
 # Hits older than this are deleted as new ones come: no limit looks further back.
@@ -162,6 +162,8 @@ class SignupsMixin(ArchiveBase):
         now = datetime.now(UTC)
         r = schema.rate_hits
         with self._write() as conn:
+            if conn.dialect.name == "postgresql":  # see base.RATE_LOCK
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": RATE_LOCK})
             conn.execute(r.delete().where(r.c.at < now - RATE_HORIZON))
             conn.execute(r.insert(), [{"bucket": b, "at": now} for b, _ in buckets])
             return [self._count(conn, b, now - timedelta(seconds=w)) for b, w in buckets]

@@ -92,16 +92,14 @@ async def login(request: Request) -> Response:
         (ratelimit.bucket(LOGIN_PER_IP, client_ip(request)), LOGIN_PER_IP.window),
         (ratelimit.bucket(LOGIN_PER_ACCOUNT, auth.ACCOUNT), LOGIN_PER_ACCOUNT.window),
     ]
-    failures = await run_in_threadpool(store.rate_count, buckets)
-    # at the limit already: refused before the password is even checked
-    if ratelimit.over(LOGIN_PER_IP, failures[0] + 1) or ratelimit.over(
-        LOGIN_PER_ACCOUNT, failures[1] + 1
-    ):
-        log.warning("admin login rate limit", extra={"failures": failures})
+    # the attempt is recorded before it is judged, as /subscribe does: counting first and
+    # recording after the password check let parallel attempts all pass the same count
+    attempts = await run_in_threadpool(store.rate_hit, buckets)
+    if ratelimit.over(LOGIN_PER_IP, attempts[0]) or ratelimit.over(LOGIN_PER_ACCOUNT, attempts[1]):
+        log.warning("admin login rate limit", extra={"attempts": attempts})
         raise HTTPException(429, "Too many failed logins: wait a quarter of an hour.")
     # argon2 takes tens of milliseconds of CPU by design: off the event loop
     if not await run_in_threadpool(auth.password_ok, stored, text(form, "password")):
-        await run_in_threadpool(store.rate_hit, buckets)
         log.warning("admin login failed")
         return _login_form(request, problem="Wrong password.", status=401)
     log.info("admin logged in")
@@ -198,12 +196,16 @@ async def retry(request: Request) -> Response:
         delivery_id = int(text(form, "delivery"))
     except ValueError as exc:
         raise HTTPException(400, "Which delivery?") from exc
-    state = text(form, "state") or DeliveryState.DEAD.value
+    # parsed before the retry: a bad state must not leave a retried delivery behind a 500
+    try:
+        state = DeliveryState(text(form, "state") or DeliveryState.DEAD.value)
+    except ValueError as exc:
+        raise HTTPException(400, "Which outbox list?") from exc
     if not await run_in_threadpool(archive(request).retry_delivery, delivery_id):
         raise HTTPException(404, "No delivery with this number can be retried.")
     log.info("delivery retried", extra={"delivery_id": delivery_id, "via": "admin"})
     return RedirectResponse(
-        f"/admin/outbox?state={DeliveryState(state).value}&retried={delivery_id}",
+        f"/admin/outbox?state={state.value}&retried={delivery_id}",
         status_code=303,
     )
 

@@ -17,10 +17,10 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.archive.search import SearchHit
+from bot.archive.search import INT64_MAX, SearchHit
 from bot.digest import shorten
 from bot.errors import QueryError
 from bot.export import iso
@@ -63,9 +63,12 @@ def latest(request: Request) -> Response:
 
 def item(request: Request) -> Response:
     item_id: int = request.path_params["item_id"]
-    found = archive(request).item_page(item_id)
+    # no id is past signed 64 bits: such a number would overflow the driver (a 500)
+    found = archive(request).item_page(item_id) if item_id <= INT64_MAX else None
     if found is None:
         raise HTTPException(404, "No item has this number.")
+    if found.stored.merged_into is not None:  # a copy folded into that story (0011)
+        return RedirectResponse(f"/item/{found.stored.merged_into}", status_code=301)
     stored = found.stored
     extraction = stored.extraction
     context = {

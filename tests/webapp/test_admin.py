@@ -3,8 +3,10 @@ with "poll now", the outbox with retry, the subscribers."""
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -138,6 +140,32 @@ def test_login_rate_limit_per_account(
     assert _login(client) == 429
 
 
+def test_parallel_logins_cannot_pass_the_limit_together(
+    client: TestClient, archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attempts in flight at once are each counted before the password is checked: one
+    short of the limit, three at once let only one through to the password."""
+    buckets = [(admin.ratelimit.bucket(admin.LOGIN_PER_IP, "testclient"), 900.0)]
+    for _ in range(admin.LOGIN_PER_IP.hits - 1):
+        archive.rate_hit(buckets)
+    real = auth.password_ok
+
+    def slow_password_ok(stored: str, given: str) -> bool:
+        time.sleep(0.5)  # keeps the three attempts in flight together (argon2 alone is short)
+        return real(stored, given)
+
+    monkeypatch.setattr(admin.auth, "password_ok", slow_password_ok)
+    token = csrf_of(client.get("/admin/login").text)
+
+    def attempt(_: int) -> int:
+        data = {"csrf": token, "password": "guess"}
+        return client.post("/admin/login", data=data).status_code
+
+    with ThreadPoolExecutor(3) as pool:
+        codes = sorted(pool.map(attempt, range(3)))
+    assert codes == [401, 429, 429]
+
+
 def test_login_without_csrf_is_refused(client: TestClient) -> None:
     client.get("/admin/login")
     assert client.post("/admin/login", data={"password": PASSWORD}).status_code == 403
@@ -185,6 +213,16 @@ def test_retry_of_a_dead_delivery(
     assert logged_in.post("/admin/outbox/retry", data=data).status_code == 303
     (again,) = archive.deliveries()
     assert again.state is DeliveryState.PENDING
+
+
+def test_retry_with_an_unknown_state_is_refused_and_retries_nothing(
+    logged_in: TestClient, archive: Archive, dead_delivery: int
+) -> None:
+    page = logged_in.get("/admin/outbox?state=dead")
+    data = {"csrf": csrf_of(page.text), "delivery": str(dead_delivery), "state": "bogus"}
+    assert logged_in.post("/admin/outbox/retry", data=data).status_code == 400
+    (still,) = archive.deliveries()
+    assert still.state is DeliveryState.DEAD
 
 
 def test_subscribers_page_shows_config_signups_and_unsubscribes(

@@ -5,12 +5,18 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 
 import pytest
 from starlette.testclient import TestClient
 
 from bot.archive import Archive
-from bot.webapp import public
+from bot.archive.search import encode_cursor
+from bot.config import Config, WebConfig
+from bot.pipeline import import_files
+from bot.webapp import create_app, public
+from tests.conftest import DUMP
+from tests.folded import fold_live_copies
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -123,6 +129,16 @@ def test_item_text_marks_each_figure_at_its_span(client: TestClient, filled: Arc
 def test_unknown_item_is_404(client: TestClient) -> None:
     response = client.get("/item/999999")
     assert response.status_code == 404 and "No item has this number." in response.text
+
+
+def test_an_item_number_past_64_bits_is_404(client: TestClient) -> None:
+    response = client.get("/item/99999999999999999999")
+    assert response.status_code == 404 and "No item has this number." in response.text
+
+
+def test_a_cursor_holding_a_number_past_64_bits_is_400(client: TestClient) -> None:
+    response = client.get(f"/?cursor={encode_cursor('l', None, 10**30)}")
+    assert response.status_code == 400 and "the page link is not valid" in response.text
 
 
 # -- search -----------------------------------------------------------------------------
@@ -240,3 +256,34 @@ def test_api_bad_input_is_a_json_400(client: TestClient) -> None:
     response = client.get("/api/items?since=soon")
     assert response.status_code == 400
     assert json.loads(response.text) == {"error": "since: 'soon' is not a date or ISO 8601 time"}
+
+
+# -- rows folded into another story (migration 0011) ----------------------------------
+
+
+@pytest.fixture
+def folded_client(archive: Archive, web_config: WebConfig) -> Iterator[tuple[TestClient, int, int]]:
+    """The dump's articles each copied under a second feed before 0011, then migrated; the
+    site over it, with one (copy id, story id)."""
+    import_files(archive, [DUMP])
+    copy, story = next(iter(fold_live_copies(archive).items()))
+    app = create_app(Config(web=web_config), archive.url)
+    with TestClient(app, follow_redirects=False) as test_client:
+        yield test_client, copy, story
+
+
+def test_item_page_of_a_folded_copy_redirects_to_its_story(
+    folded_client: tuple[TestClient, int, int],
+) -> None:
+    client, copy, story = folded_client
+    response = client.get(f"/item/{copy}")
+    assert response.status_code == 301 and response.headers["location"] == f"/item/{story}"
+
+
+def test_listings_leave_out_folded_copies(folded_client: tuple[TestClient, int, int]) -> None:
+    client, copy, _ = folded_client
+    assert len(_item_links(client.get("/").text)) == 10
+    assert copy not in _item_links(client.get("/").text)
+    assert copy not in _item_links(client.get("/search?q=Racial").text)
+    api = client.get("/api/items?limit=50").json()["items"]
+    assert len(api) == 10 and copy not in [i["id"] for i in api]

@@ -3,7 +3,7 @@ facts it indexes per item, and the quotes table the speakers pages read; all fil
 items already archived (see bot.archive.index).
 
 Revision ID: 0012_search
-Revises: 0010
+Revises: 0011_item_feeds
 Create Date: 2026-12-01
 """
 
