@@ -1,11 +1,12 @@
 # The README's two commands: `make demo` and `make test`. Both build .venv from nothing.
-# `make check` is the quick edit loop: lint, types and every test not marked slow.
+# `make check` is the quick edit loop (under a minute): lint, types and every test neither
+# marked slow nor on PostgreSQL; `make test` (and CI) runs them all, on both databases.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DUMP := bot/data/communitycare-cspr-feed-dump.txt
 
-.PHONY: demo test check lint typecheck unit quick bench clean
+.PHONY: demo test check lint typecheck unit quick quick-pg bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,9 +37,13 @@ typecheck: $(VENV)/.installed-test
 unit: $(VENV)/.installed-test
 	$(BIN)/pytest -q
 
-# the long end-to-end tests (marked slow) are left out, the rest spread over the cores;
-# `make test` and CI run every test, one at a time
+# the long end-to-end tests (marked slow) and the PostgreSQL runs of the tests that take
+# both databases are left out, the rest spread over the cores; `make test` and CI run every
+# test, one at a time (`make quick-pg` adds the PostgreSQL runs to the quick loop)
 quick: $(VENV)/.installed-test
+	$(BIN)/pytest -q -m "not slow and not postgres" -n auto
+
+quick-pg: $(VENV)/.installed-test
 	$(BIN)/pytest -q -m "not slow" -n auto
 
 test: lint typecheck unit

@@ -14,6 +14,7 @@ from tests.conftest import SHARED
 CORPUS = SHARED / "feedparser-tests"
 
 
+@pytest.mark.slow  # ~40 s: thousands of files imported end to end
 def test_corpus_imports_or_refuses_every_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
