@@ -30,6 +30,7 @@ from bot.searchquery import parse
 from bot.urls import safe_url
 from bot.webapp import atom
 from bot.webapp.base import archive, config, error_page, page
+from bot.webapp.forms import no_store
 from bot.webapp.highlight import fact_spans, segments
 from bot.webapp.params import BadParam, Filters, filters
 from bot.weblinks import token_ok
@@ -270,13 +271,14 @@ async def unsubscribe(request: Request) -> Response:
     # the button posts back to the same signed link
     action = f"/unsubscribe?{request.url.query}"
     context = {"subscription": sub, "address": address, "action": action}
+    # the page shows the address: kept out of every cache, as the other signed-link pages
     if request.method == "GET":
-        return page(request, "unsubscribe.html.j2", {**context, "done": False})
+        return no_store(page(request, "unsubscribe.html.j2", {**context, "done": False}))
     # the body (RFC 8058: "List-Unsubscribe=One-Click") is left unread: it says nothing
     # the signed link does not, and reading it would let any size into memory
     await run_in_threadpool(archive(request).unsubscribe, sub, address, via="one-click")
     log.info("unsubscribed", extra={"subscription": sub, "via": "one-click"})
-    return page(request, "unsubscribe.html.j2", {**context, "done": True})
+    return no_store(page(request, "unsubscribe.html.j2", {**context, "done": True}))
 
 
 routes: list[BaseRoute] = [

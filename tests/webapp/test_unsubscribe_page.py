@@ -26,6 +26,15 @@ def test_get_asks_with_a_button_posting_to_the_same_link(
     assert "ask@example.org" not in filled.unsubscribed().get("weekly", set())
 
 
+def test_the_page_showing_the_address_is_never_cached(
+    client: TestClient, web_config: WebConfig
+) -> None:
+    path = _path(web_config, "zoë@example.org")
+    assert client.get(path).headers["cache-control"] == "no-store"
+    posted = client.post(path, content=b"List-Unsubscribe=One-Click")
+    assert posted.headers["cache-control"] == "no-store"
+
+
 def test_one_click_post_unsubscribes(
     client: TestClient, web_config: WebConfig, filled: Archive
 ) -> None:
