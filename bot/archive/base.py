@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -308,6 +308,30 @@ def _lease(conn: Connection, table: sa.Table, query: Any, values: dict[str, Any]
     if rows:
         conn.execute(table.update().where(table.c.id.in_([r.id for r in rows])).values(**values))
     return rows
+
+
+def _release(
+    conn: Connection,
+    table: sa.Table,
+    claims: Sequence[tuple[int, int]],
+    *,
+    sending: str,
+    pending: str,
+) -> int:
+    """Give back leased rows never tried, as (id, attempts of the claim): `pending` again, no
+    lease, the claim's attempt not counted. A row claimed again since (another attempt count)
+    or no longer `sending` is left alone. Returns how many were given back."""
+    update = (
+        table.update()
+        .where(
+            table.c.id == sa.bindparam("v_id"),
+            table.c.state == sending,
+            table.c.attempts == sa.bindparam("v_attempt"),
+        )
+        .values(state=pending, lease_until=None, attempts=table.c.attempts - 1)
+    )
+    rows = [{"v_id": row_id, "v_attempt": attempts} for row_id, attempts in claims]
+    return int(conn.execute(update, rows).rowcount)
 
 
 def _facts_values(facts: Facts | None) -> dict[str, Any]:

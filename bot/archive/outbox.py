@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot import schema
-from bot.archive.base import ArchiveBase, _lease, _strip_nul
+from bot.archive.base import ArchiveBase, _lease, _release, _strip_nul
 from bot.models import WAITING, Delivery, DeliveryState, Finish
 
 S = DeliveryState
@@ -205,20 +205,16 @@ class OutboxMixin(ArchiveBase):
         rows still held under that claim are touched (see finish_deliveries). Returns how
         many were given back."""
         if not claims:
-            return 0
-        d = schema.deliveries
-        update = (
-            d.update()
-            .where(
-                d.c.id == sa.bindparam("v_id"),
-                d.c.state == S.SENDING.value,
-                d.c.attempts == sa.bindparam("v_attempt"),
-            )
-            .values(state=S.PENDING.value, lease_until=None, attempts=d.c.attempts - 1)
-        )
-        rows = [{"v_id": c.id, "v_attempt": c.attempts} for c in claims]
+            return 0  # no write transaction for nothing (the usual case, every batch)
+        pairs = [(c.id, c.attempts) for c in claims]
         with self._write() as conn:
-            return int(conn.execute(update, rows).rowcount)
+            return _release(
+                conn,
+                schema.deliveries,
+                pairs,
+                sending=S.SENDING.value,
+                pending=S.PENDING.value,
+            )
 
     def cancel_delivery(self, delivery_id: int, reason: str) -> None:
         """Not to be sent after all (the address unsubscribed after it was queued)."""

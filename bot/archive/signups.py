@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from bot import schema
-from bot.archive.base import RATE_LOCK, ArchiveBase, _lease, _strip_nul
+from bot.archive.base import RATE_LOCK, ArchiveBase, _lease, _release, _strip_nul
 from bot.models import MailState, Signup, SignupMail
 
 # Hits older than this are deleted as new ones come: no limit looks further back.
@@ -133,19 +133,14 @@ class SignupsMixin(ArchiveBase):
         claimed again since (another attempt count) is left alone. Returns how many."""
         if not claims:
             return 0
-        m = schema.signup_mails
-        update = (
-            m.update()
-            .where(
-                m.c.id == sa.bindparam("v_id"),
-                m.c.state == MailState.SENDING.value,
-                m.c.attempts == sa.bindparam("v_attempt"),
-            )
-            .values(state=MailState.PENDING.value, lease_until=None, attempts=m.c.attempts - 1)
-        )
-        rows = [{"v_id": mail_id, "v_attempt": attempts} for mail_id, attempts in claims]
         with self._write() as conn:
-            return int(conn.execute(update, rows).rowcount)
+            return _release(
+                conn,
+                schema.signup_mails,
+                claims,
+                sending=MailState.SENDING.value,
+                pending=MailState.PENDING.value,
+            )
 
     def signup_mail_counts(self) -> dict[str, int]:
         """Confirmation e-mails per state."""
